@@ -1,0 +1,93 @@
+"""The alert record: what was decided, frozen, and stored in the outbox as JSON.
+
+An alert carries everything needed to render it, so delivery never depends
+on the rule still existing or the feed still serving the item.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.rules.match import Match
+from monitor.rules.model import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    rule_id: str
+    rule_title: str
+    severity: Severity
+    feed: str
+    item_identity: str
+    item_guid: str | None
+    title: str
+    link: str | None
+    summary: str
+    published: datetime | None
+    matched_terms: tuple[str, ...]
+    created_at: datetime
+
+    @classmethod
+    def from_match(cls, match: Match, now: datetime) -> Alert:
+        item = match.item
+        return cls(
+            rule_id=match.rule.id,
+            rule_title=match.rule.title,
+            severity=match.rule.severity,
+            feed=item.feed,
+            item_identity=item.identity,
+            item_guid=item.guid,
+            title=item.title,
+            link=item.link,
+            summary=item.summary,
+            published=item.timestamp,
+            matched_terms=match.matched_terms,
+            created_at=now,
+        )
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "rule_id": self.rule_id,
+            "rule_title": self.rule_title,
+            "severity": self.severity.value,
+            "feed": self.feed,
+            "item_identity": self.item_identity,
+            "item_guid": self.item_guid,
+            "title": self.title,
+            "link": self.link,
+            "summary": self.summary,
+            "published": self.published.isoformat() if self.published else None,
+            "matched_terms": list(self.matched_terms),
+            "created_at": self.created_at.isoformat(),
+        }
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Alert:
+        data = json.loads(text)
+        return cls(
+            rule_id=data["rule_id"],
+            rule_title=data["rule_title"],
+            severity=Severity(data["severity"]),
+            feed=data["feed"],
+            item_identity=data["item_identity"],
+            item_guid=data["item_guid"],
+            title=data["title"],
+            link=data["link"],
+            summary=data["summary"],
+            published=datetime.fromisoformat(data["published"]) if data["published"] else None,
+            matched_terms=tuple(data["matched_terms"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An alert as the outbox holds it: its id and delivery attempts so far."""
+
+    id: int
+    alert: Alert
+    attempts: int

@@ -1,0 +1,66 @@
+"""Alert policy: which matches become alerts, and when to retry a delivery.
+
+Pure functions: ``now`` and data in, decisions out. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.alerts.model import Alert
+from monitor.rules.match import Match
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    baseline_window: timedelta
+    """On a feed's first successful poll, only items this recent alert."""
+    max_item_age: timedelta
+    """Items older than this never alert (a feed re-publishing its archive)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    alerts: tuple[Alert, ...]
+    baselined: int = 0
+    """Matches withheld because they are a new feed's backlog."""
+    stale: int = 0
+    """Matches withheld because the item is older than max_item_age."""
+
+
+def decide(
+    matches: Iterable[Match], *, now: datetime, first_poll: bool, policy: AlertPolicy
+) -> Decision:
+    """Turn the matches of new items into alerts.
+
+    A newly added feed is baselined: its backlog is remembered silently, so
+    subscribing to a feed does not flood the desk, but an item published
+    within ``baseline_window`` still alerts because it is news. An item
+    without a date cannot prove it is recent, so on a first poll it is
+    baselined too.
+    """
+    alerts: list[Alert] = []
+    baselined = stale = 0
+    for match in matches:
+        when = match.item.timestamp
+        if first_poll and (when is None or when < now - policy.baseline_window):
+            baselined += 1
+        elif when is not None and when < now - policy.max_item_age:
+            stale += 1
+        else:
+            alerts.append(Alert.from_match(match, now))
+    return Decision(alerts=tuple(alerts), baselined=baselined, stale=stale)
+
+
+def retry_delay(
+    attempts: int, *, initial: timedelta, maximum: timedelta, jitter: float
+) -> timedelta:
+    """Exponential backoff with a cap: initial × 2^(attempts-1), ±20 % by ``jitter`` in [0, 1).
+
+    Jitter keeps many alerts that failed together from retrying in lockstep.
+    """
+    base = initial * (1 << min(30, max(0, attempts - 1)))
+    capped = min(base, maximum)
+    return capped * (0.8 + 0.4 * jitter)

@@ -1,0 +1,357 @@
+"""The one place where concrete parts are wired together, and the poll and
+delivery steps that use them.
+
+Data flows one way: fetch → parse → dedupe → match → decide → outbox →
+deliver. Every I/O dependency (store, fetcher, sink, clock) comes in through
+the constructor, so tests swap in local servers or fakes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TextIO
+
+from slack_sdk import WebClient
+
+from monitor.alerts.policy import AlertPolicy, decide, retry_delay
+from monitor.alerts.sinks import ConsoleSink, Sink, SlackSink
+from monitor.config import FeedSettings, LoadedConfig, slack_token
+from monitor.errors import FeedError, PermanentDeliveryError, TransientDeliveryError
+from monitor.feeds.fetch import Fetcher, FetchLimits, HttpFetcher, Validators
+from monitor.feeds.parse import ParsedFeed, parse_feed
+from monitor.items import Item
+from monitor.rules.load import RuleSet, load_rules
+from monitor.rules.match import Match, match_item
+from monitor.store.base import Store
+from monitor.store.sqlite import SQLiteStore
+
+log = logging.getLogger("monitor")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PollReport:
+    feed: str
+    items: int = 0
+    new: int = 0
+    alerts: int = 0
+    not_modified: bool = False
+    error: FeedError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    held: bool = False
+    """True when delivery paused because the destination asked us to wait."""
+
+
+class Monitor:
+    def __init__(
+        self,
+        *,
+        loaded: LoadedConfig,
+        rules: RuleSet,
+        store: Store,
+        fetcher: Fetcher,
+        sink: Sink,
+        clock: Clock = utc_now,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.loaded = loaded
+        self.config = loaded.config
+        self.rules = rules
+        self.store = store
+        self.fetcher = fetcher
+        self.sink = sink
+        self.clock = clock
+        self._jitter = jitter
+        self._policy = AlertPolicy(
+            baseline_window=self.config.polling.baseline_window,
+            max_item_age=self.config.polling.max_item_age,
+        )
+        self._delivery_lock = threading.Lock()
+        self._hold_until: datetime | None = None
+
+    # --- polling ------------------------------------------------------------
+
+    def poll_feed(self, feed: FeedSettings) -> PollReport:
+        """Poll one feed: fetch, parse, queue alerts for new matching items.
+
+        A failure is logged and reported, never raised: one broken feed must
+        not stop the others. Nothing is committed unless the whole poll
+        succeeds, so a crash midway means the items are seen again next time.
+        """
+        started = time.monotonic()
+        now = self.clock()
+        state = self.store.feed_state(feed.name)
+        # Validators from another URL (the feed was repointed) mean nothing here.
+        validators = state.validators if state and state.url == feed.url else Validators()
+        first_poll = state is None or state.first_success_at is None
+        try:
+            result = self.fetcher.fetch(feed.url, validators)
+            if result.not_modified:
+                self.store.record_not_modified(feed=feed.name, url=feed.url, now=now)
+                log.info(
+                    "poll feed=%s not modified (HTTP 304) in %.2fs",
+                    feed.name,
+                    time.monotonic() - started,
+                )
+                return PollReport(feed.name, not_modified=True)
+            assert result.body is not None
+            parsed = parse_feed(
+                result.body,
+                feed_name=feed.name,
+                feed_url=feed.url,
+                tags=feed.tags,
+                headers=result.headers,
+                base_url=result.url,
+            )
+        except FeedError as exc:
+            self.store.record_failure(
+                feed=feed.name, url=feed.url, kind=exc.kind, message=str(exc), now=now
+            )
+            log.error("poll feed=%s FAILED (%s): %s [url %s]", feed.name, exc.kind, exc, feed.url)
+            return PollReport(feed.name, error=exc)
+        if parsed.warning:
+            log.warning("poll feed=%s: %s", feed.name, parsed.warning)
+        new_items = self.store.unseen(feed.name, parsed.items)
+        matches = [m for item in new_items for m in match_item(item, self.rules.rules)]
+        decision = decide(matches, now=now, first_poll=first_poll, policy=self._policy)
+        queued = self.store.commit_poll(
+            feed=feed.name,
+            url=feed.url,
+            items=parsed.items,
+            alerts=decision.alerts,
+            validators=result.validators,
+            now=now,
+        )
+        extra = ""
+        if decision.baselined:
+            extra += f" baselined={decision.baselined}"
+        if decision.stale:
+            extra += f" stale={decision.stale}"
+        log.info(
+            "poll feed=%s items=%d new=%d alerts=%d%s%s in %.2fs",
+            feed.name,
+            len(parsed.items),
+            len(new_items),
+            queued,
+            extra,
+            " (first poll: backlog baselined)" if first_poll else "",
+            time.monotonic() - started,
+        )
+        return PollReport(feed.name, items=len(parsed.items), new=len(new_items), alerts=queued)
+
+    def poll_all(self, feeds: Sequence[FeedSettings] | None = None) -> list[PollReport]:
+        """Poll every feed once, several at a time; reports come back in feed order."""
+        targets = list(self.config.feeds if feeds is None else feeds)
+        if not targets:
+            return []
+        workers = min(self.config.fetch.concurrency, len(targets))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+            return list(pool.map(self.poll_feed, targets))
+
+    # --- delivery -----------------------------------------------------------
+
+    def deliver_due(self) -> DeliveryReport:
+        """Send every due alert from the outbox, oldest first.
+
+        Runs one at a time (a second caller returns at once): two concurrent
+        runs would send the same alert twice.
+        """
+        if not self._delivery_lock.acquire(blocking=False):
+            return DeliveryReport()
+        try:
+            return self._deliver_batch()
+        finally:
+            self._delivery_lock.release()
+
+    def _deliver_batch(self) -> DeliveryReport:
+        sent = retrying = failed = 0
+        now = self.clock()
+        if self._hold_until is not None and now < self._hold_until:
+            return DeliveryReport(held=True)
+        delivery = self.config.delivery
+        for entry in self.store.due_alerts(now, delivery.batch_size):
+            attempts = entry.attempts + 1
+            alert = entry.alert
+            try:
+                ref = self.sink.send(alert)
+            except TransientDeliveryError as exc:
+                if exc.retry_after is not None:
+                    delay = timedelta(seconds=exc.retry_after)
+                else:
+                    delay = retry_delay(
+                        attempts,
+                        initial=delivery.retry_initial,
+                        maximum=delivery.retry_max,
+                        jitter=self._jitter(),
+                    )
+                next_at = self.clock() + delay
+                self.store.reschedule(
+                    entry.id, attempts=attempts, next_attempt_at=next_at, error=str(exc)
+                )
+                # Hold the whole queue: the destination is down or throttling,
+                # and hammering it with the next alerts would only make it worse.
+                self._hold_until = next_at
+                log.warning(
+                    "delivery of alert %d (%s) to %s failed, attempt %d, retry in %.0fs: %s",
+                    entry.id,
+                    alert.rule_id,
+                    self.sink.destination,
+                    attempts,
+                    delay.total_seconds(),
+                    exc,
+                )
+                return DeliveryReport(sent=sent, retrying=retrying + 1, failed=failed, held=True)
+            except PermanentDeliveryError as exc:
+                self.store.mark_failed(
+                    entry.id, attempts=attempts, now=self.clock(), error=str(exc)
+                )
+                log.error(
+                    "delivery of alert %d (%s) to %s FAILED permanently, kept in the outbox: %s",
+                    entry.id,
+                    alert.rule_id,
+                    self.sink.destination,
+                    exc,
+                )
+                failed += 1
+                continue
+            self.store.mark_sent(
+                entry.id, now=self.clock(), destination=self.sink.destination, ref=ref
+            )
+            sent += 1
+            log.info(
+                "delivered alert %d (%s: %s) to %s",
+                entry.id,
+                alert.rule_id,
+                alert.title[:80],
+                self.sink.destination,
+            )
+        self._hold_until = None
+        return DeliveryReport(sent=sent, retrying=retrying, failed=failed)
+
+    def close(self) -> None:
+        close = getattr(self.fetcher, "close", None)
+        if callable(close):
+            close()
+        self.store.close()
+
+
+# --- wiring -------------------------------------------------------------------
+
+
+def fetch_limits(loaded: LoadedConfig) -> FetchLimits:
+    fetch = loaded.config.fetch
+    return FetchLimits(
+        timeout=fetch.timeout.total_seconds(),
+        connect_timeout=fetch.connect_timeout.total_seconds(),
+        max_bytes=fetch.max_bytes,
+        max_redirects=fetch.max_redirects,
+        user_agent=fetch.user_agent,
+    )
+
+
+def load_rule_set(loaded: LoadedConfig) -> RuleSet:
+    return load_rules(loaded.rules_dir, shown_dir=str(loaded.config.rules.dir))
+
+
+def build_sink(loaded: LoadedConfig, console: TextIO | None = None) -> Sink:
+    """Slack when SLACK_BOT_TOKEN is set, else the console."""
+    token = slack_token()
+    if token is None:
+        return ConsoleSink(console)
+    slack = loaded.config.slack
+    # No retry handlers: the outbox retries, and slack-sdk's connection retry
+    # would re-post a message Slack may already have accepted.
+    client = WebClient(
+        token=token,
+        base_url=slack.api_url,
+        timeout=int(slack.timeout.total_seconds()),
+        retry_handlers=[],
+    )
+    return SlackSink(client, slack.channel)
+
+
+def build_monitor(
+    loaded: LoadedConfig,
+    *,
+    console: TextIO | None = None,
+    clock: Clock = utc_now,
+    jitter: Callable[[], float] = random.random,
+) -> Monitor:
+    """Build a Monitor from a validated config: rules, SQLite state, HTTP fetcher, sink."""
+    rules = load_rule_set(loaded)
+    store = SQLiteStore(loaded.state_path)
+    return Monitor(
+        loaded=loaded,
+        rules=rules,
+        store=store,
+        fetcher=HttpFetcher(fetch_limits(loaded)),
+        sink=build_sink(loaded, console),
+        clock=clock,
+        jitter=jitter,
+    )
+
+
+# --- replay -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    source: str
+    items: tuple[Item, ...] = ()
+    matches: tuple[Match, ...] = ()
+    error: FeedError | None = None
+
+
+def replay(
+    sources: Iterable[str],
+    *,
+    loaded: LoadedConfig,
+    rules: RuleSet,
+    fetcher: Fetcher,
+    tags: tuple[str, ...] | None = None,
+) -> Iterator[ReplayResult]:
+    """Run the rules over feed documents without touching state or Slack.
+
+    Items get the name and tags of the configured feed with the same URL,
+    unless ``tags`` is given; a source no feed lists is named after itself.
+    """
+    for source in sources:
+        feed = loaded.config.feed_by_url(source)
+        try:
+            result = fetcher.fetch(source, Validators())
+            assert result.body is not None
+            parsed: ParsedFeed = parse_feed(
+                result.body,
+                feed_name=feed.name if feed else source,
+                feed_url=source,
+                tags=tags if tags is not None else (feed.tags if feed else ()),
+                headers=result.headers,
+                base_url=result.url,
+            )
+        except FeedError as exc:
+            yield ReplayResult(source, error=exc)
+            continue
+        matches = tuple(m for item in parsed.items for m in match_item(item, rules.rules))
+        yield ReplayResult(source, items=parsed.items, matches=matches)

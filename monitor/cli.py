@@ -1,0 +1,235 @@
+"""Command line: parse arguments, build the app, hand off. No logic of its own.
+
+Exit codes: 0 success; 1 the command ran but found problems (a feed failed,
+an alert is undelivered, a check failed); 2 it could not start (bad
+arguments, invalid config or rules, unusable state).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from monitor import __version__
+from monitor.app import ReplayResult, build_monitor, fetch_limits, load_rule_set, replay
+from monitor.config import LoadedConfig, load_config
+from monitor.errors import ConfigError, MonitorError, Problem, RuleError
+from monitor.feeds.fetch import HttpFetcher
+from monitor.logs import setup_logging
+from monitor.rules.match import Match
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="config file (default: ./config.toml)",
+    )
+    common.add_argument(
+        "--log-level",
+        default=argparse.SUPPRESS,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="log level (default: INFO)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="monitor",
+        parents=[common],
+        description="Watch-desk monitor: polls news and sanctions feeds, matches rules, alerts Slack.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "run",
+        parents=[common],
+        help="poll feeds on their schedule and deliver alerts until stopped",
+    )
+    commands.add_parser("once", parents=[common], help="poll every feed once, deliver, and exit")
+    commands.add_parser("check", parents=[common], help="validate config.toml and every rule file")
+    replay_parser = commands.add_parser(
+        "replay",
+        parents=[common],
+        help="show what feed documents would alert, touching no state or Slack",
+    )
+    replay_parser.add_argument("sources", nargs="+", metavar="SOURCE", help="feed file path or URL")
+    replay_parser.add_argument(
+        "--json", action="store_true", help="one JSON object per (item, rule) match"
+    )
+    replay_parser.add_argument(
+        "--tag",
+        action="append",
+        dest="tags",
+        metavar="TAG",
+        help="feed tag the items carry (repeatable; default: the configured feed's tags)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config_path: Path = getattr(args, "config", Path("config.toml"))
+    setup_logging(getattr(args, "log_level", "INFO"))
+    handlers: dict[str, Callable[[LoadedConfig, argparse.Namespace], int]] = {
+        "run": _run,
+        "once": _once,
+        "replay": _replay,
+    }
+    try:
+        if args.command == "check":
+            return _check(config_path)
+        loaded = load_config(config_path)
+        return handlers[args.command](loaded, args)
+    except (ConfigError, RuleError) as exc:
+        _print_problems(exc.problems, sys.stderr)
+        return EXIT_UNUSABLE
+    except MonitorError as exc:
+        print(f"monitor: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+def _print_problems(problems: Sequence[Problem], stream: Any) -> None:
+    for problem in problems:
+        print(problem, file=stream)
+
+
+def _run(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    from monitor.scheduler import run_until_stopped
+
+    monitor = build_monitor(loaded)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        run_until_stopped(monitor, stop)
+    finally:
+        monitor.close()
+    return EXIT_OK
+
+
+def _once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    monitor = build_monitor(loaded)
+    try:
+        reports = monitor.poll_all()
+        delivery = monitor.deliver_due()
+        counts = monitor.store.outbox_counts()
+    finally:
+        monitor.close()
+    failed = [r for r in reports if not r.ok]
+    read = len(reports) - len(failed)
+    alerts = sum(r.alerts for r in reports)
+    print(
+        f"polled {len(reports)} feeds: {read} read, {len(failed)} failed; "
+        f"{alerts} new alerts; delivered {delivery.sent}; "
+        f"outbox: {counts['pending']} pending, {counts['failed']} failed"
+    )
+    if failed:
+        print("feeds that failed:", file=sys.stderr)
+        for report in failed:
+            assert report.error is not None
+            print(f"  {report.feed}: {report.error.kind}: {report.error}", file=sys.stderr)
+    undelivered = counts["pending"] + counts["failed"]
+    if undelivered:
+        print(f"{undelivered} alerts are not delivered yet (see the log above)", file=sys.stderr)
+    return EXIT_PROBLEMS if failed or undelivered else EXIT_OK
+
+
+def _check(config_path: Path) -> int:
+    problems: list[Problem] = []
+    try:
+        loaded = load_config(config_path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        loaded = None
+    rule_count = file_count = 0
+    if loaded is not None:
+        try:
+            rules = load_rule_set(loaded)
+            rule_count, file_count = len(rules.rules), len(rules.files)
+            known_tags = {tag for feed in loaded.config.feeds for tag in feed.tags}
+            for rule in rules.rules:
+                if rule.feed_tags and rule.feed_tags.isdisjoint(known_tags):
+                    problems.append(
+                        Problem(
+                            rule.source,
+                            None,
+                            f"rule '{rule.id}' is limited to feed tags {sorted(rule.feed_tags)} "
+                            "that no configured feed has, so it can never match",
+                        )
+                    )
+        except RuleError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        _print_problems(problems, sys.stdout)
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
+        return EXIT_PROBLEMS
+    assert loaded is not None
+    print(
+        f"OK: {config_path}: {len(loaded.config.feeds)} feeds; "
+        f"{loaded.config.rules.dir}: {rule_count} rules in {file_count} files"
+    )
+    return EXIT_OK
+
+
+def _replay(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    rules = load_rule_set(loaded)
+    tags = tuple(args.tags) if args.tags else None
+    errors = items = matched = 0
+    with HttpFetcher(fetch_limits(loaded)) as fetcher:
+        for result in replay(args.sources, loaded=loaded, rules=rules, fetcher=fetcher, tags=tags):
+            if result.error is not None:
+                errors += 1
+                print(f"{result.source}: {result.error.kind}: {result.error}", file=sys.stderr)
+                continue
+            items += len(result.items)
+            matched += len(result.matches)
+            _print_replay(result, as_json=args.json)
+    print(f"replay: {items} items, {matched} matches, {errors} sources failed", file=sys.stderr)
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _print_replay(result: ReplayResult, *, as_json: bool) -> None:
+    for match in result.matches:
+        if as_json:
+            print(json.dumps(_match_json(match), ensure_ascii=False), flush=True)
+        else:
+            item = match.item
+            print(
+                f"{match.rule.severity.value.upper():<8} {match.rule.id}  {item.title}  "
+                f"<{item.link or 'no link'}>  [{item.feed}]  matched: {', '.join(match.matched_terms)}",
+                flush=True,
+            )
+
+
+def _match_json(match: Match) -> dict[str, Any]:
+    item = match.item
+    return {
+        "rule": match.rule.id,
+        "severity": match.rule.severity.value,
+        "id": item.guid or item.identity,
+        "identity": item.identity,
+        "title": item.title,
+        "link": item.link,
+        "feed": item.feed,
+        "tags": list(item.feed_tags),
+        "published": item.timestamp.isoformat() if item.timestamp else None,
+        "matched_terms": list(match.matched_terms),
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

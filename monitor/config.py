@@ -1,0 +1,223 @@
+"""config.toml: pydantic models, loading, and line numbers for every error.
+
+Secrets never live here: the Slack token is read from the environment
+(``SLACK_BOT_TOKEN``) by :func:`slack_token`. Relative paths in the file are
+relative to the directory of the file itself, so the monitor behaves the same
+whatever directory it is started from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from monitor import __version__
+from monitor.errors import ConfigError, Problem
+from monitor.validation import ByteSize, Duration, Location, StrictModel, problems_from_validation
+
+TOKEN_ENV = "SLACK_BOT_TOKEN"  # noqa: S105 - the variable's name, not a secret
+DEFAULT_USER_AGENT = (
+    f"watchdesk-monitor/{__version__} (+https://github.com/watch-desk/monitor; feed monitor)"
+)
+
+FeedName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
+Tag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
+
+
+class StateSettings(StrictModel):
+    path: Path = Path("state/monitor.db")
+
+
+class RulesSettings(StrictModel):
+    dir: Path = Path("rules")
+
+
+class SlackSettings(StrictModel):
+    channel: str = Field(min_length=1)
+    api_url: str = "https://slack.com/api/"
+    timeout: Duration = timedelta(seconds=15)
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"api_url must be an http(s) URL, got {value!r}")
+        return value if value.endswith("/") else value + "/"
+
+
+class FetchSettings(StrictModel):
+    timeout: Duration = timedelta(seconds=20)
+    connect_timeout: Duration = timedelta(seconds=10)
+    max_bytes: ByteSize = Field(default=10 * 2**20, gt=0)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    user_agent: str = DEFAULT_USER_AGENT
+    concurrency: int = Field(default=4, ge=1, le=64)
+
+
+class PollingSettings(StrictModel):
+    default_interval: Duration = timedelta(minutes=5)
+    baseline_window: Duration = timedelta(hours=6)
+    max_item_age: Duration = timedelta(days=3)
+
+
+class DeliverySettings(StrictModel):
+    interval: Duration = timedelta(seconds=10)
+    retry_initial: Duration = timedelta(seconds=30)
+    retry_max: Duration = timedelta(minutes=30)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+
+
+class FeedSettings(StrictModel):
+    name: FeedName
+    url: str = Field(min_length=1)
+    tags: tuple[Tag, ...] = ()
+    interval: Duration | None = None
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value.total_seconds() < 1:
+            raise ValueError("interval must be at least 1s")
+        return value
+
+
+class Config(StrictModel):
+    state: StateSettings = StateSettings()
+    rules: RulesSettings = RulesSettings()
+    slack: SlackSettings
+    fetch: FetchSettings = FetchSettings()
+    polling: PollingSettings = PollingSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    feeds: tuple[FeedSettings, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_feeds(self) -> Config:
+        for attribute in ("name", "url"):
+            seen: set[str] = set()
+            for feed in self.feeds:
+                value = getattr(feed, attribute)
+                if value in seen:
+                    raise ValueError(f"two feeds have the same {attribute} {value!r}")
+                seen.add(value)
+        return self
+
+    def interval_of(self, feed: FeedSettings) -> timedelta:
+        return feed.interval or self.polling.default_interval
+
+    def feed_by_url(self, url: str) -> FeedSettings | None:
+        return next((f for f in self.feeds if f.url == url), None)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and the file it came from (for resolving paths)."""
+
+    config: Config
+    path: Path
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve(self.config.state.path)
+
+    @property
+    def rules_dir(self) -> Path:
+        return self.resolve(self.config.rules.dir)
+
+
+def slack_token() -> str | None:
+    """The bot token from the environment, or None for console delivery."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    return token or None
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read and validate config.toml; raise ConfigError listing every problem."""
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError([Problem(shown, None, "config file not found")]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(shown, None, f"cannot read config file: {exc}")]) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line_match = re.search(r"at line (\d+)", str(exc))
+        line = int(line_match.group(1)) if line_match else None
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError([Problem(shown, line, f"invalid TOML: {message}")]) from exc
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        locator = TomlLocator(text)
+        raise ConfigError(problems_from_validation(exc, Config, shown, locator.line_of)) from exc
+    return LoadedConfig(config=config, path=path.resolve())
+
+
+class TomlLocator:
+    """Finds the line of a key path (``("feeds", 2, "url")``) in TOML text.
+
+    tomllib keeps no positions, so this scans table headers and ``key =``
+    lines. It is only used to point at errors, so a near miss (the table's
+    header line) is acceptable where a key cannot be found.
+    """
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    _KEY = re.compile(
+        r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+    )
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[Location, int] = {}
+        table: Location = ()
+        array_counts: dict[Location, int] = {}
+        in_multiline = False
+        for number, raw in enumerate(text.splitlines(), start=1):
+            if raw.count('"""') % 2 == 1 or raw.count("'''") % 2 == 1:
+                in_multiline = not in_multiline
+                if not in_multiline:
+                    continue
+            if in_multiline and not self._KEY.match(raw):
+                continue
+            header = self._HEADER.match(raw)
+            if header:
+                names: Location = tuple(self._split_key(header.group(2)))
+                if header.group(1) == "[[":
+                    index = array_counts.get(names, 0)
+                    array_counts[names] = index + 1
+                    table = (*names, index)
+                else:
+                    table = names
+                self.lines.setdefault(table, number)
+                continue
+            key = self._KEY.match(raw)
+            if key:
+                self.lines.setdefault((*table, *self._split_key(key.group(1))), number)
+
+    @staticmethod
+    def _split_key(dotted: str) -> list[str]:
+        return [
+            part.strip().strip("\"'")
+            for part in re.findall(r"""(?:"[^"]*"|'[^']*'|[^.]+)""", dotted)
+        ]
+
+    def line_of(self, loc: Location) -> int | None:
+        for end in range(len(loc), 0, -1):
+            line = self.lines.get(loc[:end])
+            if line is not None:
+                return line
+        return None

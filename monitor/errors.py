@@ -1,0 +1,99 @@
+"""The monitor's one exception tree.
+
+Every error the monitor raises on purpose derives from :class:`MonitorError`,
+so a caller can catch the whole family in one place, and library errors
+(httpx, feedparser, slack-sdk, sqlite3, PyYAML) are translated at the adapter
+that calls the library, with the original chained as ``__cause__``::
+
+    MonitorError
+    ├── ConfigError                  config.toml unreadable or invalid
+    ├── RuleError                    a rule file is unreadable or invalid
+    ├── FeedError                    one feed could not be read (carries ``kind``)
+    │   ├── FetchError               transport: DNS, connect, timeout, HTTP status, size
+    │   └── NotAFeedError            the body is not RSS/Atom/RDF (HTML page, empty)
+    ├── DeliveryError                a sink could not deliver an alert
+    │   ├── TransientDeliveryError   try again later (rate limit, 5xx, network)
+    │   └── PermanentDeliveryError   retrying cannot help (bad channel, bad token)
+    └── StateError                   the state database is unusable
+
+Validation errors carry a list of :class:`Problem` so that ``monitor check``
+can report every mistake at once, each with its file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation finding, printable as ``file:line: message``."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.message}"
+
+
+class MonitorError(Exception):
+    """Base of every error the monitor raises on purpose."""
+
+
+class _ProblemsError(MonitorError):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ConfigError(_ProblemsError):
+    """config.toml cannot be read or does not validate."""
+
+
+class RuleError(_ProblemsError):
+    """One or more rule files cannot be read or do not validate."""
+
+
+class FeedError(MonitorError):
+    """A feed could not be read this time; ``kind`` names the failure class.
+
+    Kinds: ``dns``, ``connect``, ``timeout``, ``http``, ``too-large``,
+    ``redirects``, ``file``, ``not-a-feed``, ``parse``.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
+class FetchError(FeedError):
+    """The transport failed: the feed's bytes never arrived whole."""
+
+
+class NotAFeedError(FeedError):
+    """The bytes arrived but are not a feed (an HTML page, an empty body)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("not-a-feed", message)
+
+
+class DeliveryError(MonitorError):
+    """An alert could not be delivered by a sink."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying later; ``retry_after`` (seconds) when the server said so."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help until a person fixes something (channel, token)."""
+
+
+class StateError(MonitorError):
+    """The state database cannot be opened or has an unknown schema."""

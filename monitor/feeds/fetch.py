@@ -1,0 +1,212 @@
+"""Fetching feed bytes: HTTP through httpx, or a local file.
+
+feedparser's own network code has no timeout, so it is never used. This
+module owns timeouts, the size cap, redirects, conditional GET, and the
+translation of transport failures into :class:`FetchError` with a ``kind``
+that an operator can act on (DNS, connect, timeout, HTTP status, size).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from monitor.errors import FetchError
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+
+
+@dataclass(frozen=True)
+class Validators:
+    """HTTP cache validators remembered between polls for conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str
+    """The URL the body finally came from (after redirects): the base for relative links."""
+    status: int
+    body: bytes | None
+    """None when the server answered 304 Not Modified."""
+    headers: dict[str, str] = field(default_factory=dict)
+    validators: Validators = Validators()
+
+    @property
+    def not_modified(self) -> bool:
+        return self.body is None
+
+
+class Fetcher(Protocol):
+    def fetch(self, url: str, validators: Validators) -> FetchResult: ...
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    timeout: float = 20.0
+    """Seconds for the whole fetch, and for any single read."""
+    connect_timeout: float = 10.0
+    max_bytes: int = 10 * 2**20
+    max_redirects: int = 5
+    user_agent: str = "watchdesk-monitor"
+
+
+def is_local_path(url: str) -> bool:
+    scheme = urlsplit(url).scheme.lower()
+    return scheme == "file" or scheme == "" or (len(scheme) == 1 and url[1:3] in (":\\", ":/"))
+
+
+def local_path(url: str) -> Path:
+    parts = urlsplit(url)
+    return Path(unquote(parts.path)) if parts.scheme.lower() == "file" else Path(url)
+
+
+class HttpFetcher:
+    """Fetches feeds over HTTP(S) with httpx; plain paths and file:// URLs are read from disk."""
+
+    def __init__(self, limits: FetchLimits, transport: httpx.BaseTransport | None = None) -> None:
+        self.limits = limits
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(limits.timeout, connect=limits.connect_timeout),
+            follow_redirects=True,
+            max_redirects=limits.max_redirects,
+            headers={"User-Agent": limits.user_agent, "Accept": ACCEPT},
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpFetcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def fetch(self, url: str, validators: Validators = Validators()) -> FetchResult:
+        if is_local_path(url):
+            return self._read_file(url)
+        headers = {}
+        if validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        try:
+            return self._get(url, headers)
+        except httpx.HTTPError as exc:
+            raise _translate(exc, url, self.limits) from exc
+
+    def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
+        deadline = time.monotonic() + self.limits.timeout
+        with self._client.stream("GET", url, headers=headers) as response:
+            final_url = str(response.url)
+            response_headers = {k.lower(): v for k, v in response.headers.items()}
+            if response.status_code == 304:
+                return FetchResult(final_url, 304, None, response_headers, _validators(response))
+            if response.status_code >= 400:
+                raise _status_error(response)
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.limits.max_bytes:
+                raise _too_large(self.limits.max_bytes, f"it declares {int(declared):,} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            # Counting decoded bytes caps gzip bombs too, not only large transfers.
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.limits.max_bytes:
+                    raise _too_large(self.limits.max_bytes, "the body is larger")
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise FetchError(
+                        "timeout", f"the body took longer than {self.limits.timeout:g}s to arrive"
+                    )
+            return FetchResult(
+                final_url,
+                response.status_code,
+                b"".join(chunks),
+                response_headers,
+                _validators(response),
+            )
+
+    def _read_file(self, url: str) -> FetchResult:
+        path = local_path(url)
+        try:
+            size = path.stat().st_size
+            if size > self.limits.max_bytes:
+                raise _too_large(self.limits.max_bytes, f"the file has {size:,} bytes")
+            body = path.read_bytes()
+        except OSError as exc:
+            raise FetchError(
+                "file", f"cannot read file {str(path)!r}: {exc.strerror or exc}"
+            ) from exc
+        return FetchResult(path.resolve().as_uri(), 200, body)
+
+
+def _validators(response: httpx.Response) -> Validators:
+    return Validators(response.headers.get("ETag"), response.headers.get("Last-Modified"))
+
+
+def _status_error(response: httpx.Response) -> FetchError:
+    reason = response.reason_phrase or ""
+    detail = f"HTTP {response.status_code} {reason}".strip()
+    if response.status_code == 429 or response.status_code == 503:
+        retry_after = response.headers.get("Retry-After")
+        if retry_after:
+            detail += f" (Retry-After: {retry_after})"
+    return FetchError("http", detail)
+
+
+def _too_large(limit: int, why: str) -> FetchError:
+    return FetchError("too-large", f"feed exceeds the size limit of {limit:,} bytes: {why}")
+
+
+def _translate(exc: httpx.HTTPError, url: str, limits: FetchLimits) -> FetchError:
+    host = urlsplit(url).hostname or url
+    if isinstance(exc, httpx.ConnectTimeout):
+        return FetchError(
+            "timeout", f"could not connect to {host} within {limits.connect_timeout:g}s"
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError("timeout", f"{host} did not answer within {limits.timeout:g}s")
+    if isinstance(exc, httpx.TooManyRedirects):
+        return FetchError("redirects", f"more than {limits.max_redirects} redirects")
+    if isinstance(exc, httpx.ConnectError):
+        if _is_dns_failure(exc):
+            return FetchError("dns", f"cannot resolve host {host} (DNS lookup failed)")
+        return FetchError("connect", f"cannot connect to {host}: {_reason(exc)}")
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return FetchError("url", f"invalid feed URL {url!r}: {exc}")
+    if isinstance(exc, httpx.DecodingError):
+        return FetchError("http", f"the response from {host} could not be decoded: {_reason(exc)}")
+    return FetchError("connect", f"connection to {host} failed: {_reason(exc)}")
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        text = str(seen).lower()
+        if (
+            "name or service not known" in text
+            or "name resolution" in text
+            or "nodename nor servname" in text
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

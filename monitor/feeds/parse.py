@@ -1,0 +1,206 @@
+"""From feed bytes to normalised items, through feedparser.
+
+feedparser runs with HTML sanitising and relative-URI resolution off: they
+dominate its parse time and we reduce every field to plain text ourselves
+(:mod:`monitor.items`), so no markup survives either way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from monitor.errors import FeedError, NotAFeedError
+from monitor.items import (
+    Item,
+    canonical_link,
+    fingerprint,
+    fold_whitespace,
+    item_identity,
+    plain_text,
+    utc_datetime,
+)
+
+MAX_SUMMARY_CHARS = 5000
+# A missing or non-XML Content-Type (text/plain, octet-stream) flags bozo
+# though the document parses perfectly; warning about it would be noise.
+_BENIGN_BOZO = (feedparser.NonXMLContentType,)
+_HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    items: tuple[Item, ...]
+    warning: str | None = None
+    """Set when feedparser flagged the document (bozo) but it still gave items."""
+    skipped: int = 0
+    """Entries dropped as empty (no title, text or link) or as exact repeats."""
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    feed_name: str,
+    feed_url: str,
+    tags: tuple[str, ...] = (),
+    headers: Mapping[str, str] | None = None,
+    base_url: str | None = None,
+) -> ParsedFeed:
+    """Parse one feed document into items; raise NotAFeedError if it is no feed."""
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    base = base_url or feed_url
+    response_headers.setdefault("content-location", base)
+    try:
+        parsed = feedparser.parse(
+            BytesIO(body),
+            response_headers=response_headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser is meant never to raise; if it does, one feed fails
+        raise FeedError("parse", f"the feed parser failed: {type(exc).__name__}: {exc}") from exc
+    entries: list[Any] = list(parsed.get("entries") or [])
+    if not parsed.get("version") and not entries:
+        raise NotAFeedError(_not_a_feed_reason(body, parsed, response_headers))
+    warning = None
+    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _BENIGN_BOZO):
+        warning = f"the feed is not well-formed but usable: {_bozo_reason(parsed)}"
+
+    items: list[Item] = []
+    positions: dict[str, int] = {}
+    skipped = 0
+    for entry in entries:
+        item = _normalise(entry, feed_name=feed_name, feed_url=feed_url, tags=tags, base=base)
+        if item is None:
+            skipped += 1
+            continue
+        earlier = positions.get(item.identity)
+        if earlier is not None:
+            # A guid repeated inside one feed: an exact repeat is dropped, a
+            # different item under the same guid is kept under its own identity.
+            if _same_content(items[earlier], item):
+                skipped += 1
+                continue
+            item = _with_identity(
+                item, f"{item.identity}#fp:{fingerprint(item.title, item.summary)}"
+            )
+            if item.identity in positions:
+                skipped += 1
+                continue
+        positions[item.identity] = len(items)
+        items.append(item)
+    feed_title = fold_whitespace(str(parsed.get("feed", {}).get("title", "")))
+    return ParsedFeed(title=feed_title, items=tuple(items), warning=warning, skipped=skipped)
+
+
+def _normalise(
+    entry: Any, *, feed_name: str, feed_url: str, tags: tuple[str, ...], base: str
+) -> Item | None:
+    title = plain_text(_text(entry.get("title")), _detail_type(entry, "title_detail"))
+    summary = _summary(entry)
+    link = _link(entry, base)
+    if not (title or summary or link):
+        return None
+    raw_guid = _text(entry.get("id")).strip()
+    guid = raw_guid or None
+    return Item(
+        feed=feed_name,
+        feed_tags=tags,
+        identity=item_identity(feed_url, guid, link, title, summary),
+        guid=guid,
+        title=title,
+        summary=summary,
+        link=link,
+        published=utc_datetime(entry.get("published_parsed"), _text(entry.get("published"))),
+        # dict.get bypasses feedparser's deprecated updated -> published fallback.
+        updated=utc_datetime(dict.get(entry, "updated_parsed"), _text(dict.get(entry, "updated"))),
+    )
+
+
+def _summary(entry: Any) -> str:
+    summary = plain_text(_text(entry.get("summary")), _detail_type(entry, "summary_detail"))
+    if not summary:
+        for content in entry.get("content") or ():
+            if isinstance(content, Mapping):
+                summary = plain_text(
+                    _text(content.get("value")), str(content.get("type") or "text/html")
+                )
+                if summary:
+                    break
+    if len(summary) > MAX_SUMMARY_CHARS:
+        summary = summary[: MAX_SUMMARY_CHARS - 1].rstrip() + "…"
+    return summary
+
+
+def _link(entry: Any, base: str) -> str | None:
+    raw = _text(entry.get("link")).strip()
+    if not raw:
+        return None
+    absolute = urljoin(base, raw) if not urlsplit(raw).scheme else raw
+    # feedparser gives an Atom entry without an alternate link its urn: id as
+    # link; that is no link a reader can follow.
+    if urlsplit(absolute).scheme.lower() not in ("http", "https"):
+        return None
+    return canonical_link(absolute)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _detail_type(entry: Any, key: str) -> str | None:
+    detail = entry.get(key)
+    if isinstance(detail, Mapping):
+        kind = detail.get("type")
+        return kind if isinstance(kind, str) else None
+    return None
+
+
+def _same_content(first: Item, second: Item) -> bool:
+    return (first.title, first.summary, first.link) == (second.title, second.summary, second.link)
+
+
+def _with_identity(item: Item, identity: str) -> Item:
+    return Item(
+        feed=item.feed,
+        feed_tags=item.feed_tags,
+        identity=identity,
+        guid=item.guid,
+        title=item.title,
+        summary=item.summary,
+        link=item.link,
+        published=item.published,
+        updated=item.updated,
+    )
+
+
+def _bozo_reason(parsed: Any) -> str:
+    exc = parsed.get("bozo_exception")
+    text = str(exc) if exc is not None else "unknown problem"
+    return f"{type(exc).__name__}: {text}" if exc is not None else text
+
+
+def _not_a_feed_reason(body: bytes, parsed: Any, headers: Mapping[str, str]) -> str:
+    if not body.strip():
+        return "not a feed: the response body is empty"
+    head = body[:4096]
+    content_type = headers.get("content-type", "")
+    if b"<html" in head.lower() or b"<!doctype html" in head.lower() or "text/html" in content_type:
+        title_match = _HTML_TITLE.search(body[:65536])
+        title = (
+            fold_whitespace(title_match.group(1).decode("utf-8", "replace"))[:80]
+            if title_match
+            else ""
+        )
+        shown = f" (page title: {title!r})" if title else ""
+        return f"not a feed: the server returned an HTML page{shown}"
+    if parsed.get("bozo"):
+        return f"not a feed: {_bozo_reason(parsed)}"
+    return "not a feed: no RSS, Atom or RDF document found"

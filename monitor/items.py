@@ -1,0 +1,277 @@
+"""The normalised feed item and the pure helpers that build one.
+
+Everything here is pure: text in, text out. HTML is stripped here, once, so
+that no markup from a feed ever reaches matching or Slack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One feed entry, normalised.
+
+    ``identity`` is the durable key: the entry's guid when it has one, else its
+    canonical link, else a fingerprint of its text (see :func:`item_identity`).
+    ``guid`` is the publisher's id as given, for display and ``replay --json``.
+    """
+
+    feed: str
+    feed_tags: tuple[str, ...]
+    identity: str
+    guid: str | None
+    title: str
+    summary: str
+    link: str | None
+    published: datetime | None
+    updated: datetime | None
+
+    @property
+    def timestamp(self) -> datetime | None:
+        """When the item was published, else last updated, else unknown."""
+        return self.published or self.updated
+
+    @property
+    def seen_keys(self) -> tuple[str, ...]:
+        """Every key under which this item counts as already seen.
+
+        The link is a second key so that a publisher who edits an item's guid
+        but keeps its link does not make it look new (a classic source of
+        duplicate alerts in feed readers).
+        """
+        if self.link and not self.identity.startswith("link:"):
+            return (self.identity, link_key(self.link))
+        return (self.identity,)
+
+
+def link_key(link: str) -> str:
+    return "link:" + link
+
+
+# --- text -----------------------------------------------------------------
+
+_BLOCK_TAGS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    ]
+)
+_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title"})
+_CONTROL_CHARS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED_TAGS:
+            self._skip_depth += 1
+        elif tag in _BLOCK_TAGS or tag == "img":
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS or tag == "img":
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+def fold_whitespace(text: str) -> str:
+    """Remove control and bidi-override characters and fold runs of white space.
+
+    Control characters are dropped because feed text ends up on terminals
+    and in Slack, where they can forge or hide content.
+    """
+    return _WHITESPACE.sub(" ", _CONTROL_CHARS.sub("", text)).strip()
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, space folded."""
+    if "<" not in markup and "&" not in markup:
+        return fold_whitespace(markup)
+    extractor = _TextExtractor()
+    try:
+        extractor.feed(markup)
+        extractor.close()
+    except (AssertionError, ValueError):  # pragma: no cover - HTMLParser is lenient
+        return fold_whitespace(markup)
+    return fold_whitespace("".join(extractor.parts))
+
+
+def plain_text(value: str, content_type: str | None) -> str:
+    """Text of a feed field; only fields typed as (X)HTML are parsed as markup.
+
+    A plain-text title such as "Profits<losses" must not lose its "<losses".
+    """
+    if content_type and ("html" in content_type or "xml" in content_type):
+        return html_to_text(value)
+    return fold_whitespace(value)
+
+
+# --- links and identity ---------------------------------------------------
+
+_TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|at_medium|at_campaign|ocid|cmpid)$", re.I
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_link(link: str) -> str:
+    """A stable form of a URL: lower-case scheme and host, no default port,
+    no fragment, no tracking parameters. Non-HTTP links are only trimmed."""
+    link = link.strip()
+    try:
+        parts = urlsplit(link)
+        port = parts.port
+    except ValueError:
+        return link
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return link
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        ]
+    )
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def fingerprint(title: str, summary: str) -> str:
+    """A content hash for items that have neither guid nor link."""
+    digest = hashlib.sha256(f"{title}\n{summary}".casefold().encode("utf-8")).hexdigest()
+    return digest[:32]
+
+
+def item_identity(
+    feed_url: str, guid: str | None, link: str | None, title: str, summary: str
+) -> str:
+    """The layered identity: guid, else canonical link, else content fingerprint.
+
+    A guid that is not a URI (``"12345"``) is only unique within its feed, so it
+    is qualified with the feed URL; URI-like guids are global and let the same
+    story carried by two feeds be recognised as one item.
+    """
+    if guid:
+        return "guid:" + (guid if ":" in guid else f"{feed_url}#{guid}")
+    if link:
+        return link_key(link)
+    return "fp:" + fingerprint(title, summary)
+
+
+# --- dates ----------------------------------------------------------------
+
+# Zone names feedparser does not know and silently reads as UTC (it knows the
+# US zones, UT/GMT/Z and MET/MEST). Ambiguous names (IST, CST for China) are
+# deliberately absent: a wrong guess is worse than feedparser's UTC.
+_EXTRA_ZONES = {
+    "kst": 9,
+    "jst": 9,
+    "hkt": 8,
+    "sgt": 8,
+    "awst": 8,
+    "msk": 3,
+    "eet": 2,
+    "eest": 3,
+    "cet": 1,
+    "cest": 2,
+    "wet": 0,
+    "west": 1,
+    "bst": 1,
+    "aest": 10,
+    "aedt": 11,
+}
+_TRAILING_ZONE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3,4})\s*$")
+
+
+def utc_datetime(parsed: tuple[int, ...] | None, raw: str | None) -> datetime | None:
+    """A timezone-aware UTC datetime from feedparser's parsed tuple and the raw text.
+
+    Corrects feedparser's silent nine-hour error on ``KST`` and its kin.
+    """
+    if parsed is None:
+        return None
+    try:
+        year, month, day, hour, minute, second = parsed[:6]
+        value = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+    if raw:
+        zone = _TRAILING_ZONE.search(raw)
+        if zone and zone.group(1).lower() in _EXTRA_ZONES:
+            value -= timedelta(hours=_EXTRA_ZONES[zone.group(1).lower()])
+    return value
+
+
+# --- matching text --------------------------------------------------------
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def fold_for_matching(text: str) -> str:
+    """Lower-case, accent-free, punctuation-free text with single spaces.
+
+    "North-Korean" and "north korean", "Đà Nẵng" and "da nang" fold alike,
+    so terms match whole words regardless of punctuation and diacritics.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", stripped.replace("đ", "d")).strip()

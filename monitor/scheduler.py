@@ -1,0 +1,81 @@
+"""The only module that imports APScheduler: runs polls and delivery on a schedule."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.app import Monitor
+from monitor.config import FeedSettings
+from monitor.validation import format_duration
+
+log = logging.getLogger("monitor.scheduler")
+
+
+def _poll_then_deliver(monitor: Monitor, feed: FeedSettings) -> None:
+    report = monitor.poll_feed(feed)
+    if report.alerts:
+        # Deliver at once rather than at the next delivery tick; deliver_due
+        # returns immediately if a delivery run is already under way.
+        monitor.deliver_due()
+
+
+def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
+    config = monitor.config
+    scheduler = BackgroundScheduler(
+        timezone=UTC,
+        executors={"default": ThreadPoolExecutor(max_workers=config.fetch.concurrency + 1)},
+        # A job never overlaps itself; runs missed while busy collapse into one.
+        job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+    start = datetime.now(UTC)
+    count = max(1, len(config.feeds))
+    for index, feed in enumerate(config.feeds):
+        interval = config.interval_of(feed)
+        # Spread first polls over a few seconds so start-up is not one burst.
+        stagger = timedelta(seconds=min(5.0, interval.total_seconds() / 2) * index / count)
+        scheduler.add_job(
+            _poll_then_deliver,
+            IntervalTrigger(
+                seconds=interval.total_seconds(), jitter=min(30.0, interval.total_seconds() / 10)
+            ),
+            args=[monitor, feed],
+            id=f"poll:{feed.name}",
+            name=f"poll {feed.name} every {format_duration(interval)}",
+            next_run_time=start + stagger,
+        )
+    scheduler.add_job(
+        monitor.deliver_due,
+        IntervalTrigger(seconds=config.delivery.interval.total_seconds()),
+        id="deliver",
+        name="deliver the outbox",
+        next_run_time=start,
+    )
+    return scheduler
+
+
+def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
+    """Run the schedule until ``stop`` is set, then let running jobs finish.
+
+    Whatever is in the outbox stays there and goes out on the next start.
+    """
+    scheduler = build_scheduler(monitor)
+    scheduler.start()
+    log.info(
+        "monitor running: %d feeds, %d rules, alerts to %s",
+        len(monitor.config.feeds),
+        len(monitor.rules.rules),
+        monitor.sink.destination,
+    )
+    try:
+        stop.wait()
+    finally:
+        log.info("stopping: waiting for running polls and deliveries to finish")
+        scheduler.shutdown(wait=True)
+        counts = monitor.store.outbox_counts()
+        log.info("stopped; outbox: %d pending, %d failed", counts["pending"], counts["failed"])

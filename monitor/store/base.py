@@ -1,0 +1,71 @@
+"""The state store interface. The app depends on this Protocol, not on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from monitor.alerts.model import Alert, OutboxEntry
+from monitor.feeds.fetch import Validators
+from monitor.items import Item
+
+
+@dataclass(frozen=True)
+class FeedState:
+    name: str
+    url: str
+    validators: Validators
+    first_success_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_kind: str | None
+    consecutive_failures: int
+
+
+class Store(Protocol):
+    def feed_state(self, name: str) -> FeedState | None: ...
+
+    def unseen(self, feed: str, items: Sequence[Item]) -> list[Item]:
+        """The items none of whose keys this feed has seen before."""
+        ...
+
+    def commit_poll(
+        self,
+        *,
+        feed: str,
+        url: str,
+        items: Sequence[Item],
+        alerts: Sequence[Alert],
+        validators: Validators,
+        now: datetime,
+    ) -> int:
+        """Atomically remember the items, queue the alerts, and store the validators.
+
+        Returns how many alerts were queued (an alert that exists already for
+        the same rule and item, or rule and link, is not queued twice).
+        """
+        ...
+
+    def record_not_modified(self, *, feed: str, url: str, now: datetime) -> None: ...
+
+    def record_failure(
+        self, *, feed: str, url: str, kind: str, message: str, now: datetime
+    ) -> None: ...
+
+    def due_alerts(self, now: datetime, limit: int) -> list[OutboxEntry]: ...
+
+    def mark_sent(
+        self, alert_id: int, *, now: datetime, destination: str, ref: str | None
+    ) -> None: ...
+
+    def reschedule(
+        self, alert_id: int, *, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None: ...
+
+    def mark_failed(self, alert_id: int, *, attempts: int, now: datetime, error: str) -> None: ...
+
+    def outbox_counts(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,308 @@
+"""SQLite state store (WAL), with a versioned schema created by the app.
+
+One connection guarded by a lock: the monitor's writes are small and few,
+and serialising them keeps every poll's commit atomic without retry loops.
+Other processes (``monitor once`` beside ``monitor run``) are safe too:
+WAL lets them read while one writes, and unique keys stop double alerts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.alerts.model import Alert, OutboxEntry
+from monitor.errors import StateError
+from monitor.feeds.fetch import Validators
+from monitor.items import Item, link_key
+from monitor.store.base import FeedState
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE feeds (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    first_success_at TEXT,
+    last_success_at TEXT,
+    last_polled_at TEXT,
+    last_error TEXT,
+    last_error_kind TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE seen (
+    feed TEXT NOT NULL,
+    key TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    PRIMARY KEY (feed, key)
+) WITHOUT ROWID;
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule_id TEXT NOT NULL,
+    item_identity TEXT NOT NULL,
+    item_link TEXT,
+    feed TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    sent_at TEXT,
+    destination TEXT,
+    delivery_ref TEXT,
+    UNIQUE (rule_id, item_identity)
+);
+CREATE INDEX alerts_by_link ON alerts (rule_id, item_link);
+CREATE INDEX alerts_due ON alerts (status, next_attempt_at);
+"""
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class SQLiteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            if str(path) != ":memory:":
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed alert survives power loss, not only a crash.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._lock = threading.RLock()
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"cannot open state database {str(path)!r}: {exc}") from exc
+
+    def db_mode(self) -> str:
+        """The journal mode in force (``wal`` unless the file system refused it)."""
+        return str(self._query("PRAGMA journal_mode")[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StateError(f"state database error in {str(self.path)!r}: {exc}") from exc
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                cursor = self._db.execute(sql, params)
+                cursor.row_factory = sqlite3.Row
+                return cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise StateError(f"state database error in {str(self.path)!r}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            has_meta = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+            ).fetchone()
+            if not has_meta:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                return
+            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"state database {str(self.path)!r} has schema version {version}, newer than "
+                    f"this monitor understands ({SCHEMA_VERSION}); upgrade the monitor"
+                )
+            if version < 1:
+                raise StateError(f"state database {str(self.path)!r} has no schema version")
+
+    # --- feeds and items -------------------------------------------------
+
+    def feed_state(self, name: str) -> FeedState | None:
+        rows = self._query("SELECT * FROM feeds WHERE name = ?", (name,))
+        if not rows:
+            return None
+        row = rows[0]
+        return FeedState(
+            name=row["name"],
+            url=row["url"],
+            validators=Validators(row["etag"], row["last_modified"]),
+            first_success_at=_dt(row["first_success_at"]),
+            last_success_at=_dt(row["last_success_at"]),
+            last_error=row["last_error"],
+            last_error_kind=row["last_error_kind"],
+            consecutive_failures=row["consecutive_failures"],
+        )
+
+    def unseen(self, feed: str, items: Sequence[Item]) -> list[Item]:
+        if not items:
+            return []
+        keys = sorted({key for item in items for key in item.seen_keys})
+        known: set[str] = set()
+        # Chunked to stay under SQLite's bound-parameter limit.
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                f"SELECT key FROM seen WHERE feed = ? AND key IN ({marks})",  # noqa: S608 - only "?" marks
+                (feed, *chunk),
+            )
+            known.update(row["key"] for row in rows)
+        return [item for item in items if known.isdisjoint(item.seen_keys)]
+
+    def commit_poll(
+        self,
+        *,
+        feed: str,
+        url: str,
+        items: Sequence[Item],
+        alerts: Sequence[Alert],
+        validators: Validators,
+        now: datetime,
+    ) -> int:
+        stamp = _ts(now)
+        queued = 0
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO seen (feed, key, first_seen_at) VALUES (?, ?, ?)",
+                [(feed, key, stamp) for item in items for key in item.seen_keys],
+            )
+            for alert in alerts:
+                link = link_key(alert.link) if alert.link else None
+                if (
+                    link is not None
+                    and db.execute(
+                        "SELECT 1 FROM alerts WHERE rule_id = ? AND item_link = ?",
+                        (alert.rule_id, link),
+                    ).fetchone()
+                ):
+                    continue
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO alerts (rule_id, item_identity, item_link, feed, severity, "
+                    "payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        alert.rule_id,
+                        alert.item_identity,
+                        link,
+                        alert.feed,
+                        alert.severity.value,
+                        alert.to_json(),
+                        stamp,
+                        stamp,
+                    ),
+                )
+                queued += cursor.rowcount
+            db.execute(
+                "INSERT INTO feeds (name, url, etag, last_modified, first_success_at, last_success_at, "
+                "last_polled_at, consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, 0) "
+                "ON CONFLICT (name) DO UPDATE SET url = excluded.url, etag = excluded.etag, "
+                "last_modified = excluded.last_modified, "
+                "first_success_at = COALESCE(feeds.first_success_at, excluded.first_success_at), "
+                "last_success_at = excluded.last_success_at, last_polled_at = excluded.last_polled_at, "
+                "last_error = NULL, last_error_kind = NULL, consecutive_failures = 0",
+                (feed, url, validators.etag, validators.last_modified, stamp, stamp, stamp),
+            )
+        return queued
+
+    def record_not_modified(self, *, feed: str, url: str, now: datetime) -> None:
+        stamp = _ts(now)
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "
+                "last_error_kind = NULL, consecutive_failures = 0 WHERE name = ? AND url = ?",
+                (stamp, stamp, feed, url),
+            )
+
+    def record_failure(
+        self, *, feed: str, url: str, kind: str, message: str, now: datetime
+    ) -> None:
+        stamp = _ts(now)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_kind, "
+                "consecutive_failures) VALUES (?, ?, ?, ?, ?, 1) "
+                "ON CONFLICT (name) DO UPDATE SET last_polled_at = excluded.last_polled_at, "
+                "last_error = excluded.last_error, last_error_kind = excluded.last_error_kind, "
+                "consecutive_failures = feeds.consecutive_failures + 1",
+                (feed, url, stamp, message, kind),
+            )
+
+    # --- outbox -------------------------------------------------------------
+
+    def due_alerts(self, now: datetime, limit: int) -> list[OutboxEntry]:
+        rows = self._query(
+            "SELECT id, payload, attempts FROM alerts WHERE status = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY id LIMIT ?",
+            (_ts(now), limit),
+        )
+        return [
+            OutboxEntry(row["id"], Alert.from_json(row["payload"]), row["attempts"]) for row in rows
+        ]
+
+    def mark_sent(self, alert_id: int, *, now: datetime, destination: str, ref: str | None) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE alerts SET status = 'sent', sent_at = ?, destination = ?, delivery_ref = ?, "
+                "attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                (_ts(now), destination, ref, alert_id),
+            )
+
+    def reschedule(
+        self, alert_id: int, *, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE alerts SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                (attempts, _ts(next_attempt_at), error, alert_id),
+            )
+
+    def mark_failed(self, alert_id: int, *, attempts: int, now: datetime, error: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE alerts SET status = 'failed', attempts = ?, last_error = ?, next_attempt_at = ? "
+                "WHERE id = ?",
+                (attempts, error, _ts(now), alert_id),
+            )
+
+    def outbox_counts(self) -> dict[str, int]:
+        rows = self._query("SELECT status, COUNT(*) AS n FROM alerts GROUP BY status")
+        counts = {"pending": 0, "sent": 0, "failed": 0}
+        counts.update({row["status"]: row["n"] for row in rows})
+        return counts

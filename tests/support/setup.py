@@ -1,0 +1,70 @@
+"""Building a real config.toml and Monitor for integration tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_RULES = ROOT / "rules"
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    name: str
+    url: str
+    tags: tuple[str, ...] = ("news",)
+    interval: str = "5m"
+
+
+def write_config(
+    directory: Path,
+    feeds: list[FeedSpec],
+    *,
+    slack_api_url: str = "https://slack.invalid/api/",
+    rules_dir: Path = SHIPPED_RULES,
+    extra: str = "",
+) -> Path:
+    """A config.toml in ``directory`` using the shipped rules unless told otherwise."""
+    lines = [
+        "[state]",
+        'path = "state/monitor.db"',
+        "[rules]",
+        f'dir = "{rules_dir}"',
+        "[slack]",
+        'channel = "#watch-desk"',
+        f'api_url = "{slack_api_url}"',
+        'timeout = "2s"',
+        "[fetch]",
+        'timeout = "2s"',
+        'connect_timeout = "2s"',
+        "[delivery]",
+        'interval = "1s"',
+        extra,
+    ]
+    for feed in feeds:
+        tags = ", ".join(f'"{t}"' for t in feed.tags)
+        lines += [
+            "[[feeds]]",
+            f'name = "{feed.name}"',
+            f'url = "{feed.url}"',
+            f"tags = [{tags}]",
+            f'interval = "{feed.interval}"',
+        ]
+    path = directory / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class FakeClock:
+    """A clock tests move by hand; the monitor takes it as ``clock``."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)

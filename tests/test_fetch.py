@@ -1,0 +1,155 @@
+"""Fetching over real HTTP on loopback: what each failure looks like to the user."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitor.errors import FetchError
+from monitor.feeds.fetch import FetchLimits, HttpFetcher, Validators
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, rss
+
+BODY = rss([Entry("Item", link="https://news.example/1")])
+
+
+def fetcher(**limits: object) -> HttpFetcher:
+    settings: dict[str, object] = {"timeout": 2.0, "connect_timeout": 2.0, "max_redirects": 3}
+    settings.update(limits)
+    return HttpFetcher(FetchLimits(**settings))  # type: ignore[arg-type]
+
+
+def failure(server_url: str, **limits: object) -> FetchError:
+    with fetcher(**limits) as client, pytest.raises(FetchError) as caught:
+        client.fetch(server_url)
+    return caught.value
+
+
+def test_200_returns_body_headers_and_validators(feed_server: FeedServer) -> None:
+    feed_server.set("/feed", BODY, etag='"v1"', last_modified="Tue, 01 Dec 2026 10:00:00 GMT")
+    with fetcher() as client:
+        result = client.fetch(feed_server.url("/feed"))
+    assert result.status == 200 and result.body == BODY.encode()
+    assert result.validators == Validators('"v1"', "Tue, 01 Dec 2026 10:00:00 GMT")
+    assert result.headers["content-type"].startswith("application/rss+xml")
+    (request,) = feed_server.requests
+    assert request.headers["user-agent"].startswith("watchdesk-monitor")
+
+
+def test_conditional_get_sends_validators_and_understands_304(feed_server: FeedServer) -> None:
+    feed_server.set("/feed", BODY, etag='"v1"')
+    with fetcher() as client:
+        first = client.fetch(feed_server.url("/feed"))
+        second = client.fetch(feed_server.url("/feed"), first.validators)
+    assert second.not_modified and second.status == 304
+    assert feed_server.requests[1].headers["if-none-match"] == '"v1"'
+
+
+def test_last_modified_alone_gives_304(feed_server: FeedServer) -> None:
+    stamp = "Tue, 01 Dec 2026 10:00:00 GMT"
+    feed_server.set("/feed", BODY, last_modified=stamp)
+    with fetcher() as client:
+        result = client.fetch(feed_server.url("/feed"), Validators(last_modified=stamp))
+    assert result.not_modified
+
+
+def test_gzip_body_is_decoded(feed_server: FeedServer) -> None:
+    feed_server.set("/feed", BODY, gzip=True)
+    with fetcher() as client:
+        assert client.fetch(feed_server.url("/feed")).body == BODY.encode()
+    assert "gzip" in feed_server.requests[0].headers["accept-encoding"]
+
+
+def test_redirect_is_followed_and_final_url_reported(feed_server: FeedServer) -> None:
+    feed_server.set("/new", BODY)
+    feed_server.redirect("/old", "/new")
+    with fetcher() as client:
+        result = client.fetch(feed_server.url("/old"))
+    assert result.url == feed_server.url("/new") and result.body == BODY.encode()
+
+
+def test_redirect_loop_is_bounded(feed_server: FeedServer) -> None:
+    feed_server.redirect("/a", "/b")
+    feed_server.redirect("/b", "/a")
+    error = failure(feed_server.url("/a"))
+    assert (error.kind, str(error)) == ("redirects", "more than 3 redirects")
+
+
+@pytest.mark.parametrize(
+    ("status", "text"), [(404, "HTTP 404 Not Found"), (500, "HTTP 500 Internal Server Error")]
+)
+def test_http_errors_name_the_status(feed_server: FeedServer, status: int, text: str) -> None:
+    feed_server.set("/feed", "oops", status=status)
+    error = failure(feed_server.url("/feed"))
+    assert (error.kind, str(error)) == ("http", text)
+
+
+def test_429_shows_retry_after(feed_server: FeedServer) -> None:
+    feed_server.set("/feed", "slow down", status=429, headers={"Retry-After": "120"})
+    assert str(failure(feed_server.url("/feed"))) == "HTTP 429 Too Many Requests (Retry-After: 120)"
+
+
+def test_slow_server_times_out(feed_server: FeedServer) -> None:
+    feed_server.set("/feed", BODY, delay=5.0)
+    error = failure(feed_server.url("/feed"), timeout=0.3)
+    assert error.kind == "timeout"
+    assert str(error) == "127.0.0.1 did not answer within 0.3s"
+
+
+def test_oversized_body_with_content_length_is_refused_before_reading(
+    feed_server: FeedServer,
+) -> None:
+    feed_server.set("/feed", b"x" * 5000)
+    error = failure(feed_server.url("/feed"), max_bytes=1000)
+    assert error.kind == "too-large"
+    assert str(error) == "feed exceeds the size limit of 1,000 bytes: it declares 5,000 bytes"
+
+
+def test_oversized_stream_without_content_length_is_cut_off(feed_server: FeedServer) -> None:
+    feed_server.set_stream("/feed", b"y" * 1000, count=50)
+    error = failure(feed_server.url("/feed"), max_bytes=10_000)
+    assert str(error) == "feed exceeds the size limit of 10,000 bytes: the body is larger"
+
+
+def test_gzip_bomb_is_capped_on_decoded_size(feed_server: FeedServer) -> None:
+    bomb = b"<" + b" " * 200_000
+    assert len(gzip.compress(bomb)) < 10_000
+    feed_server.set("/feed", bomb, gzip=True)
+    assert failure(feed_server.url("/feed"), max_bytes=50_000).kind == "too-large"
+
+
+def test_connection_refused_is_a_connect_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    error = failure(f"http://127.0.0.1:{port}/feed")
+    assert error.kind == "connect" and str(error).startswith("cannot connect to 127.0.0.1")
+
+
+def test_dns_failure_is_named_as_such() -> None:
+    # A transport stands in for the resolver: tests never make real DNS queries.
+    def no_such_host(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    client = HttpFetcher(FetchLimits(), transport=httpx.MockTransport(no_such_host))
+    with client, pytest.raises(FetchError) as caught:
+        client.fetch("https://feeds.example.org/rss")
+    assert (caught.value.kind, str(caught.value)) == (
+        "dns",
+        "cannot resolve host feeds.example.org (DNS lookup failed)",
+    )
+
+
+def test_local_files_are_feeds_too(tmp_path: Path) -> None:
+    path = tmp_path / "feed.xml"
+    path.write_text(BODY, encoding="utf-8")
+    with fetcher() as client:
+        assert client.fetch(str(path)).body == BODY.encode()
+        assert client.fetch(path.as_uri()).body == BODY.encode()
+        with pytest.raises(FetchError, match="cannot read file") as caught:
+            client.fetch(str(tmp_path / "missing.xml"))
+    assert caught.value.kind == "file"

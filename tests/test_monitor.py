@@ -1,0 +1,284 @@
+"""The poll and delivery path with real parts: a loopback feed server, SQLite,
+and the real slack-sdk client talking to the local Slack emulator."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.app import Monitor, build_monitor
+from monitor.config import load_config
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, atom, rss
+from tests.support.setup import FakeClock, FeedSpec, write_config
+from tests.support.slack_emulator import Fault, SlackEmulator
+
+TOKEN = "xoxb-test-token"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_monitor(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator:  # type: ignore[type-arg]
+    """Builds monitors on one state database, as restarts of the same process would."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    built: list[Monitor] = []
+
+    def make(feeds: list[FeedSpec] | None = None, api_url: str | None = None) -> Monitor:
+        specs = feeds or [FeedSpec("news", feed_server.url("/news"))]
+        path = write_config(tmp_path, specs, slack_api_url=api_url or slack_emulator.base_url)
+        monitor = build_monitor(load_config(path), clock=clock, jitter=lambda: 0.5)
+        built.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in built:
+        monitor.close()
+
+
+def troops(clock: FakeClock, n: int, *, hours_ago: float = 0) -> Entry:
+    return Entry(
+        f"North Korean troops killed in Kursk fighting, Ukraine says ({n})",
+        link=f"https://news.example/dprk-{n}",
+        guid=f"https://news.example/dprk-{n}",
+        summary="Ukraine's army said North Korean soldiers were killed.",
+        published=clock.now - timedelta(hours=hours_ago),
+    )
+
+
+def unrelated(clock: FakeClock, n: int) -> Entry:
+    return Entry(f"Weather in Seoul ({n})", link=f"https://news.example/w{n}", published=clock.now)
+
+
+def test_new_feed_is_baselined_then_each_new_match_alerts_exactly_once(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    backlog = [troops(clock, 1, hours_ago=48), troops(clock, 2, hours_ago=30), unrelated(clock, 1)]
+    feed_server.set("/news", rss(backlog))
+    monitor = make_monitor()
+    first = monitor.poll_all()
+    assert [(r.items, r.new, r.alerts) for r in first] == [(3, 3, 0)]
+
+    clock.advance(minutes=5)
+    feed_server.set("/news", rss([troops(clock, 3), unrelated(clock, 2), *backlog]))
+    (report,) = monitor.poll_all()
+    assert (report.items, report.new, report.alerts) == (5, 2, 1)
+    assert monitor.deliver_due().sent == 1
+    (message,) = slack_emulator.messages
+    assert message.channel == "#watch-desk"
+    assert (
+        "<https://news.example/dprk-3|North Korean troops killed in Kursk fighting, Ukraine says (3)>"
+        in message.text
+    )
+    assert message.payload.get("unfurl_links") is False
+
+    # Polling again, and restarting on the same state, sends nothing more.
+    assert monitor.poll_all()[0].alerts == 0
+    restarted = make_monitor()
+    assert restarted.poll_all()[0].new == 0
+    assert restarted.deliver_due().sent == 0
+    assert len(slack_emulator.messages) == 1
+
+
+def test_recent_items_alert_even_on_a_feed_first_poll(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", atom([troops(clock, 1, hours_ago=1), troops(clock, 2, hours_ago=24)]))
+    monitor = make_monitor()
+    assert monitor.poll_all()[0].alerts == 1
+    monitor.deliver_due()
+    (message,) = slack_emulator.messages
+    assert "(1)" in message.text
+
+
+def test_304_means_nothing_to_do(make_monitor, feed_server: FeedServer, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    feed_server.set("/news", rss([troops(clock, 1)]), etag='"v1"')
+    monitor = make_monitor()
+    monitor.poll_all()
+    (second,) = monitor.poll_all()
+    assert second.not_modified and second.ok
+    assert feed_server.requests[-1].headers["if-none-match"] == '"v1"'
+
+
+def test_broken_feeds_are_reported_and_do_not_stop_the_others(
+    make_monitor,
+    feed_server: FeedServer,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/ok", rss([troops(clock, 1)]))
+    feed_server.set("/down", "error", status=500)
+    feed_server.set(
+        "/page", "<html><head><title>Access denied</title></head></html>", content_type="text/html"
+    )
+    monitor = make_monitor(
+        [
+            FeedSpec("ok", feed_server.url("/ok")),
+            FeedSpec("down", feed_server.url("/down")),
+            FeedSpec("page", feed_server.url("/page")),
+        ]
+    )
+    with caplog.at_level(logging.INFO, logger="monitor"):
+        reports = {r.feed: r for r in monitor.poll_all()}
+    assert reports["ok"].ok and reports["ok"].alerts == 1
+    assert (
+        reports["down"].error is not None
+        and str(reports["down"].error) == "HTTP 500 Internal Server Error"
+    )
+    assert reports["page"].error is not None and reports["page"].error.kind == "not-a-feed"
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(m.startswith("poll feed=down FAILED (http): HTTP 500") for m in errors)
+    assert any(
+        "poll feed=page FAILED (not-a-feed): not a feed: the server returned an HTML page" in m
+        for m in errors
+    )
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert any(m.startswith("poll feed=ok items=1 new=1 alerts=1") for m in infos)
+    state = monitor.store.feed_state("down")
+    assert state is not None and state.consecutive_failures == 1 and state.last_error_kind == "http"
+
+
+def test_a_failed_poll_commits_nothing_so_items_are_seen_again(
+    make_monitor,
+    feed_server: FeedServer,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1)]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    clock.advance(minutes=5)
+    feed_server.set("/news", "<html>maintenance</html>", content_type="text/html")
+    assert not monitor.poll_all()[0].ok
+    feed_server.set("/news", rss([troops(clock, 2), troops(clock, 1)]))
+    assert monitor.poll_all()[0].alerts == 1
+
+
+def test_feed_text_cannot_ping_the_channel(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    entry = Entry(
+        "<!channel> North Korean troops killed in Ukraine <http://evil.example|click>",
+        link="https://news.example/x",
+        published=clock.now,
+    )
+    feed_server.set("/news", rss([entry]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    monitor.deliver_due()
+    (message,) = slack_emulator.messages
+    assert "<!channel>" not in message.text and "<http://evil.example|click>" not in message.text
+    assert (
+        "&lt;!channel&gt; North Korean troops killed in Ukraine &lt;http://evil.example|click&gt;"
+        in message.text
+    )
+
+
+def test_rate_limit_waits_for_retry_after_then_delivers(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2)]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    slack_emulator.queue_faults("chat.postMessage", Fault.rate_limited(retry_after=30))
+    report = monitor.deliver_due()
+    assert (report.sent, report.retrying, report.held) == (0, 1, True)
+
+    clock.advance(seconds=29)
+    assert monitor.deliver_due().held
+    assert len(slack_emulator.calls_to("chat.postMessage")) == 1, (
+        "no post while Slack asked us to wait"
+    )
+
+    clock.advance(seconds=2)
+    assert monitor.deliver_due().sent == 2
+    assert len(slack_emulator.messages) == 2
+
+
+def test_server_errors_back_off_exponentially_then_deliver(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1)]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    slack_emulator.queue_faults(
+        "chat.postMessage", Fault.server_error(500), Fault.server_error(503)
+    )
+    assert monitor.deliver_due().retrying == 1
+    clock.advance(seconds=30)  # first retry after 30 s (jitter pinned to the middle)
+    assert monitor.deliver_due().retrying == 1
+    clock.advance(seconds=59)  # second retry after 60 s: not yet
+    assert monitor.deliver_due().held and not slack_emulator.messages
+    clock.advance(seconds=1)
+    assert monitor.deliver_due().sent == 1
+
+
+def test_permanent_error_keeps_the_alert_as_failed_with_its_reason(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1)]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    slack_emulator.fail_channel("#watch-desk", "not_in_channel")
+    with caplog.at_level(logging.ERROR, logger="monitor"):
+        assert monitor.deliver_due().failed == 1
+    assert monitor.store.outbox_counts() == {"pending": 0, "sent": 0, "failed": 1}
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert (
+        "FAILED permanently, kept in the outbox: Slack refused the post to #watch-desk: not_in_channel"
+        in (record.getMessage())
+    )
+
+
+def test_slack_outage_then_restart_loses_nothing(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_api = f"http://127.0.0.1:{probe.getsockname()[1]}/api/"
+    feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2)]))
+    down = make_monitor(api_url=dead_api)
+    down.poll_all()
+    assert down.deliver_due().retrying == 1
+    assert down.store.outbox_counts()["pending"] == 2
+    down.close()
+
+    clock.advance(minutes=31)
+    restarted = make_monitor()
+    assert restarted.deliver_due().sent == 2
+    assert len(slack_emulator.messages) == 2

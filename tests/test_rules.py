@@ -1,0 +1,214 @@
+"""Rule files: strict validation with file:line errors, and the pure matcher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from monitor.errors import RuleError
+from monitor.items import Item
+from monitor.rules import load_rules, match_item
+from monitor.rules.load import RuleSet
+
+
+def write_rules(directory: Path, **files: str) -> Path:
+    directory.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (directory / f"{name}.yaml").write_text(dedent(text), encoding="utf-8")
+    return directory
+
+
+def problems_for(directory: Path) -> list[str]:
+    with pytest.raises(RuleError) as caught:
+        load_rules(directory, shown_dir="rules")
+    return [str(p) for p in caught.value.problems]
+
+
+VALID = dedent(
+    """\
+    id: test-rule
+    title: Test rule
+    severity: warning
+    match:
+      all:
+        - any: [north korean, dprk]
+        - any: [troops, soldiers]
+      none: [korean war]
+    """
+)
+
+
+def item(title: str, summary: str = "", tags: tuple[str, ...] = ("news",)) -> Item:
+    return Item(
+        feed="f",
+        feed_tags=tags,
+        identity="guid:x",
+        guid="x",
+        title=title,
+        summary=summary,
+        link=None,
+        published=None,
+        updated=None,
+    )
+
+
+def load(tmp_path: Path, text: str = VALID) -> RuleSet:
+    return load_rules(write_rules(tmp_path / "rules", rule=text))
+
+
+# --- validation ---------------------------------------------------------------
+
+
+def test_misspelt_key_names_file_line_and_suggestion(tmp_path: Path) -> None:
+    text = VALID.replace("severity: warning", "serverity: warning")
+    problems = problems_for(write_rules(tmp_path / "rules", dprk=text))
+    assert "rules/dprk.yaml:3: unknown key 'serverity' (did you mean 'severity'?)" in problems
+
+
+def test_misspelt_nested_key_is_found_at_its_line(tmp_path: Path) -> None:
+    text = VALID.replace("none:", "nnone:")
+    assert problems_for(write_rules(tmp_path / "rules", r=text)) == [
+        "rules/r.yaml:8: unknown key 'nnone' (did you mean 'none'?)"
+    ]
+
+
+def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path) -> None:
+    rules = write_rules(
+        tmp_path / "rules",
+        a=VALID.replace("severity: warning", "severity: urgent"),
+        b="id: x\ntitle: [unclosed\n",
+        c=VALID.replace("title: Test rule\n", ""),
+    )
+    problems = problems_for(rules)
+    assert problems[0].startswith(
+        "rules/a.yaml:3: severity: Input should be 'info', 'warning' or 'critical'"
+    )
+    assert problems[1].startswith("rules/b.yaml:3: invalid YAML")
+    assert problems[2] == "rules/c.yaml:1: missing required key 'title'"
+
+
+def test_duplicate_key_and_duplicate_rule_id_are_errors(tmp_path: Path) -> None:
+    rules = write_rules(
+        tmp_path / "rules",
+        a=VALID,
+        b=VALID,
+        c=VALID.replace("id: test-rule", "id: other").replace(
+            "title: Test rule", "title: A\ntitle: B"
+        ),
+    )
+    problems = problems_for(rules)
+    assert "rules/b.yaml:1: duplicate rule id 'test-rule' (also in rules/a.yaml)" in problems
+    assert "rules/c.yaml:3: duplicate key 'title' (first given on line 2)" in problems
+
+
+@pytest.mark.parametrize(
+    ("replacement", "message"),
+    [
+        (
+            "any: [troops, soldiers]",
+            "rules/r.yaml:7: match.all[1].any[0]: YAML read this term as the boolean",
+        ),
+        (
+            "any: [troops, '!!!']",
+            "rules/r.yaml:7: match.all[1].any[1]: term '!!!' has no letters or digits",
+        ),
+        ("any: []", "rules/r.yaml:7: match.all[1]: 'any' is empty"),
+    ],
+)
+def test_terms_that_cannot_match_are_rejected(
+    tmp_path: Path, replacement: str, message: str
+) -> None:
+    text = VALID.replace("any: [troops, soldiers]", replacement)
+    if "boolean" in message:
+        text = VALID.replace("any: [troops, soldiers]", "any: [no, soldiers]")
+    (problem,) = problems_for(write_rules(tmp_path / "rules", r=text))
+    assert problem.startswith(message)
+
+
+def test_only_none_would_match_everything_and_is_rejected(tmp_path: Path) -> None:
+    text = "id: r\ntitle: R\nseverity: info\nmatch:\n  none: [x]\n"
+    (problem,) = problems_for(write_rules(tmp_path / "rules", r=text))
+    assert "match has only 'none'" in problem
+
+
+def test_numbers_are_accepted_as_terms(tmp_path: Path) -> None:
+    rules = load(tmp_path, VALID.replace("none: [korean war]", "none: [1950]"))
+    assert match_item(item("North Korean troops in 1950"), rules.rules) == []
+
+
+def test_empty_or_missing_directory_is_an_error(tmp_path: Path) -> None:
+    assert problems_for(tmp_path / "absent") == ["rules: rules directory not found"]
+    (tmp_path / "empty").mkdir()
+    assert problems_for(tmp_path / "empty") == [
+        "rules: no rule files (*.yaml) in the rules directory"
+    ]
+
+
+# --- matching -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "North Korean troops reach the front",
+        "NORTH-KOREAN SOLDIERS seen",
+        "DPRK troops: report",
+        "Report says north  korean\ntroops moved",
+    ],
+)
+def test_terms_match_whole_words_case_and_punctuation_insensitive(
+    tmp_path: Path, title: str
+) -> None:
+    (match,) = match_item(item(title), load(tmp_path).rules)
+    assert match.rule.id == "test-rule"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "North Koreanist troops",  # not a whole word
+        "DPRKtroops",
+        "North Korean diplomats",  # second group missing
+        "North Korean troops in the Korean War",  # excluded
+    ],
+)
+def test_non_matches(tmp_path: Path, title: str) -> None:
+    assert match_item(item(title), load(tmp_path).rules) == []
+
+
+def test_terms_may_be_split_between_title_and_summary_but_phrases_may_not(tmp_path: Path) -> None:
+    rules = load(tmp_path).rules
+    assert match_item(item("DPRK update", "Troops seen near Kursk"), rules)
+    assert not match_item(item("Talks with North", "Korean troops"), rules)
+
+
+def test_matched_terms_are_reported(tmp_path: Path) -> None:
+    (match,) = match_item(item("North Korean troops and DPRK soldiers"), load(tmp_path).rules)
+    assert match.matched_terms == ("north korean", "dprk", "troops", "soldiers")
+
+
+def test_feed_tags_limit_a_rule(tmp_path: Path) -> None:
+    rules = load(tmp_path, VALID + "feed_tags: [sanctions]\n").rules
+    assert not match_item(item("North Korean troops", tags=("news",)), rules)
+    assert match_item(item("North Korean troops", tags=("sanctions",)), rules)
+
+
+def test_nested_conditions(tmp_path: Path) -> None:
+    text = """\
+        id: nested
+        title: Nested
+        severity: info
+        match:
+          any:
+            - all: [alpha, beta]
+            - all:
+                - gamma
+                - none: [delta]
+        """
+    rules = load(tmp_path, text).rules
+    assert match_item(item("alpha and beta"), rules)
+    assert match_item(item("gamma alone"), rules)
+    assert not match_item(item("gamma with delta"), rules)
+    assert not match_item(item("alpha only"), rules)

@@ -1,0 +1,132 @@
+"""The SQLite state store: durable across restarts, atomic per poll, strict about its schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.alerts.model import Alert
+from monitor.errors import StateError
+from monitor.feeds.fetch import Validators
+from monitor.items import Item
+from monitor.rules.model import Severity
+from monitor.store import SQLiteStore
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def item(guid: str, link: str | None = None) -> Item:
+    return Item(
+        feed="f",
+        feed_tags=(),
+        identity=f"guid:urn:{guid}",
+        guid=f"urn:{guid}",
+        title=guid,
+        summary="",
+        link=link,
+        published=NOW,
+        updated=None,
+    )
+
+
+def alert_for(it: Item, rule: str = "r") -> Alert:
+    return Alert(
+        rule_id=rule,
+        rule_title="R",
+        severity=Severity.WARNING,
+        feed=it.feed,
+        item_identity=it.identity,
+        item_guid=it.guid,
+        title=it.title,
+        link=it.link,
+        summary="",
+        published=it.published,
+        matched_terms=(),
+        created_at=NOW,
+    )
+
+
+def commit(store: SQLiteStore, items: list[Item], alerts: list[Alert] | None = None) -> int:
+    return store.commit_poll(
+        feed="f",
+        url="https://x/feed",
+        items=items,
+        alerts=alerts or [],
+        validators=Validators('"e"'),
+        now=NOW,
+    )
+
+
+def test_seen_items_and_validators_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "monitor.db"
+    store = SQLiteStore(path)
+    a, b = item("a"), item("b")
+    assert store.unseen("f", [a, b]) == [a, b]
+    assert store.feed_state("f") is None
+    commit(store, [a])
+    store.close()
+
+    reopened = SQLiteStore(path)
+    assert reopened.unseen("f", [a, b]) == [b]
+    assert reopened.unseen("other-feed", [a]) == [a], "seen is per feed"
+    state = reopened.feed_state("f")
+    assert (
+        state is not None
+        and state.validators == Validators('"e"')
+        and state.first_success_at == NOW
+    )
+    assert reopened.db_mode() == "wal"
+
+
+def test_an_item_whose_guid_changed_but_link_did_not_is_not_new(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    commit(store, [item("old-guid", link="https://x/story")])
+    assert store.unseen("f", [item("new-guid", link="https://x/story")]) == []
+
+
+def test_alerts_are_unique_per_rule_and_item_and_per_rule_and_link(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    first = item("a", link="https://x/story")
+    assert commit(store, [first], [alert_for(first)]) == 1
+    assert commit(store, [first], [alert_for(first)]) == 0, "same rule and item"
+    relinked = item("a2", link="https://x/story")
+    assert commit(store, [relinked], [alert_for(relinked)]) == 0, "same rule and link"
+    assert commit(store, [first], [alert_for(first, rule="other")]) == 1, "another rule may alert"
+    assert store.outbox_counts() == {"pending": 2, "sent": 0, "failed": 0}
+
+
+def test_outbox_lifecycle(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    items = [item(name) for name in "abc"]
+    commit(store, items, [alert_for(i) for i in items])
+    due = store.due_alerts(NOW, limit=10)
+    assert [e.alert.title for e in due] == ["a", "b", "c"] and all(e.attempts == 0 for e in due)
+
+    store.mark_sent(due[0].id, now=NOW, destination="slack:#d", ref="1.2")
+    store.reschedule(
+        due[1].id, attempts=1, next_attempt_at=NOW + timedelta(minutes=1), error="HTTP 500"
+    )
+    store.mark_failed(due[2].id, attempts=1, now=NOW, error="channel_not_found")
+    assert store.due_alerts(NOW, limit=10) == []
+    (retry,) = store.due_alerts(NOW + timedelta(minutes=1), limit=10)
+    assert retry.alert.title == "b" and retry.attempts == 1
+    assert store.outbox_counts() == {"pending": 1, "sent": 1, "failed": 1}
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StateError, match="schema version 99, newer than this monitor understands"):
+        SQLiteStore(path)
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StateError, match="cannot open state database"):
+        SQLiteStore(path)
