@@ -1,0 +1,32 @@
+"""The Slack token never reaches a log line."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from monitor.logs import RedactSecrets, setup_logging
+
+
+def test_secret_values_are_redacted_from_messages_and_arguments() -> None:
+    record = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "auth with %s failed", ("xoxb-1234-secret",), None
+    )
+    assert RedactSecrets(["xoxb-1234-secret"]).filter(record)
+    assert record.getMessage() == "auth with [redacted] failed"
+
+
+def test_setup_logging_redacts_the_token_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        setup_logging("INFO")
+        logging.getLogger("monitor.test").error("token is xoxb-from-the-environment")
+        assert "token is [redacted]" in capsys.readouterr().err
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
