@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.alerts.policy import AlertPolicy, decide, retry_delay
-from monitor.items import Item
 from monitor.rules.match import Condition, Match, Rule, Term
 from monitor.rules.model import Severity
+from tests.support.records import make_item
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 POLICY = AlertPolicy(baseline_window=timedelta(hours=6), max_item_age=timedelta(days=3))
@@ -26,17 +26,7 @@ RULE = Rule(
 
 
 def match_at(published: datetime | None) -> Match:
-    item = Item(
-        feed="f",
-        feed_tags=(),
-        identity=f"guid:{published}",
-        guid=None,
-        title="x",
-        summary="",
-        link=None,
-        published=published,
-        updated=None,
-    )
+    item = make_item("x", guid=f"urn:{published}", published=published)
     return Match(rule=RULE, item=item, matched_terms=("x",))
 
 

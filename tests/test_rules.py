@@ -8,9 +8,9 @@ from textwrap import dedent
 import pytest
 
 from monitor.errors import RuleError
-from monitor.items import Item
 from monitor.rules import load_rules, match_item
 from monitor.rules.load import RuleSet
+from tests.support.records import make_item
 
 
 def write_rules(directory: Path, **files: str) -> Path:
@@ -40,18 +40,7 @@ VALID = dedent(
 )
 
 
-def item(title: str, summary: str = "", tags: tuple[str, ...] = ("news",)) -> Item:
-    return Item(
-        feed="f",
-        feed_tags=tags,
-        identity="guid:x",
-        guid="x",
-        title=title,
-        summary=summary,
-        link=None,
-        published=None,
-        updated=None,
-    )
+item = make_item
 
 
 def load(tmp_path: Path, text: str = VALID) -> RuleSet:
@@ -191,8 +180,8 @@ def test_matched_terms_are_reported(tmp_path: Path) -> None:
 
 def test_feed_tags_limit_a_rule(tmp_path: Path) -> None:
     rules = load(tmp_path, VALID + "feed_tags: [sanctions]\n").rules
-    assert not match_item(item("North Korean troops", tags=("news",)), rules)
-    assert match_item(item("North Korean troops", tags=("sanctions",)), rules)
+    assert not match_item(make_item("North Korean troops", tags=("news",)), rules)
+    assert match_item(make_item("North Korean troops", tags=("sanctions",)), rules)
 
 
 def test_nested_conditions(tmp_path: Path) -> None:

@@ -9,26 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.items import Item
 from monitor.rules import load_rules, match_item
+from tests.support.records import make_item
 from tests.support.setup import SHIPPED_RULES
 
 RULES = load_rules(SHIPPED_RULES).rules
 
 
 def rules_matching(title: str, summary: str = "") -> set[str]:
-    item = Item(
-        feed="f",
-        feed_tags=("news",),
-        identity="guid:x",
-        guid="x",
-        title=title,
-        summary=summary,
-        link=None,
-        published=None,
-        updated=None,
-    )
-    return {m.rule.id for m in match_item(item, RULES)}
+    return {m.rule.id for m in match_item(make_item(title, summary), RULES)}
 
 
 @pytest.mark.parametrize(

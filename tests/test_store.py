@@ -14,22 +14,13 @@ from monitor.feeds.fetch import Validators
 from monitor.items import Item
 from monitor.rules.model import Severity
 from monitor.store import SQLiteStore
+from tests.support.records import make_item
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 def item(guid: str, link: str | None = None) -> Item:
-    return Item(
-        feed="f",
-        feed_tags=(),
-        identity=f"guid:urn:{guid}",
-        guid=f"urn:{guid}",
-        title=guid,
-        summary="",
-        link=link,
-        published=NOW,
-        updated=None,
-    )
+    return make_item(guid, guid=f"urn:{guid}", link=link, published=NOW)
 
 
 def alert_for(it: Item, rule: str = "r") -> Alert:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import BytesIO
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -88,8 +88,8 @@ def parse_feed(
             if _same_content(items[earlier], item):
                 skipped += 1
                 continue
-            item = _with_identity(
-                item, f"{item.identity}#fp:{fingerprint(item.title, item.summary)}"
+            item = replace(
+                item, identity=f"{item.identity}#fp:{fingerprint(item.title, item.summary)}"
             )
             if item.identity in positions:
                 skipped += 1
@@ -165,20 +165,6 @@ def _detail_type(entry: Any, key: str) -> str | None:
 
 def _same_content(first: Item, second: Item) -> bool:
     return (first.title, first.summary, first.link) == (second.title, second.summary, second.link)
-
-
-def _with_identity(item: Item, identity: str) -> Item:
-    return Item(
-        feed=item.feed,
-        feed_tags=item.feed_tags,
-        identity=identity,
-        guid=item.guid,
-        title=item.title,
-        summary=item.summary,
-        link=item.link,
-        published=item.published,
-        updated=item.updated,
-    )
 
 
 def _bozo_reason(parsed: Any) -> str:
