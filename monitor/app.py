@@ -8,6 +8,7 @@ the constructor, so tests swap in local servers or fakes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -20,10 +21,11 @@ from typing import TextIO
 
 from slack_sdk import WebClient
 
+from monitor.alerts.model import OutboxEntry
 from monitor.alerts.policy import AlertPolicy, decide, retry_delay
 from monitor.alerts.sinks import ConsoleSink, Sink, SlackSink
 from monitor.config import FeedSettings, LoadedConfig, slack_token
-from monitor.errors import FeedError, PermanentDeliveryError, TransientDeliveryError
+from monitor.errors import FeedError, PermanentDeliveryError, StateError, TransientDeliveryError
 from monitor.feeds.fetch import Fetcher, FetchLimits, HttpFetcher, Validators
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.items import Item
@@ -53,6 +55,16 @@ class PollReport:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass
+class _DeliveryTally:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def result(self, *, held: bool = False) -> DeliveryReport:
+        return DeliveryReport(sent=self.sent, retrying=self.retrying, failed=self.failed, held=held)
 
 
 @dataclass(frozen=True)
@@ -100,12 +112,27 @@ class Monitor:
         not stop the others. Nothing is committed unless the whole poll
         succeeds, so a crash midway means the items are seen again next time.
         """
+        try:
+            return self._poll_feed(feed)
+        except Exception as exc:
+            kind = "state" if isinstance(exc, StateError) else "internal"
+            log.exception("poll feed=%s FAILED (%s error)", feed.name, kind)
+            error = FeedError(kind, f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(StateError):
+                self.store.record_failure(
+                    feed=feed.name, url=feed.url, kind=kind, message=str(error), now=self.clock()
+                )
+            return PollReport(feed.name, error=error)
+
+    def _poll_feed(self, feed: FeedSettings) -> PollReport:
         started = time.monotonic()
         now = self.clock()
         state = self.store.feed_state(feed.name)
-        # Validators from another URL (the feed was repointed) mean nothing here.
-        validators = state.validators if state and state.url == feed.url else Validators()
-        first_poll = state is None or state.first_success_at is None
+        # A feed repointed at another URL is a new source: its validators mean
+        # nothing here, and its backlog is baselined like a new feed's.
+        same_source = state is not None and state.url == feed.url
+        validators = state.validators if state is not None and same_source else Validators()
+        first_poll = state is None or not same_source or state.first_success_at is None
         try:
             result = self.fetcher.fetch(feed.url, validators)
             if result.not_modified:
@@ -175,80 +202,122 @@ class Monitor:
     def deliver_due(self) -> DeliveryReport:
         """Send every due alert from the outbox, oldest first.
 
-        Runs one at a time (a second caller returns at once): two concurrent
-        runs would send the same alert twice.
+        Runs one at a time in a process (a second caller returns at once);
+        across processes, each alert is claimed in the store before sending.
         """
         if not self._delivery_lock.acquire(blocking=False):
             return DeliveryReport()
         try:
             return self._deliver_batch()
+        except StateError as exc:
+            log.error("delivery stopped: %s", exc)
+            return DeliveryReport(held=True)
         finally:
             self._delivery_lock.release()
 
     def _deliver_batch(self) -> DeliveryReport:
-        sent = retrying = failed = 0
+        report = _DeliveryTally()
         now = self.clock()
         if self._hold_until is not None and now < self._hold_until:
             return DeliveryReport(held=True)
-        delivery = self.config.delivery
-        for entry in self.store.due_alerts(now, delivery.batch_size):
-            attempts = entry.attempts + 1
-            alert = entry.alert
+        self._hold_until = None
+        for entry in self.store.due_alerts(now, self.config.delivery.batch_size):
+            if not self.store.claim(entry.id, now=self.clock()):
+                continue  # another process is sending it
             try:
-                ref = self.sink.send(alert)
+                ref = self.sink.send(entry.alert)
             except TransientDeliveryError as exc:
-                if exc.retry_after is not None:
-                    delay = timedelta(seconds=exc.retry_after)
-                else:
-                    delay = retry_delay(
-                        attempts,
-                        initial=delivery.retry_initial,
-                        maximum=delivery.retry_max,
-                        jitter=self._jitter(),
-                    )
-                next_at = self.clock() + delay
-                self.store.reschedule(
-                    entry.id, attempts=attempts, next_attempt_at=next_at, error=str(exc)
-                )
-                # Hold the whole queue: the destination is down or throttling,
-                # and hammering it with the next alerts would only make it worse.
-                self._hold_until = next_at
-                log.warning(
-                    "delivery of alert %d (%s) to %s failed, attempt %d, retry in %.0fs: %s",
-                    entry.id,
-                    alert.rule_id,
-                    self.sink.destination,
-                    attempts,
-                    delay.total_seconds(),
-                    exc,
-                )
-                return DeliveryReport(sent=sent, retrying=retrying + 1, failed=failed, held=True)
-            except PermanentDeliveryError as exc:
-                self.store.mark_failed(
-                    entry.id, attempts=attempts, now=self.clock(), error=str(exc)
-                )
-                log.error(
-                    "delivery of alert %d (%s) to %s FAILED permanently, kept in the outbox: %s",
-                    entry.id,
-                    alert.rule_id,
-                    self.sink.destination,
-                    exc,
-                )
-                failed += 1
+                if self._retry_later(entry, exc, report):
+                    return report.result(held=True)
                 continue
-            self.store.mark_sent(
-                entry.id, now=self.clock(), destination=self.sink.destination, ref=ref
-            )
-            sent += 1
+            except PermanentDeliveryError as exc:
+                self._give_up(entry, str(exc), report)
+                continue
+            except Exception as exc:
+                # A bug or an error no sink translated: retry this alert with
+                # backoff rather than let one alert stop the delivery job.
+                log.exception("unexpected error delivering alert %d", entry.id)
+                self._retry_later(
+                    entry,
+                    TransientDeliveryError(f"{type(exc).__name__}: {exc}", whole_destination=False),
+                    report,
+                )
+                continue
+            try:
+                self.store.mark_sent(
+                    entry.id, now=self.clock(), destination=self.sink.destination, ref=ref
+                )
+            except StateError as exc:
+                log.error(
+                    "alert %d was delivered to %s but could not be recorded as sent (%s); "
+                    "it may be sent once more after its claim expires",
+                    entry.id,
+                    self.sink.destination,
+                    exc,
+                )
+                return report.result(held=True)
+            report.sent += 1
             log.info(
                 "delivered alert %d (%s: %s) to %s",
                 entry.id,
-                alert.rule_id,
-                alert.title[:80],
+                entry.alert.rule_id,
+                entry.alert.title[:80],
                 self.sink.destination,
             )
-        self._hold_until = None
-        return DeliveryReport(sent=sent, retrying=retrying, failed=failed)
+        return report.result()
+
+    def _retry_later(
+        self, entry: OutboxEntry, exc: TransientDeliveryError, report: _DeliveryTally
+    ) -> bool:
+        """Reschedule one alert; True when the whole destination must wait."""
+        delivery = self.config.delivery
+        attempts = entry.attempts + 1
+        if not exc.whole_destination and attempts >= delivery.max_attempts:
+            self._give_up(entry, f"gave up after {attempts} attempts: {exc}", report)
+            return False
+        if exc.retry_after is not None:
+            delay = timedelta(seconds=exc.retry_after)
+        else:
+            delay = retry_delay(
+                attempts,
+                initial=delivery.retry_initial,
+                maximum=delivery.retry_max,
+                jitter=self._jitter(),
+            )
+        next_at = self.clock() + delay
+        self.store.reschedule(entry.id, attempts=attempts, next_attempt_at=next_at, error=str(exc))
+        report.retrying += 1
+        level = logging.ERROR if exc.needs_attention else logging.WARNING
+        hint = " (alerts wait in the outbox until this is fixed)" if exc.needs_attention else ""
+        log.log(
+            level,
+            "delivery of alert %d (%s) to %s failed, attempt %d, retry in %.0fs: %s%s",
+            entry.id,
+            entry.alert.rule_id,
+            self.sink.destination,
+            attempts,
+            delay.total_seconds(),
+            exc,
+            hint,
+        )
+        if exc.whole_destination:
+            # Hold every alert for this destination: it is down, throttling or
+            # refusing us, and the next alerts would only fail the same way.
+            self._hold_until = next_at
+        return exc.whole_destination
+
+    def _give_up(self, entry: OutboxEntry, reason: str, report: _DeliveryTally) -> None:
+        self.store.mark_failed(
+            entry.id, attempts=entry.attempts + 1, now=self.clock(), error=reason
+        )
+        report.failed += 1
+        log.error(
+            "delivery of alert %d (%s) to %s FAILED, kept in the outbox: %s",
+            entry.id,
+            entry.alert.rule_id,
+            self.sink.destination,
+            reason,
+        )
 
     def close(self) -> None:
         close = getattr(self.fetcher, "close", None)

@@ -16,10 +16,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from monitor import __version__
 from monitor.errors import ConfigError, Problem
+from monitor.feeds.fetch import is_local_path
 from monitor.validation import ByteSize, Duration, Location, StrictModel, problems_from_validation
 
 TOKEN_ENV = "SLACK_BOT_TOKEN"  # noqa: S105 - the variable's name, not a secret
@@ -72,6 +74,7 @@ class DeliverySettings(StrictModel):
     retry_initial: Duration = timedelta(seconds=30)
     retry_max: Duration = timedelta(minutes=30)
     batch_size: int = Field(default=50, ge=1, le=1000)
+    max_attempts: int = Field(default=20, ge=1)
 
 
 class FeedSettings(StrictModel):
@@ -79,6 +82,21 @@ class FeedSettings(StrictModel):
     url: str = Field(min_length=1)
     tags: tuple[Tag, ...] = ()
     interval: Duration | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _fetchable(cls, value: str) -> str:
+        if is_local_path(value):
+            return value
+        try:
+            url = httpx.URL(value)
+        except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+            raise ValueError(f"invalid URL {value!r}: {exc}") from exc
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(
+                f"feed URLs must be http(s) URLs, file:// URLs or paths, got {value!r}"
+            )
+        return value
 
     @field_validator("interval")
     @classmethod

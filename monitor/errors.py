@@ -12,8 +12,9 @@ that calls the library, with the original chained as ``__cause__``::
     │   ├── FetchError               transport: DNS, connect, timeout, HTTP status, size
     │   └── NotAFeedError            the body is not RSS/Atom/RDF (HTML page, empty)
     ├── DeliveryError                a sink could not deliver an alert
-    │   ├── TransientDeliveryError   try again later (rate limit, 5xx, network)
-    │   └── PermanentDeliveryError   retrying cannot help (bad channel, bad token)
+    │   ├── TransientDeliveryError   try again later (rate limit, 5xx, network,
+    │   │                            a channel or token a person must fix)
+    │   └── PermanentDeliveryError   this message can never be sent as it is
     └── StateError                   the state database is unusable
 
 Validation errors carry a list of :class:`Problem` so that ``monitor check``
@@ -60,7 +61,8 @@ class FeedError(MonitorError):
     """A feed could not be read this time; ``kind`` names the failure class.
 
     Kinds: ``dns``, ``connect``, ``timeout``, ``http``, ``too-large``,
-    ``redirects``, ``file``, ``not-a-feed``, ``parse``.
+    ``redirects``, ``url``, ``file``, ``not-a-feed``, ``parse``, and ``state``
+    or ``internal`` for a fault of the monitor itself.
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -84,15 +86,31 @@ class DeliveryError(MonitorError):
 
 
 class TransientDeliveryError(DeliveryError):
-    """Worth retrying later; ``retry_after`` (seconds) when the server said so."""
+    """Worth retrying later.
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    ``retry_after``: seconds the server asked us to wait. ``whole_destination``:
+    the destination itself is failing (down, throttling, refusing the token or
+    channel), so every alert for it must wait, not just this one.
+    ``needs_attention``: it will not heal by itself; a person must act (invite
+    the bot, fix the token), and the alerts wait in the outbox until then.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        whole_destination: bool = True,
+        needs_attention: bool = False,
+    ) -> None:
         self.retry_after = retry_after
+        self.whole_destination = whole_destination
+        self.needs_attention = needs_attention
         super().__init__(message)
 
 
 class PermanentDeliveryError(DeliveryError):
-    """Retrying cannot help until a person fixes something (channel, token)."""
+    """This message can never be delivered as it is (too long, invalid blocks)."""
 
 
 class StateError(MonitorError):

@@ -10,7 +10,8 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -43,17 +44,15 @@ class Item:
     def seen_keys(self) -> tuple[str, ...]:
         """Every key under which this item counts as already seen.
 
-        The link is a second key so that a publisher who edits an item's guid
-        but keeps its link does not make it look new (a classic source of
-        duplicate alerts in feed readers).
+        Link and title together are a second key, so that a publisher who
+        edits an item's guid but keeps its link and headline does not make it
+        look new (a classic source of duplicate alerts in feed readers). The
+        link alone is not enough: live blogs and some feeds give many distinct
+        items one page link.
         """
         if self.link and not self.identity.startswith("link:"):
-            return (self.identity, link_key(self.link))
+            return (self.identity, f"link+title:{self.link}|{fingerprint(self.title, '')}")
         return (self.identity,)
-
-
-def link_key(link: str) -> str:
-    return "link:" + link
 
 
 # --- text -----------------------------------------------------------------
@@ -170,8 +169,13 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def canonical_link(link: str) -> str:
     """A stable form of a URL: lower-case scheme and host, no default port,
-    no fragment, no tracking parameters. Non-HTTP links are only trimmed."""
-    link = link.strip()
+    no tracking parameters. Non-HTTP links are only trimmed.
+
+    The fragment is kept: live blogs tell their posts apart by it
+    (``/live#post-2``). Control characters are removed because links are
+    printed on terminals and sent to Slack.
+    """
+    link = _CONTROL_CHARS.sub("", link).strip().replace(" ", "%20")
     try:
         parts = urlsplit(link)
         port = parts.port
@@ -192,7 +196,7 @@ def canonical_link(link: str) -> str:
             if not _TRACKING_PARAMS.match(k)
         ]
     )
-    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+    return urlunsplit((scheme, host, parts.path or "/", query, parts.fragment))
 
 
 def fingerprint(title: str, summary: str) -> str:
@@ -213,7 +217,7 @@ def item_identity(
     if guid:
         return "guid:" + (guid if ":" in guid else f"{feed_url}#{guid}")
     if link:
-        return link_key(link)
+        return "link:" + link
     return "fp:" + fingerprint(title, summary)
 
 
@@ -223,42 +227,54 @@ def item_identity(
 # US zones, UT/GMT/Z and MET/MEST). Ambiguous names (IST, CST for China) are
 # deliberately absent: a wrong guess is worse than feedparser's UTC.
 _EXTRA_ZONES = {
-    "kst": 9,
-    "jst": 9,
-    "hkt": 8,
-    "sgt": 8,
-    "awst": 8,
-    "msk": 3,
-    "eet": 2,
-    "eest": 3,
-    "cet": 1,
-    "cest": 2,
-    "wet": 0,
-    "west": 1,
-    "bst": 1,
-    "aest": 10,
-    "aedt": 11,
-}
+    "kst": "+0900", "jst": "+0900", "hkt": "+0800", "sgt": "+0800", "awst": "+0800",
+    "msk": "+0300", "eet": "+0200", "eest": "+0300", "cet": "+0100", "cest": "+0200",
+    "wet": "+0000", "west": "+0100", "bst": "+0100", "aest": "+1000", "aedt": "+1100",
+}  # fmt: skip
+# A zone name ending the date and not preceded by a numeric offset
+# ("09:00 +0900 KST" is already right).
 _TRAILING_ZONE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3,4})\s*$")
+_NUMERIC_OFFSET = re.compile(r"[+-]\d\d:?\d\d\s*$|Z\s*$")
 
 
 def utc_datetime(parsed: tuple[int, ...] | None, raw: str | None) -> datetime | None:
     """A timezone-aware UTC datetime from feedparser's parsed tuple and the raw text.
 
-    Corrects feedparser's silent nine-hour error on ``KST`` and its kin.
+    Where the raw text ends in a zone name feedparser does not know (it reads
+    ``KST`` silently as UTC, a nine-hour error), the date is parsed again
+    with the name replaced by its offset, rather than corrected afterwards:
+    some of feedparser's date parsers do know a zone, and a correction on top
+    would be wrong twice.
     """
+    if raw:
+        corrected = _reparse_with_offset(raw.strip())
+        if corrected is not None:
+            return corrected
     if parsed is None:
         return None
     try:
         year, month, day, hour, minute, second = parsed[:6]
-        value = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+        return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
     except (TypeError, ValueError):
         return None
-    if raw:
-        zone = _TRAILING_ZONE.search(raw)
-        if zone and zone.group(1).lower() in _EXTRA_ZONES:
-            value -= timedelta(hours=_EXTRA_ZONES[zone.group(1).lower()])
-    return value
+
+
+def _reparse_with_offset(raw: str) -> datetime | None:
+    zone = _TRAILING_ZONE.search(raw)
+    if not zone or zone.group(1).lower() not in _EXTRA_ZONES:
+        return None
+    head = raw[: zone.start()].strip()
+    if _NUMERIC_OFFSET.search(head):
+        return None
+    text = f"{head} {_EXTRA_ZONES[zone.group(1).lower()]}"
+    try:
+        value = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        try:
+            value = datetime.strptime(text.replace("T", " "), "%Y-%m-%d %H:%M:%S %z")
+        except ValueError:
+            return None
+    return value.astimezone(UTC) if value.tzinfo else None
 
 
 # --- matching text --------------------------------------------------------

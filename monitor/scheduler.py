@@ -29,7 +29,12 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
     config = monitor.config
     scheduler = BackgroundScheduler(
         timezone=UTC,
-        executors={"default": ThreadPoolExecutor(max_workers=config.fetch.concurrency + 1)},
+        # Delivery has its own thread, so feeds that hang until their timeout
+        # can never hold up alerts already in the outbox.
+        executors={
+            "default": ThreadPoolExecutor(max_workers=config.fetch.concurrency),
+            "delivery": ThreadPoolExecutor(max_workers=1),
+        },
         # A job never overlaps itself; runs missed while busy collapse into one.
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
     )
@@ -53,6 +58,7 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
         monitor.deliver_due,
         IntervalTrigger(seconds=config.delivery.interval.total_seconds()),
         id="deliver",
+        executor="delivery",
         name="deliver the outbox",
         next_run_time=start,
     )

@@ -15,6 +15,7 @@ from monitor.cli import main
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import ROOT, FeedSpec, write_config
+from tests.support.slack_emulator import Fault, SlackEmulator
 
 NOW = datetime.now(UTC)
 
@@ -216,3 +217,24 @@ def test_python_dash_m_works_like_the_command(tmp_path: Path) -> None:
         check=False,
     )
     assert version.stdout.startswith("monitor ")
+
+
+def test_once_with_slack_down_still_exits_0_and_says_what_waits(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack_emulator.token)
+    slack_emulator.queue_faults("chat.postMessage", Fault.server_error(503))
+    feed_server.set("/good", rss([DPRK]))
+    config = write_config(
+        tmp_path,
+        [FeedSpec("good", feed_server.url("/good"))],
+        slack_api_url=slack_emulator.base_url,
+    )
+    code, out, err = run(capsys, "once", "--config", str(config))
+    assert code == 0, "every feed was read"
+    assert "1 new alerts; delivered 0; outbox: 1 pending" in out
+    assert "outbox: 1 alerts waiting for delivery, 0 failed" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import threading
 from pathlib import Path
 
 import httpx
@@ -97,7 +98,55 @@ def test_slow_server_times_out(feed_server: FeedServer) -> None:
     feed_server.set("/feed", BODY, delay=5.0)
     error = failure(feed_server.url("/feed"), timeout=0.3)
     assert error.kind == "timeout"
-    assert str(error) == "127.0.0.1 did not answer within 0.3s"
+    assert str(error) == "127.0.0.1 did not deliver the feed within 0.3s"
+
+
+def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline() -> None:
+    # Each byte arrives well within the read timeout, so only a whole-fetch
+    # deadline can stop this; the hang guard below is the test's own bound.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 200:
+                if stop.wait(0.05):
+                    return
+                try:
+                    connection.send(bytes([byte]))
+                except OSError:
+                    return
+
+    server = threading.Thread(target=drip, daemon=True)
+    server.start()
+    try:
+        error = failure(f"http://127.0.0.1:{listener.getsockname()[1]}/feed", timeout=1.0)
+    finally:
+        stop.set()
+        server.join(timeout=5)
+        listener.close()
+    assert (error.kind, str(error)) == ("timeout", "127.0.0.1 did not deliver the feed within 1s")
+
+
+def test_a_malformed_redirect_is_a_clear_error_for_that_feed(feed_server: FeedServer) -> None:
+    feed_server.redirect("/feed", "http://[::1/x")
+    error = failure(feed_server.url("/feed"))
+    assert error.kind == "redirects"
+    assert str(error).startswith(
+        "127.0.0.1 redirected to an invalid URL: Invalid URL in location header"
+    )
+
+
+def test_a_malformed_feed_url_is_a_clear_error() -> None:
+    error = failure("http://[::1/feed")
+    assert (error.kind, str(error)) == (
+        "url",
+        "invalid feed URL 'http://[::1/feed': Invalid port: ':1'",
+    )
 
 
 def test_oversized_body_with_content_length_is_refused_before_reading(

@@ -34,11 +34,14 @@ def test_control_and_bidi_characters_are_removed() -> None:
 def test_canonical_link_drops_tracking_fragment_and_default_port() -> None:
     assert (
         canonical_link("HTTPS://Example.COM:443/a/b?utm_source=x&id=7&fbclid=y#top")
-        == "https://example.com/a/b?id=7"
-    )
+        == "https://example.com/a/b?id=7#top"
+    ), "the fragment is kept: live blogs tell posts apart by it"
     assert canonical_link("http://example.com") == "http://example.com/"
     assert canonical_link("http://example.com:8080/x") == "http://example.com:8080/x"
     assert canonical_link("urn:uuid:1234") == "urn:uuid:1234"
+    assert (
+        canonical_link("https://x.example/a\x1b]2;pwned\x07 b") == "https://x.example/a]2;pwned%20b"
+    )
 
 
 def test_identity_layers_guid_then_link_then_fingerprint() -> None:

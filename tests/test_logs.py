@@ -1,4 +1,4 @@
-"""The Slack token never reaches a log line."""
+"""The Slack token never reaches a log line, tracebacks included."""
 
 from __future__ import annotations
 
@@ -6,15 +6,29 @@ import logging
 
 import pytest
 
-from monitor.logs import RedactSecrets, setup_logging
+from monitor.logs import RedactingFormatter, setup_logging
 
 
-def test_secret_values_are_redacted_from_messages_and_arguments() -> None:
-    record = logging.LogRecord(
-        "x", logging.ERROR, __file__, 1, "auth with %s failed", ("xoxb-1234-secret",), None
-    )
-    assert RedactSecrets(["xoxb-1234-secret"]).filter(record)
-    assert record.getMessage() == "auth with [redacted] failed"
+def test_secret_values_are_redacted_from_messages_and_tracebacks() -> None:
+    formatter = RedactingFormatter("%(message)s", ["xoxb-1234-secret\n"])
+    try:
+        raise RuntimeError("request with xoxb-1234-secret refused")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord(
+            "x",
+            logging.ERROR,
+            __file__,
+            1,
+            "auth with %s failed",
+            ("xoxb-1234-secret",),
+            sys.exc_info(),
+        )
+    line = formatter.format(record)
+    assert "xoxb-1234-secret" not in line
+    assert line.startswith("auth with [redacted] failed")
+    assert "RuntimeError: request with [redacted] refused" in line
 
 
 def test_setup_logging_redacts_the_token_from_the_environment(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -241,25 +242,170 @@ def test_server_errors_back_off_exponentially_then_deliver(
     assert monitor.deliver_due().sent == 1
 
 
-def test_permanent_error_keeps_the_alert_as_failed_with_its_reason(
+def test_channel_errors_keep_alerts_waiting_until_the_bot_is_invited(
     make_monitor,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
     clock: FakeClock,  # type: ignore[no-untyped-def]
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    feed_server.set("/news", rss([troops(clock, 1)]))
+    feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2)]))
     monitor = make_monitor()
     monitor.poll_all()
     slack_emulator.fail_channel("#watch-desk", "not_in_channel")
     with caplog.at_level(logging.ERROR, logger="monitor"):
-        assert monitor.deliver_due().failed == 1
-    assert monitor.store.outbox_counts() == {"pending": 0, "sent": 0, "failed": 1}
+        report = monitor.deliver_due()
+    assert (report.sent, report.retrying, report.failed, report.held) == (0, 1, 0, True)
+    assert monitor.store.outbox_counts()["pending"] == 2
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage().endswith(
+        "Slack refuses posts to #watch-desk: not_in_channel (alerts wait in the outbox until this is fixed)"
+    )
+    assert len(slack_emulator.calls_to("chat.postMessage")) == 1, "the second alert waits too"
+
+    slack_emulator.heal_channel("#watch-desk")
+    clock.advance(minutes=1)
+    assert monitor.deliver_due().sent == 2
+    assert len(slack_emulator.messages) == 2
+
+
+def test_a_message_slack_can_never_take_is_marked_failed_and_the_rest_flow(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2)]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    slack_emulator.queue_faults("chat.postMessage", Fault.error("msg_too_long"))
+    with caplog.at_level(logging.ERROR, logger="monitor"):
+        report = monitor.deliver_due()
+    assert (report.sent, report.failed) == (1, 1)
+    assert monitor.store.outbox_counts() == {"pending": 0, "sending": 0, "sent": 1, "failed": 1}
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert (
-        "FAILED permanently, kept in the outbox: Slack refused the post to #watch-desk: not_in_channel"
+        "FAILED, kept in the outbox: Slack refused the message for #watch-desk: msg_too_long"
         in (record.getMessage())
     )
+
+
+def test_an_alert_with_an_unknown_error_does_not_hold_up_the_others(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2), troops(clock, 3)]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    slack_emulator.queue_faults("chat.postMessage", Fault.error("some_new_error"))
+    report = monitor.deliver_due()
+    assert (report.sent, report.retrying) == (2, 1), "the failing alert is retried alone"
+    # Every retry of that alert fails too; it is given up after max_attempts (20).
+    for _ in range(19):
+        slack_emulator.queue_faults("chat.postMessage", Fault.error("some_new_error"))
+        clock.advance(hours=1)
+        monitor.deliver_due()
+    assert monitor.store.outbox_counts() == {"pending": 0, "sending": 0, "sent": 2, "failed": 1}
+
+
+def test_unexpected_sink_errors_are_retried_not_raised(
+    make_monitor,
+    feed_server: FeedServer,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1)]))
+    monitor = make_monitor()
+    monitor.poll_all()
+
+    class Broken:
+        destination = "broken"
+
+        def send(self, alert: object) -> str:
+            raise KeyError("a bug")
+
+    monitor.sink = Broken()
+    assert monitor.deliver_due().retrying == 1
+    assert monitor.store.outbox_counts()["pending"] == 1
+
+
+def test_two_processes_sharing_the_state_send_each_alert_once(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, n) for n in range(1, 5)]))
+    first, second = make_monitor(), make_monitor()
+    first.poll_all()
+    due = first.store.due_alerts(clock(), 10)
+    assert first.store.claim(due[0].id, now=clock())
+    assert not second.store.claim(due[0].id, now=clock()), "claimed by the first"
+    threads = [threading.Thread(target=m.deliver_due) for m in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(slack_emulator.messages) == 3, "the fourth is still claimed by a sender that died"
+    clock.advance(minutes=11)  # the claim's lease expires: sent once more, not lost
+    assert second.deliver_due().sent == 1
+    assert sorted(m.text.splitlines()[1] for m in slack_emulator.messages) == sorted(
+        {m.text.splitlines()[1] for m in slack_emulator.messages}
+    )
+
+
+def test_a_feed_repointed_at_a_new_url_is_baselined_like_a_new_feed(
+    make_monitor,
+    feed_server: FeedServer,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/old", rss([troops(clock, 1, hours_ago=30)]))
+    make_monitor([FeedSpec("news", feed_server.url("/old"))]).poll_all()
+    clock.advance(minutes=5)
+    feed_server.set("/new", rss([troops(clock, n, hours_ago=20 + n) for n in range(2, 6)]))
+    (report,) = make_monitor([FeedSpec("news", feed_server.url("/new"))]).poll_all()
+    assert (report.new, report.alerts) == (4, 0)
+
+
+def test_items_sharing_one_page_link_each_alert(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    live = [
+        Entry(
+            f"North Korean troops killed in Kursk: update {n}",
+            link="https://live.example/ukraine",
+            guid=f"urn:live:{n}",
+            published=clock.now,
+        )
+        for n in (1, 2)
+    ]
+    feed_server.set("/news", rss(live))
+    assert monitor.poll_all()[0].alerts == 2
+
+
+def test_an_edited_guid_with_the_same_link_and_title_does_not_alert_again(
+    make_monitor,
+    feed_server: FeedServer,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    story = troops(clock, 1)
+    feed_server.set("/news", rss([story]))
+    assert monitor.poll_all()[0].alerts == 1
+    feed_server.set(
+        "/news", rss([Entry(story.title, link=story.link, guid="urn:cms:v2", published=clock.now)])
+    )
+    assert monitor.poll_all()[0].new == 0
 
 
 def test_slack_outage_then_restart_loses_nothing(
@@ -282,3 +428,34 @@ def test_slack_outage_then_restart_loses_nothing(
     restarted = make_monitor()
     assert restarted.deliver_due().sent == 2
     assert len(slack_emulator.messages) == 2
+
+
+def test_an_unexpected_error_in_one_poll_is_reported_for_that_feed_only(
+    make_monitor,
+    feed_server: FeedServer,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1)]))
+    monitor = make_monitor(
+        [FeedSpec("news", feed_server.url("/news")), FeedSpec("other", feed_server.url("/news2"))]
+    )
+    real_fetch = monitor.fetcher.fetch
+
+    def flaky(url: str, validators: object) -> object:
+        if url.endswith("/news2"):
+            raise RuntimeError("a bug in a parser")
+        return real_fetch(url, validators)  # type: ignore[arg-type]
+
+    monitor.fetcher.fetch = flaky  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="monitor"):
+        reports = {r.feed: r for r in monitor.poll_all()}
+    assert reports["news"].ok
+    error = reports["other"].error
+    assert error is not None and (error.kind, str(error)) == (
+        "internal",
+        "RuntimeError: a bug in a parser",
+    )
+    assert "poll feed=other FAILED (internal error)" in caplog.text
+    state = monitor.store.feed_state("other")
+    assert state is not None and state.last_error_kind == "internal"

@@ -35,10 +35,7 @@ def test_each_format_gives_normalised_items(build) -> None:  # type: ignore[no-u
         ]
     )
     (item,) = parse(body)
-    assert item.title in (
-        "North Korean troops killed in Kursk",
-        "North Korean troops <b>killed</b> in Kursk",
-    )
+    assert item.title == "North Korean troops killed in Kursk", "escaped HTML in titles is stripped"
     assert item.summary == "Ukraine says & confirms"
     assert item.link == "https://news.example/a"
     assert item.timestamp == WHEN
@@ -141,3 +138,32 @@ def test_empty_entries_are_skipped() -> None:
         feed_url=FEED_URL,
     )
     assert [i.title for i in result.items] == ["Real"] and result.skipped == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Tue, 01 Dec 2026 09:00:00 KST",  # feedparser alone reads this as 09:00 UTC
+        "Tue, 01 Dec 2026 09:00:00 +0900 KST",
+        "2026-12-01T09:00:00+09:00",
+        "2026-12-01 09:00:00 KST",  # one of feedparser's own parsers applies +9 here
+    ],
+)
+def test_korean_times_come_out_right_through_feedparser(raw: str) -> None:
+    body = f'<rss version="2.0"><channel><title>t</title><item><title>x</title><pubDate>{raw}</pubDate></item></channel></rss>'
+    (item,) = parse(body)
+    assert item.published == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+
+
+def test_feed_text_cannot_smuggle_terminal_escapes_into_links_or_titles() -> None:
+    body = rss([Entry("Title &#27;[2J&#7;done", link="https://x.example/a&#27;]2;pwned&#7;")])
+    (item,) = parse(body)
+    assert "\x1b" not in item.title + (item.link or "") and "\x07" not in item.title + (
+        item.link or ""
+    )
+    assert item.title == "Title [2Jdone"
+
+
+def test_overlong_titles_are_capped() -> None:
+    (item,) = parse(rss([Entry("North Korea " * 2000, link="https://x.example/long")]))
+    assert len(item.title) == 500 and item.title.endswith("…")

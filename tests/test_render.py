@@ -59,8 +59,13 @@ def test_long_summary_is_truncated_visibly() -> None:
     assert len(snippet) <= 302 and snippet.endswith("…")
 
 
-def test_escape_is_idempotent_safe_for_ampersands() -> None:
-    assert escape_mrkdwn("AT&T <b>") == "AT&amp;T &lt;b&gt;"
+def test_escape_covers_ampersand_and_angle_brackets() -> None:
+    assert escape_mrkdwn("AT&T <b> &lt;") == "AT&amp;T &lt;b&gt; &amp;lt;"
+
+
+def test_a_huge_title_stays_far_below_slacks_message_limit() -> None:
+    text = slack_text(alert(title="<&>" * 5000, summary="<&>" * 5000))
+    assert len(text) < 4000
 
 
 def test_console_line_is_one_readable_line() -> None:

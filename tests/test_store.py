@@ -14,6 +14,7 @@ from monitor.feeds.fetch import Validators
 from monitor.items import Item
 from monitor.rules.model import Severity
 from monitor.store import SQLiteStore
+from monitor.store.sqlite import SEND_LEASE
 from tests.support.records import make_item
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -72,21 +73,34 @@ def test_seen_items_and_validators_survive_a_restart(tmp_path: Path) -> None:
     assert reopened.db_mode() == "wal"
 
 
-def test_an_item_whose_guid_changed_but_link_did_not_is_not_new(tmp_path: Path) -> None:
+def test_an_item_whose_guid_changed_but_link_and_title_did_not_is_not_new(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
-    commit(store, [item("old-guid", link="https://x/story")])
-    assert store.unseen("f", [item("new-guid", link="https://x/story")]) == []
+    commit(store, [make_item("Story", guid="urn:old", link="https://x/story")])
+    assert store.unseen("f", [make_item("Story", guid="urn:new", link="https://x/story")]) == []
+    # A live blog gives each post the page's link: another title is another item.
+    other = make_item("Update 2", guid="urn:new2", link="https://x/story")
+    assert store.unseen("f", [other]) == [other]
 
 
-def test_alerts_are_unique_per_rule_and_item_and_per_rule_and_link(tmp_path: Path) -> None:
+def test_alerts_are_unique_per_rule_and_item(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
     first = item("a", link="https://x/story")
     assert commit(store, [first], [alert_for(first)]) == 1
     assert commit(store, [first], [alert_for(first)]) == 0, "same rule and item"
-    relinked = item("a2", link="https://x/story")
-    assert commit(store, [relinked], [alert_for(relinked)]) == 0, "same rule and link"
     assert commit(store, [first], [alert_for(first, rule="other")]) == 1, "another rule may alert"
-    assert store.outbox_counts() == {"pending": 2, "sent": 0, "failed": 0}
+    assert store.outbox_counts() == {"pending": 2, "sending": 0, "sent": 0, "failed": 0}
+
+
+def test_a_claimed_alert_is_not_due_until_its_lease_expires(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    it = item("a")
+    commit(store, [it], [alert_for(it)])
+    (entry,) = store.due_alerts(NOW, limit=10)
+    assert store.claim(entry.id, now=NOW)
+    assert not store.claim(entry.id, now=NOW), "a second sender is refused"
+    assert store.due_alerts(NOW + SEND_LEASE - timedelta(seconds=1), limit=10) == []
+    assert [e.id for e in store.due_alerts(NOW + SEND_LEASE, limit=10)] == [entry.id]
+    assert store.claim(entry.id, now=NOW + SEND_LEASE), "an abandoned claim can be taken over"
 
 
 def test_outbox_lifecycle(tmp_path: Path) -> None:
@@ -104,7 +118,7 @@ def test_outbox_lifecycle(tmp_path: Path) -> None:
     assert store.due_alerts(NOW, limit=10) == []
     (retry,) = store.due_alerts(NOW + timedelta(minutes=1), limit=10)
     assert retry.alert.title == "b" and retry.attempts == 1
-    assert store.outbox_counts() == {"pending": 1, "sent": 1, "failed": 1}
+    assert store.outbox_counts() == {"pending": 1, "sending": 0, "sent": 1, "failed": 1}
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from monitor.alerts.model import Alert
 from monitor.rules.model import Severity
 
 SNIPPET_CHARS = 300
+TITLE_CHARS = 300
 SEVERITY_MARKERS = {
     Severity.CRITICAL: ":red_circle:",
     Severity.WARNING: ":large_orange_circle:",
@@ -40,7 +41,8 @@ def format_time(value: datetime | None) -> str:
 def slack_text(alert: Alert) -> str:
     """The message body in Slack mrkdwn. Every piece of feed text is escaped."""
     marker = SEVERITY_MARKERS[alert.severity]
-    title = escape_mrkdwn(alert.title or "(untitled item)")
+    # Truncated before escaping, which can make text up to five times longer.
+    title = escape_mrkdwn(truncate(alert.title or "(untitled item)", TITLE_CHARS))
     headline = f"<{_safe_url(alert.link)}|{title}>" if alert.link else f"*{title}*"
     lines = [
         f"{marker} *{alert.severity.value.upper()}* · {escape_mrkdwn(alert.rule_title)}",

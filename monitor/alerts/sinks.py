@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from http.client import HTTPException
 from typing import Protocol, TextIO
 from urllib.error import URLError
 
@@ -20,29 +21,22 @@ from monitor.alerts.model import Alert
 from monitor.alerts.render import console_line, slack_text
 from monitor.errors import PermanentDeliveryError, TransientDeliveryError
 
-# Slack errors after which resending the same message cannot succeed until a
-# person acts (invite the bot, fix the channel or token).
-PERMANENT_SLACK_ERRORS = frozenset(
+# Errors about the channel or the token: nothing is wrong with the message,
+# and every message to this destination fails until a person acts. Alerts
+# wait in the outbox meanwhile, so inviting the bot delivers them.
+DESTINATION_SLACK_ERRORS = frozenset(
     {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "missing_scope",
-        "no_permission",
-        "msg_too_long",
-        "invalid_blocks",
-        "invalid_arguments",
-        "restricted_action",
-        "no_text",
-        "ekm_access_denied",
-        "team_access_not_granted",
+        "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "not_authed",
+        "account_inactive", "token_revoked", "token_expired", "missing_scope", "no_permission",
+        "restricted_action", "restricted_action_read_only_channel", "ekm_access_denied",
+        "team_access_not_granted", "org_login_required",
     }
-)
+)  # fmt: skip
+# Errors about this one message: resending it unchanged cannot succeed.
+MESSAGE_SLACK_ERRORS = frozenset(
+    {"msg_too_long", "invalid_blocks", "invalid_arguments", "no_text", "invalid_attachments",
+     "too_many_attachments", "invalid_blocks_format", "markdown_text_conflict"}
+)  # fmt: skip
 
 
 class Sink(Protocol):
@@ -97,9 +91,12 @@ class SlackSink:
             raise _translate_api_error(exc, self._channel) from exc
         except SlackClientError as exc:
             raise PermanentDeliveryError(f"Slack client refused the request: {exc}") from exc
-        except (URLError, OSError) as exc:
+        except (URLError, OSError, HTTPException) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise TransientDeliveryError(f"cannot reach Slack: {reason}") from exc
+        except (ValueError, LookupError) as exc:
+            # An answer that is not Slack's (a proxy's page in an odd charset).
+            raise TransientDeliveryError(f"unreadable answer from Slack: {exc}") from exc
         ts = response.get("ts")
         return str(ts) if ts is not None else None
 
@@ -115,13 +112,21 @@ def _translate_api_error(exc: SlackApiError, channel: str) -> Exception:
             + (f" (retry after {retry_after:g}s)" if retry_after else ""),
             retry_after=retry_after,
         )
-    if status >= 500:
+    if status >= 500 or error.startswith("Received a response in a non-JSON format"):
         return TransientDeliveryError(
-            f"Slack answered HTTP {status}" + (f" ({error})" if error else "")
+            f"Slack answered HTTP {status}" + (f" ({error[:120]})" if error else "")
         )
-    if error in PERMANENT_SLACK_ERRORS:
-        return PermanentDeliveryError(f"Slack refused the post to {channel}: {error}")
-    return TransientDeliveryError(f"Slack answered HTTP {status}: {error or 'unknown error'}")
+    if error in DESTINATION_SLACK_ERRORS:
+        return TransientDeliveryError(
+            f"Slack refuses posts to {channel}: {error}", needs_attention=True
+        )
+    if error in MESSAGE_SLACK_ERRORS:
+        return PermanentDeliveryError(f"Slack refused the message for {channel}: {error}")
+    # An error this code does not know: assume it is about this message, so
+    # that it cannot hold up every other alert, and retry it with backoff.
+    return TransientDeliveryError(
+        f"Slack answered HTTP {status}: {error or 'unknown error'}", whole_destination=False
+    )
 
 
 def _retry_after(headers: object) -> float | None:

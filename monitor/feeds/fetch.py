@@ -8,11 +8,13 @@ that an operator can act on (DNS, connect, timeout, HTTP status, size).
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -63,7 +65,10 @@ class FetchLimits:
 
 
 def is_local_path(url: str) -> bool:
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return False
     return scheme == "file" or scheme == "" or (len(scheme) == 1 and url[1:3] in (":\\", ":/"))
 
 
@@ -83,6 +88,9 @@ class HttpFetcher:
             max_redirects=limits.max_redirects,
             headers={"User-Agent": limits.user_agent, "Accept": ACCEPT},
             transport=transport,
+            # A fresh connection per fetch: the deadline watchdog shuts a
+            # connection's socket down, and such a socket must never be reused.
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     def close(self) -> None:
@@ -102,14 +110,25 @@ class HttpFetcher:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
+        watchdog = _Deadline(self.limits.timeout)
         try:
-            return self._get(url, headers)
-        except httpx.HTTPError as exc:
+            return self._get(url, headers, watchdog)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            if watchdog.expired:
+                raise _timed_out(url, self.limits) from exc
             raise _translate(exc, url, self.limits) from exc
+        except (ValueError, UnicodeError) as exc:
+            # Malformed URLs, in config or in a redirect's Location, surface
+            # from urllib, idna and httpx as plain ValueErrors.
+            raise FetchError("url", f"invalid URL for feed {url!r}: {exc}") from exc
+        finally:
+            watchdog.cancel()
 
-    def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
+    def _get(self, url: str, headers: dict[str, str], watchdog: _Deadline) -> FetchResult:
         deadline = time.monotonic() + self.limits.timeout
-        with self._client.stream("GET", url, headers=headers) as response:
+        with self._client.stream(
+            "GET", url, headers=headers, extensions={"trace": watchdog.trace}
+        ) as response:
             final_url = str(response.url)
             response_headers = {k.lower(): v for k, v in response.headers.items()}
             if response.status_code == 304:
@@ -127,10 +146,10 @@ class HttpFetcher:
                 if size > self.limits.max_bytes:
                     raise _too_large(self.limits.max_bytes, "the body is larger")
                 chunks.append(chunk)
+                # The watchdog needs a real socket; this check also holds for
+                # transports without one.
                 if time.monotonic() > deadline:
-                    raise FetchError(
-                        "timeout", f"the body took longer than {self.limits.timeout:g}s to arrive"
-                    )
+                    raise _timed_out(url, self.limits)
             return FetchResult(
                 final_url,
                 response.status_code,
@@ -153,6 +172,52 @@ class HttpFetcher:
         return FetchResult(path.resolve().as_uri(), 200, body)
 
 
+class _Deadline:
+    """Enforces the whole-fetch deadline, even on a server that drips bytes.
+
+    httpx's timeouts bound each read, not the whole exchange: a server that
+    sends a byte of headers every few seconds never trips them. At the
+    deadline this shuts down the fetch's sockets, which makes the blocked
+    read fail at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._expired = threading.Event()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def expired(self) -> bool:
+        return self._expired.is_set()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            sock = info["return_value"].get_extra_info("socket")
+            if isinstance(sock, socket.socket):
+                with self._lock:
+                    self._sockets.append(sock)
+                if self.expired:
+                    self._shutdown(sock)
+
+    def _expire(self) -> None:
+        self._expired.set()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            self._shutdown(sock)
+
+    @staticmethod
+    def _shutdown(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
 def _validators(response: httpx.Response) -> Validators:
     return Validators(response.headers.get("ETag"), response.headers.get("Last-Modified"))
 
@@ -167,26 +232,37 @@ def _status_error(response: httpx.Response) -> FetchError:
     return FetchError("http", detail)
 
 
+def _timed_out(url: str, limits: FetchLimits) -> FetchError:
+    host = urlsplit(url).hostname or url
+    return FetchError("timeout", f"{host} did not deliver the feed within {limits.timeout:g}s")
+
+
 def _too_large(limit: int, why: str) -> FetchError:
     return FetchError("too-large", f"feed exceeds the size limit of {limit:,} bytes: {why}")
 
 
-def _translate(exc: httpx.HTTPError, url: str, limits: FetchLimits) -> FetchError:
+def _translate(
+    exc: httpx.HTTPError | httpx.InvalidURL, url: str, limits: FetchLimits
+) -> FetchError:
+    if isinstance(exc, httpx.InvalidURL):
+        return FetchError("url", f"invalid feed URL {url!r}: {exc}")
     host = urlsplit(url).hostname or url
     if isinstance(exc, httpx.ConnectTimeout):
         return FetchError(
             "timeout", f"could not connect to {host} within {limits.connect_timeout:g}s"
         )
     if isinstance(exc, httpx.TimeoutException):
-        return FetchError("timeout", f"{host} did not answer within {limits.timeout:g}s")
+        return _timed_out(url, limits)
     if isinstance(exc, httpx.TooManyRedirects):
         return FetchError("redirects", f"more than {limits.max_redirects} redirects")
     if isinstance(exc, httpx.ConnectError):
         if _is_dns_failure(exc):
             return FetchError("dns", f"cannot resolve host {host} (DNS lookup failed)")
         return FetchError("connect", f"cannot connect to {host}: {_reason(exc)}")
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+    if isinstance(exc, httpx.UnsupportedProtocol):
         return FetchError("url", f"invalid feed URL {url!r}: {exc}")
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in str(exc).lower():
+        return FetchError("redirects", f"{host} redirected to an invalid URL: {_reason(exc)}")
     if isinstance(exc, httpx.DecodingError):
         return FetchError("http", f"the response from {host} could not be decoded: {_reason(exc)}")
     return FetchError("connect", f"connection to {host} failed: {_reason(exc)}")

@@ -27,6 +27,7 @@ from monitor.items import (
     utc_datetime,
 )
 
+MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 5000
 # A missing or non-XML Content-Type (text/plain, octet-stream) flags bozo
 # though the document parses perfectly; warning about it would be noise.
@@ -103,7 +104,9 @@ def parse_feed(
 def _normalise(
     entry: Any, *, feed_name: str, feed_url: str, tags: tuple[str, ...], base: str
 ) -> Item | None:
-    title = plain_text(_text(entry.get("title")), _detail_type(entry, "title_detail"))
+    title = _cap(
+        plain_text(_text(entry.get("title")), _detail_type(entry, "title_detail")), MAX_TITLE_CHARS
+    )
     summary = _summary(entry)
     link = _link(entry, base)
     if not (title or summary or link):
@@ -134,9 +137,11 @@ def _summary(entry: Any) -> str:
                 )
                 if summary:
                     break
-    if len(summary) > MAX_SUMMARY_CHARS:
-        summary = summary[: MAX_SUMMARY_CHARS - 1].rstrip() + "…"
-    return summary
+    return _cap(summary, MAX_SUMMARY_CHARS)
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _link(entry: Any, base: str) -> str | None:
@@ -169,8 +174,10 @@ def _same_content(first: Item, second: Item) -> bool:
 
 def _bozo_reason(parsed: Any) -> str:
     exc = parsed.get("bozo_exception")
-    text = str(exc) if exc is not None else "unknown problem"
-    return f"{type(exc).__name__}: {text}" if exc is not None else text
+    if exc is None:
+        return "unknown problem"
+    # The message can quote the document itself; it goes to logs and terminals.
+    return _cap(fold_whitespace(f"{type(exc).__name__}: {exc}"), 300)
 
 
 def _not_a_feed_reason(body: bytes, parsed: Any, headers: Mapping[str, str]) -> str:

@@ -44,7 +44,7 @@ class Store(Protocol):
         """Atomically remember the items, queue the alerts, and store the validators.
 
         Returns how many alerts were queued (an alert that exists already for
-        the same rule and item, or rule and link, is not queued twice).
+        the same rule and item is not queued twice).
         """
         ...
 
@@ -55,6 +55,10 @@ class Store(Protocol):
     ) -> None: ...
 
     def due_alerts(self, now: datetime, limit: int) -> list[OutboxEntry]: ...
+
+    def claim(self, alert_id: int, *, now: datetime) -> bool:
+        """Take an alert for sending; False if another sender has it."""
+        ...
 
     def mark_sent(
         self, alert_id: int, *, now: datetime, destination: str, ref: str | None

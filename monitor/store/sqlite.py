@@ -12,16 +12,18 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.alerts.model import Alert, OutboxEntry
 from monitor.errors import StateError
 from monitor.feeds.fetch import Validators
-from monitor.items import Item, link_key
+from monitor.items import Item
 from monitor.store.base import FeedState
 
 SCHEMA_VERSION = 1
+SEND_LEASE = timedelta(minutes=10)
+"""How long a claimed alert is left to its sender before another may send it."""
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -55,16 +57,17 @@ CREATE TABLE alerts (
     severity TEXT NOT NULL,
     payload TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL,
+    claimed_at TEXT,
     last_error TEXT,
     sent_at TEXT,
     destination TEXT,
     delivery_ref TEXT,
     UNIQUE (rule_id, item_identity)
 );
-CREATE INDEX alerts_by_link ON alerts (rule_id, item_link);
 CREATE INDEX alerts_due ON alerts (status, next_attempt_at);
 """
 
@@ -205,22 +208,13 @@ class SQLiteStore:
                 [(feed, key, stamp) for item in items for key in item.seen_keys],
             )
             for alert in alerts:
-                link = link_key(alert.link) if alert.link else None
-                if (
-                    link is not None
-                    and db.execute(
-                        "SELECT 1 FROM alerts WHERE rule_id = ? AND item_link = ?",
-                        (alert.rule_id, link),
-                    ).fetchone()
-                ):
-                    continue
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO alerts (rule_id, item_identity, item_link, feed, severity, "
                     "payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         alert.rule_id,
                         alert.item_identity,
-                        link,
+                        alert.link,
                         alert.feed,
                         alert.severity.value,
                         alert.to_json(),
@@ -234,7 +228,9 @@ class SQLiteStore:
                 "last_polled_at, consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, 0) "
                 "ON CONFLICT (name) DO UPDATE SET url = excluded.url, etag = excluded.etag, "
                 "last_modified = excluded.last_modified, "
-                "first_success_at = COALESCE(feeds.first_success_at, excluded.first_success_at), "
+                "first_success_at = CASE WHEN feeds.url = excluded.url "
+                "THEN COALESCE(feeds.first_success_at, excluded.first_success_at) "
+                "ELSE excluded.first_success_at END, "
                 "last_success_at = excluded.last_success_at, last_polled_at = excluded.last_polled_at, "
                 "last_error = NULL, last_error_kind = NULL, consecutive_failures = 0",
                 (feed, url, validators.etag, validators.last_modified, stamp, stamp, stamp),
@@ -265,22 +261,39 @@ class SQLiteStore:
             )
 
     # --- outbox -------------------------------------------------------------
+    #
+    # An alert is claimed (status 'sending') before it is handed to a sink, so
+    # that two processes sharing the state file never send the same alert. A
+    # claim that is never settled (the process died mid-send, or could not
+    # record the result) expires after the lease and the alert is sent again:
+    # at most one duplicate, never a loss.
 
     def due_alerts(self, now: datetime, limit: int) -> list[OutboxEntry]:
         rows = self._query(
-            "SELECT id, payload, attempts FROM alerts WHERE status = 'pending' AND next_attempt_at <= ? "
+            "SELECT id, payload, attempts FROM alerts "
+            "WHERE (status = 'pending' AND next_attempt_at <= ?) "
+            "OR (status = 'sending' AND claimed_at <= ?) "
             "ORDER BY id LIMIT ?",
-            (_ts(now), limit),
+            (_ts(now), _ts(now - SEND_LEASE), limit),
         )
         return [
             OutboxEntry(row["id"], Alert.from_json(row["payload"]), row["attempts"]) for row in rows
         ]
 
+    def claim(self, alert_id: int, *, now: datetime) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE alerts SET status = 'sending', claimed_at = ? WHERE id = ? AND "
+                "(status = 'pending' OR (status = 'sending' AND claimed_at <= ?))",
+                (_ts(now), alert_id, _ts(now - SEND_LEASE)),
+            )
+            return cursor.rowcount == 1
+
     def mark_sent(self, alert_id: int, *, now: datetime, destination: str, ref: str | None) -> None:
         with self._transaction() as db:
             db.execute(
                 "UPDATE alerts SET status = 'sent', sent_at = ?, destination = ?, delivery_ref = ?, "
-                "attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                "attempts = attempts + 1, last_error = NULL, claimed_at = NULL WHERE id = ?",
                 (_ts(now), destination, ref, alert_id),
             )
 
@@ -289,20 +302,21 @@ class SQLiteStore:
     ) -> None:
         with self._transaction() as db:
             db.execute(
-                "UPDATE alerts SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                "UPDATE alerts SET status = 'pending', attempts = ?, next_attempt_at = ?, "
+                "last_error = ?, claimed_at = NULL WHERE id = ?",
                 (attempts, _ts(next_attempt_at), error, alert_id),
             )
 
     def mark_failed(self, alert_id: int, *, attempts: int, now: datetime, error: str) -> None:
         with self._transaction() as db:
             db.execute(
-                "UPDATE alerts SET status = 'failed', attempts = ?, last_error = ?, next_attempt_at = ? "
-                "WHERE id = ?",
+                "UPDATE alerts SET status = 'failed', attempts = ?, last_error = ?, "
+                "next_attempt_at = ?, claimed_at = NULL WHERE id = ?",
                 (attempts, error, _ts(now), alert_id),
             )
 
     def outbox_counts(self) -> dict[str, int]:
         rows = self._query("SELECT status, COUNT(*) AS n FROM alerts GROUP BY status")
-        counts = {"pending": 0, "sent": 0, "failed": 0}
+        counts = {"pending": 0, "sending": 0, "sent": 0, "failed": 0}
         counts.update({row["status"]: row["n"] for row in rows})
         return counts

@@ -1,0 +1,37 @@
+"""The schedule: one job per feed that never overlaps itself, delivery on its own thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.app import build_monitor
+from monitor.config import load_config
+from monitor.scheduler import build_scheduler
+from tests.support.setup import FeedSpec, write_config
+
+
+def test_jobs_never_overlap_and_delivery_has_its_own_executor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    feeds = [
+        FeedSpec("a", "https://a.example/rss", interval="90s"),
+        FeedSpec("b", "https://b.example/rss"),
+    ]
+    monitor = build_monitor(load_config(write_config(tmp_path, feeds)))
+    try:
+        scheduler = build_scheduler(monitor)
+        scheduler.start(paused=True)  # job defaults apply once jobs are really added
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        scheduler.shutdown(wait=False)
+        assert set(jobs) == {"poll:a", "poll:b", "deliver"}
+        for job in jobs.values():
+            assert (job.max_instances, job.coalesce) == (1, True)
+        assert jobs["poll:a"].trigger.interval.total_seconds() == 90
+        assert jobs["poll:b"].trigger.interval.total_seconds() == 300
+        assert jobs["deliver"].executor == "delivery"
+        assert jobs["poll:a"].executor == "default"
+    finally:
+        monitor.close()
