@@ -30,7 +30,7 @@ from monitor.feeds.fetch import Fetcher, FetchLimits, HttpFetcher, Validators
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.items import Item
 from monitor.rules.load import RuleSet, load_rules
-from monitor.rules.match import Match, match_item
+from monitor.rules.match import Match
 from monitor.store.base import Store
 from monitor.store.sqlite import SQLiteStore
 
@@ -161,7 +161,8 @@ class Monitor:
         if parsed.warning:
             log.warning("poll feed=%s: %s", feed.name, parsed.warning)
         new_items = self.store.unseen(feed.name, parsed.items)
-        matches = [m for item in new_items for m in match_item(item, self.rules.rules)]
+        rules = self.rules  # one rule set for the whole poll, even if a reload swaps it
+        matches = [m for item in new_items for m in rules.match(item)]
         decision = decide(matches, now=now, first_poll=first_poll, policy=self._policy)
         queued = self.store.commit_poll(
             feed=feed.name,
@@ -422,5 +423,5 @@ def replay(
         except FeedError as exc:
             yield ReplayResult(source, error=exc)
             continue
-        matches = tuple(m for item in parsed.items for m in match_item(item, rules.rules))
+        matches = tuple(m for item in parsed.items for m in rules.match(item))
         yield ReplayResult(source, items=parsed.items, matches=matches)

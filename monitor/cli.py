@@ -215,7 +215,7 @@ def _print_replay(result: ReplayResult, *, as_json: bool) -> None:
         else:
             item = match.item
             print(
-                f"{match.rule.severity.value.upper():<8} {match.rule.id}  {item.title}  "
+                f"{match.severity.value.upper():<8} {match.rule.id}  {item.title}  "
                 f"<{item.link or 'no link'}>  [{item.feed}]  matched: {', '.join(match.matched_terms)}",
                 flush=True,
             )
@@ -225,7 +225,7 @@ def _match_json(match: Match) -> dict[str, Any]:
     item = match.item
     return {
         "rule": match.rule.id,
-        "severity": match.rule.severity.value,
+        "severity": match.severity.value,
         "id": item.guid or item.identity,
         "identity": item.identity,
         "title": item.title,
@@ -234,6 +234,7 @@ def _match_json(match: Match) -> dict[str, Any]:
         "tags": list(item.feed_tags),
         "published": item.timestamp.isoformat() if item.timestamp else None,
         "matched_terms": list(match.matched_terms),
+        "matched": {name: list(terms) for name, terms in match.matched.items()},
     }
 
 

@@ -19,7 +19,7 @@ from monitor.errors import Problem
 
 Location = tuple[str | int, ...]
 LineLocator = Callable[[Location], int | None]
-UNION_TAGS = frozenset({"term", "condition"})
+UNION_TAGS = frozenset({"term", "condition", "near"})
 """Tags of discriminated unions; pydantic puts them in error locations."""
 
 
@@ -72,7 +72,12 @@ def problems_from_validation(
     problems: list[Problem] = []
     for detail in error.errors(include_url=False):
         loc: Location = tuple(p for p in detail["loc"] if isinstance(p, str | int))
-        loc = tuple(p for p in loc if p not in UNION_TAGS)
+        # pydantic puts the tag of a discriminated union after the list index.
+        loc = tuple(
+            p
+            for i, p in enumerate(loc)
+            if not (p in UNION_TAGS and i and isinstance(loc[i - 1], int))
+        )
         kind = detail["type"]
         key = str(loc[-1]) if loc else ""
         if kind == "extra_forbidden":

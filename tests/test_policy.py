@@ -7,27 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.alerts.policy import AlertPolicy, decide, retry_delay
-from monitor.rules.match import Condition, Match, Rule, Term
-from monitor.rules.model import Severity
-from tests.support.records import make_item
+from monitor.rules.match import Match
+from tests.support.records import make_item, make_match
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 POLICY = AlertPolicy(baseline_window=timedelta(hours=6), max_item_age=timedelta(days=3))
-RULE = Rule(
-    id="r",
-    title="R",
-    severity=Severity.CRITICAL,
-    description="",
-    feed_tags=frozenset(),
-    condition=Condition(any=(Term("x", " x "),)),
-    source="rules/r.yaml",
-    terms=(Term("x", " x "),),
-)
 
 
 def match_at(published: datetime | None) -> Match:
-    item = make_item("x", guid=f"urn:{published}", published=published)
-    return Match(rule=RULE, item=item, matched_terms=("x",))
+    return make_match(make_item("x", guid=f"urn:{published}", published=published))
 
 
 def test_first_poll_baselines_backlog_but_alerts_recent_items() -> None:

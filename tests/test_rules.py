@@ -8,7 +8,7 @@ from textwrap import dedent
 import pytest
 
 from monitor.errors import RuleError
-from monitor.rules import load_rules, match_item
+from monitor.rules import load_rules
 from monitor.rules.load import RuleSet
 from tests.support.records import make_item
 
@@ -124,7 +124,7 @@ def test_only_none_would_match_everything_and_is_rejected(tmp_path: Path) -> Non
 
 def test_numbers_are_accepted_as_terms(tmp_path: Path) -> None:
     rules = load(tmp_path, VALID.replace("none: [korean war]", "none: [1950]"))
-    assert match_item(item("North Korean troops in 1950"), rules.rules) == []
+    assert rules.match(item("North Korean troops in 1950")) == []
 
 
 def test_empty_or_missing_directory_is_an_error(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_empty_or_missing_directory_is_an_error(tmp_path: Path) -> None:
 def test_terms_match_whole_words_case_and_punctuation_insensitive(
     tmp_path: Path, title: str
 ) -> None:
-    (match,) = match_item(item(title), load(tmp_path).rules)
+    (match,) = load(tmp_path).match(item(title))
     assert match.rule.id == "test-rule"
 
 
@@ -164,24 +164,24 @@ def test_terms_match_whole_words_case_and_punctuation_insensitive(
     ],
 )
 def test_non_matches(tmp_path: Path, title: str) -> None:
-    assert match_item(item(title), load(tmp_path).rules) == []
+    assert load(tmp_path).match(item(title)) == []
 
 
 def test_terms_may_be_split_between_title_and_summary_but_phrases_may_not(tmp_path: Path) -> None:
-    rules = load(tmp_path).rules
-    assert match_item(item("DPRK update", "Troops seen near Kursk"), rules)
-    assert not match_item(item("Talks with North", "Korean troops"), rules)
+    rules = load(tmp_path)
+    assert rules.match(item("DPRK update", "Troops seen near Kursk"))
+    assert not rules.match(item("Talks with North", "Korean troops"))
 
 
 def test_matched_terms_are_reported(tmp_path: Path) -> None:
-    (match,) = match_item(item("North Korean troops and DPRK soldiers"), load(tmp_path).rules)
+    (match,) = load(tmp_path).match(item("North Korean troops and DPRK soldiers"))
     assert match.matched_terms == ("north korean", "dprk", "troops", "soldiers")
 
 
 def test_feed_tags_limit_a_rule(tmp_path: Path) -> None:
-    rules = load(tmp_path, VALID + "feed_tags: [sanctions]\n").rules
-    assert not match_item(make_item("North Korean troops", tags=("news",)), rules)
-    assert match_item(make_item("North Korean troops", tags=("sanctions",)), rules)
+    rules = load(tmp_path, VALID + "feed_tags: [sanctions]\n")
+    assert not rules.match(make_item("North Korean troops", tags=("news",)))
+    assert rules.match(make_item("North Korean troops", tags=("sanctions",)))
 
 
 def test_nested_conditions(tmp_path: Path) -> None:
@@ -196,8 +196,8 @@ def test_nested_conditions(tmp_path: Path) -> None:
                 - gamma
                 - none: [delta]
         """
-    rules = load(tmp_path, text).rules
-    assert match_item(item("alpha and beta"), rules)
-    assert match_item(item("gamma alone"), rules)
-    assert not match_item(item("gamma with delta"), rules)
-    assert not match_item(item("alpha only"), rules)
+    rules = load(tmp_path, text)
+    assert rules.match(item("alpha and beta"))
+    assert rules.match(item("gamma alone"))
+    assert not rules.match(item("gamma with delta"))
+    assert not rules.match(item("alpha only"))

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.rules import load_rules, match_item
+from monitor.rules import load_rules
 from tests.support.records import make_item
 from tests.support.setup import SHIPPED_RULES
 
-RULES = load_rules(SHIPPED_RULES).rules
+RULES = load_rules(SHIPPED_RULES)
 
 
 def rules_matching(title: str, summary: str = "") -> set[str]:
-    return {m.rule.id for m in match_item(make_item(title, summary), RULES)}
+    return {m.rule.id for m in RULES.match(make_item(title, summary))}
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ class Alert:
         return cls(
             rule_id=match.rule.id,
             rule_title=match.rule.title,
-            severity=match.rule.severity,
+            severity=match.severity,
             feed=item.feed,
             item_identity=item.identity,
             item_guid=item.guid,

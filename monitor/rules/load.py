@@ -1,95 +1,140 @@
-"""Reading rule files from a directory into compiled rules, with every problem at once."""
+"""Reading rule and list files into a compiled rule set, reporting every problem at once."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from monitor.errors import Problem, RuleError
-from monitor.rules.match import Rule, compile_rule
-from monitor.rules.model import RuleSpec
+from monitor.items import Item
+from monitor.rules.compile import Compiler, SourcedList
+from monitor.rules.match import Match, Matcher, Rule, TermIndex
+from monitor.rules.model import ListSpec, RuleSpec
 from monitor.validation import problems_from_validation
-from monitor.yamlsource import load_yaml
+from monitor.yamlsource import YamlDocument, load_yaml
 
 RULE_SUFFIXES = (".yaml", ".yml")
+LISTS_DIR = "lists"
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
     files: tuple[Path, ...]
+    lists: tuple[str, ...]
+    matcher: Matcher
 
     def by_id(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
 
+    def match(self, item: Item) -> list[Match]:
+        return self.matcher.match(item)
 
-def rule_files(directory: Path) -> list[Path]:
+
+def yaml_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
     return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in RULE_SUFFIXES)
 
 
+def rules_fingerprint(directory: Path) -> str:
+    """Changes whenever a rule or list file is added, removed or edited."""
+    digest = hashlib.sha256()
+    for path in [*yaml_files(directory), *yaml_files(directory / LISTS_DIR)]:
+        stat = path.stat()
+        digest.update(f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\0".encode())
+    return digest.hexdigest()
+
+
 def load_rules(directory: Path, shown_dir: str | None = None) -> RuleSet:
-    """Load and compile every rule file in ``directory``.
+    """Load lists and rules from ``directory`` and compile them.
 
     Raises RuleError listing every problem in every file, so that one run of
     ``monitor check`` shows all mistakes. ``shown_dir`` is how the directory
     is named in messages (the path as the config wrote it).
     """
-    label = shown_dir if shown_dir is not None else str(directory)
+    label = (shown_dir if shown_dir is not None else str(directory)).rstrip("/")
     if not directory.is_dir():
         raise RuleError([Problem(label, None, "rules directory not found")])
-    files = rule_files(directory)
+    files = yaml_files(directory)
     if not files:
         raise RuleError([Problem(label, None, "no rule files (*.yaml) in the rules directory")])
     problems: list[Problem] = []
+
+    lists: dict[str, SourcedList] = {}
+    for path in yaml_files(directory / LISTS_DIR):
+        shown = f"{label}/{LISTS_DIR}/{path.name}"
+        listed = _load_spec(path, shown, ListSpec, problems)
+        if listed is not None:
+            list_spec, list_document = listed
+            lists[path.stem] = SourcedList(path.stem, list_spec, shown, list_document.line_of)
+
+    index = TermIndex()
+    compiler = Compiler(index, lists)
     rules: list[Rule] = []
-    first_seen: dict[str, tuple[str, int | None]] = {}
+    first_seen: dict[str, str] = {}
     for path in files:
-        shown = f"{label.rstrip('/')}/{path.name}"
-        rule, file_problems = _load_rule_file(path, shown)
-        problems.extend(file_problems)
-        if rule is None:
+        shown = f"{label}/{path.name}"
+        loaded = _load_spec(path, shown, RuleSpec, problems)
+        if loaded is None:
             continue
-        if rule.id in first_seen:
-            other, _ = first_seen[rule.id]
+        spec, document = loaded
+        if spec.id in first_seen:
             problems.append(
                 Problem(
-                    shown, first_seen_line(path), f"duplicate rule id '{rule.id}' (also in {other})"
+                    shown,
+                    document.line_of(("id",)),
+                    f"duplicate rule id '{spec.id}' (also in {first_seen[spec.id]})",
                 )
             )
             continue
-        first_seen[rule.id] = (shown, None)
-        rules.append(rule)
+        first_seen[spec.id] = shown
+        rule = compiler.compile_rule(spec, shown, document.line_of)
+        if rule is not None:
+            rules.append(rule)
+    for name in lists:  # report problems in lists no rule uses, too
+        compiler.resolve_list(name, lists[name].file, None)
+    problems.extend(compiler.problems)
     if problems:
-        raise RuleError(problems)
-    return RuleSet(rules=tuple(rules), files=tuple(files))
+        raise RuleError(_unique(problems))
+    return RuleSet(
+        rules=tuple(rules),
+        files=tuple(files),
+        lists=tuple(sorted(lists)),
+        matcher=Matcher(rules, index),
+    )
 
 
-def first_seen_line(path: Path) -> int | None:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.startswith("id:"):
-            return number
-    return None
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
 
 
-def _load_rule_file(path: Path, shown: str) -> tuple[Rule | None, list[Problem]]:
+def _load_spec(
+    path: Path, shown: str, model: type[SpecT], problems: list[Problem]
+) -> tuple[SpecT, YamlDocument] | None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(shown, None, f"cannot read rule file: {exc}")]
-    document, problems = load_yaml(text, shown)
+        problems.append(Problem(shown, None, f"cannot read file: {exc}"))
+        return None
+    document, yaml_problems = load_yaml(text, shown)
+    problems.extend(yaml_problems)
     if document is None:
-        return None, problems
+        return None
     if not isinstance(document.data, dict):
-        return None, [
-            *problems,
-            Problem(shown, 1, "a rule file must be a mapping with id, title, severity and match"),
-        ]
+        problems.append(Problem(shown, 1, f"expected a mapping ({', '.join(model.model_fields)})"))
+        return None
     try:
-        spec = RuleSpec.model_validate(document.data)
+        spec = model.model_validate(document.data)
     except ValidationError as exc:
-        return None, problems + problems_from_validation(exc, RuleSpec, shown, document.line_of)
-    if problems:
-        return None, problems
-    return compile_rule(spec, shown), []
+        problems.extend(problems_from_validation(exc, model, shown, document.line_of))
+        return None
+    if yaml_problems:
+        return None
+    return spec, document

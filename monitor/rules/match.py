@@ -1,48 +1,91 @@
-"""Compiled rules and the pure matcher: item and rules in, matches out. No I/O, no clock."""
+"""Compiled rules and the pure matcher: an item and rules in, matches out.
+No I/O, no clock.
+
+Every term of every rule lives in one shared :class:`TermIndex`. An item is
+scanned once, token by token, against that index (a hash lookup per token,
+whatever the number of rules), and only rules with at least one of their
+terms present are evaluated further. That keeps matching fast as the rule
+pack grows.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise, product
+from typing import Any, Literal
 
-from monitor.items import Item, fold_for_matching
-from monitor.rules.model import ConditionSpec, RuleSpec, Severity
+from monitor.items import Item
+from monitor.rules.model import Severity
+from monitor.rules.terms import Regex, TermPattern, compile_regex
+from monitor.rules.text import FIELDS, TEXT_FIELDS, Document
+
+Hit = tuple[str, int, int]
+"""(field, first token, last token); a regular expression's hit has no tokens (-1, -1)."""
+DEFAULT_FIELDS = frozenset(TEXT_FIELDS)
+_MAX_NEAR_COMBINATIONS = 5000
+
+
+# --- compiled rule tree -------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Term:
+class TermRef:
+    id: int
     text: str
-    """The term as the rule file wrote it."""
-    folded: str
-    """The term folded like item text, padded with spaces for whole-word search."""
+    """The term in its canonical written form, for reports ("sanction*")."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListRef:
+    name: str
+    terms: tuple[TermRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    groups: tuple[tuple[TermRef, ...], ...]
+    within: int
+    ordered: bool
+    fields: frozenset[str] | None
 
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    all: tuple[Term | Condition, ...] = ()
-    any: tuple[Term | Condition, ...] = ()
-    none: tuple[Term | Condition, ...] = ()
-
-    def holds(self, text: str) -> bool:
-        return (
-            all(_holds(node, text) for node in self.all)
-            and (not self.any or any(_holds(node, text) for node in self.any))
-            and not any(_holds(node, text) for node in self.none)
-        )
-
-    def positive_terms(self) -> Iterable[Term]:
-        """Terms whose presence can make the condition hold (not those under none)."""
-        for node in (*self.all, *self.any):
-            if isinstance(node, Term):
-                yield node
-            else:
-                yield from node.positive_terms()
+    all: tuple[Node, ...] = ()
+    any: tuple[Node, ...] = ()
+    none: tuple[Node, ...] = ()
+    fields: frozenset[str] | None = None
 
 
-def _holds(node: Term | Condition, text: str) -> bool:
-    if isinstance(node, Term):
-        return node.folded in text
-    return node.holds(text)
+Node = TermRef | ListRef | Near | Condition
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    name: str
+    cues: tuple[TermRef, ...]
+    action: Literal["skip", "lower"]
+    to: Severity | None
+    window: int
+    questions: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    severity: Severity
+    when: Condition
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    title: str
+    summary: str
+    tags: tuple[str, ...]
+    expect: Severity | None
+    note: str
+    line: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +96,13 @@ class Rule:
     description: str
     feed_tags: frozenset[str]
     condition: Condition
+    tiers: tuple[Tier, ...]
+    guards: tuple[Guard, ...]
+    cases: tuple[Case, ...]
     source: str
-    """The file the rule came from, for error messages and ``monitor check``."""
-    terms: tuple[Term, ...]
+    """The file the rule came from, for messages."""
+    positive_terms: frozenset[int]
+    """Terms whose presence can make the rule match (not those under 'none')."""
 
     def applies_to(self, item: Item) -> bool:
         return not self.feed_tags or not self.feed_tags.isdisjoint(item.feed_tags)
@@ -65,56 +112,387 @@ class Rule:
 class Match:
     rule: Rule
     item: Item
-    matched_terms: tuple[str, ...]
+    severity: Severity
+    matched: dict[str, tuple[str, ...]]
+    """Which terms matched in which field."""
+    guard: str | None = None
+    """The guard that lowered the severity, if any."""
+
+    @property
+    def matched_terms(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for terms in self.matched.values():
+            seen.update(dict.fromkeys(terms))
+        return tuple(seen)
 
 
-def compile_term(text: str) -> Term:
-    folded = fold_for_matching(text)
-    if not folded:
-        raise ValueError(f"term {text!r} has no letters or digits, so it can never match")
-    return Term(text=text, folded=f" {folded} ")
+def positive_terms(node: Node) -> Iterable[TermRef]:
+    if isinstance(node, TermRef):
+        yield node
+    elif isinstance(node, ListRef):
+        yield from node.terms
+    elif isinstance(node, Near):
+        for group in node.groups:
+            yield from group
+    else:
+        for child in (*node.all, *node.any):
+            yield from positive_terms(child)
 
 
-def compile_condition(spec: ConditionSpec) -> Condition:
-    def nodes(children: tuple[str | ConditionSpec, ...] | None) -> tuple[Term | Condition, ...]:
-        return tuple(
-            compile_term(child) if isinstance(child, str) else compile_condition(child)
-            for child in children or ()
+# --- the shared term index ------------------------------------------------------
+
+
+class TermIndex:
+    """All terms of all rules; finds every term in a document in one pass."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self.patterns: list[TermPattern] = []
+        self._single: dict[str, list[int]] = {}
+        self._first_word: dict[str, list[tuple[int, tuple[tuple[str, bool], ...]]]] = {}
+        self._first_stem: dict[int, dict[str, list[tuple[int, tuple[tuple[str, bool], ...]]]]] = {}
+        self._regexes: list[tuple[int, Any]] = []
+
+    def add(self, pattern: TermPattern) -> int:
+        existing = self._ids.get(pattern.key)
+        if existing is not None:
+            return existing
+        term_id = len(self.patterns)
+        self._ids[pattern.key] = term_id
+        self.patterns.append(pattern)
+        if isinstance(pattern, Regex):
+            self._regexes.append((term_id, compile_regex(pattern.pattern)))
+            return term_id
+        first, prefix = pattern.words[0]
+        if len(pattern.words) == 1 and not prefix:
+            self._single.setdefault(first, []).append(term_id)
+        elif prefix:
+            self._first_stem.setdefault(len(first), {}).setdefault(first, []).append(
+                (term_id, pattern.words)
+            )
+        else:
+            self._first_word.setdefault(first, []).append((term_id, pattern.words))
+        return term_id
+
+    def scan(self, document: Document) -> dict[int, list[Hit]]:
+        hits: dict[int, list[Hit]] = defaultdict(list)
+        single, first_word, stems = self._single, self._first_word, self._first_stem.items()
+        for name in FIELDS:
+            tokens = document.tokens[name]
+            for position, token in enumerate(tokens):
+                for term_id in single.get(token, ()):
+                    hits[term_id].append((name, position, position))
+                for term_id, words in first_word.get(token, ()):
+                    end = _phrase_end(tokens, position, words)
+                    if end is not None:
+                        hits[term_id].append((name, position, end))
+                for length, table in stems:
+                    if len(token) >= length:
+                        for term_id, words in table.get(token[:length], ()):
+                            end = _phrase_end(tokens, position, words)
+                            if end is not None:
+                                hits[term_id].append((name, position, end))
+            raw = document.raw[name]
+            for term_id, regex in self._regexes:
+                if raw and regex.search(raw):
+                    hits[term_id].append((name, -1, -1))
+        return hits
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+
+def _phrase_end(
+    tokens: tuple[str, ...], start: int, words: tuple[tuple[str, bool], ...]
+) -> int | None:
+    if start + len(words) > len(tokens):
+        return None
+    for offset, (word, prefix) in enumerate(words):
+        token = tokens[start + offset]
+        if not (token.startswith(word) if prefix else token == word):
+            return None
+    return start + len(words) - 1
+
+
+# --- evaluation -------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """Evaluates rule trees against one scanned document; optionally records
+    a trace of every decision for ``replay --explain`` and ``monitor test``."""
+
+    document: Document
+    hits: dict[int, list[Hit]]
+    sentence: int | None = None
+    trace: list[str] | None = None
+    _depth: int = field(default=0, repr=False)
+
+    def restricted_to(self, sentence: int) -> Evaluation:
+        return Evaluation(self.document, self.hits, sentence)
+
+    def term_hits(self, term: TermRef, fields: frozenset[str]) -> list[Hit]:
+        found = []
+        for hit in self.hits.get(term.id, ()):
+            if hit[0] not in fields:
+                continue
+            if (
+                self.sentence is not None
+                and hit[1] >= 0
+                and self.document.sentence_at(hit[0], hit[1]) != self.sentence
+            ):
+                continue
+            found.append(hit)
+        return found
+
+    def holds(self, node: Node, fields: frozenset[str] = DEFAULT_FIELDS) -> bool:
+        if isinstance(node, TermRef):
+            found = self.term_hits(node, fields)
+            self._note(bool(found), f"'{node.text}'", _where(found))
+            return bool(found)
+        if isinstance(node, ListRef):
+            where = sorted(
+                {f"'{t.text}' in {h[0]}" for t in node.terms for h in self.term_hits(t, fields)}
+            )
+            self._note(
+                bool(where),
+                f"${node.name}",
+                f"found {', '.join(where[:4])}" if where else "none of its terms",
+            )
+            return bool(where)
+        if isinstance(node, Near):
+            return self._near(node, fields)
+        return self._condition(node, node.fields or fields)
+
+    def _condition(self, node: Condition, fields: frozenset[str]) -> bool:
+        self._depth += 1
+        try:
+            all_hold = all(self._child("all", child, fields) for child in node.all)
+            any_holds = not node.any or (
+                all_hold and any(self._child("any", c, fields) for c in node.any)
+            )
+            none_hold = (
+                all_hold
+                and any_holds
+                and not any(self._child("none", c, fields) for c in node.none)
+            )
+        finally:
+            self._depth -= 1
+        return all_hold and any_holds and none_hold
+
+    def _child(self, key: str, node: Node, fields: frozenset[str]) -> bool:
+        if self.trace is not None:
+            self.trace.append(f"{'  ' * self._depth}{key}:")
+        return self.holds(node, fields)
+
+    def _near(self, node: Near, fields: frozenset[str]) -> bool:
+        allowed = (node.fields or fields) & DEFAULT_FIELDS
+        positions: list[list[tuple[str, int, int, int | None]]] = []
+        for group in node.groups:
+            group_hits = [
+                (h[0], h[1], h[2], self.document.sentence_at(h[0], h[1]))
+                for term in group
+                for h in self.term_hits(term, frozenset(allowed))
+                if h[1] >= 0
+            ]
+            positions.append(group_hits)
+        found = _near_match(positions, node.within, node.ordered)
+        groups = " / ".join(
+            "[" + ", ".join(t.text for t in g[:3]) + (", …" if len(g) > 3 else "") + "]"
+            for g in node.groups
         )
+        how = "in this order " if node.ordered else ""
+        self._note(found, f"near {groups}", f"{how}within {node.within} words in one sentence")
+        return found
 
-    return Condition(all=nodes(spec.all), any=nodes(spec.any), none=nodes(spec.none))
+    def _note(self, held: bool, what: str, detail: str) -> None:
+        if self.trace is not None:
+            mark = "✓" if held else "✗"
+            self.trace.append(
+                f"{'  ' * (self._depth + 1)}{mark} {what}" + (f" — {detail}" if detail else "")
+            )
 
 
-def compile_rule(spec: RuleSpec, source: str) -> Rule:
-    condition = compile_condition(spec.match)
-    unique_terms = {term.folded: term for term in condition.positive_terms()}
-    return Rule(
-        id=spec.id,
-        title=spec.title,
-        severity=spec.severity,
-        description=spec.description,
-        feed_tags=frozenset(spec.feed_tags),
-        condition=condition,
-        source=source,
-        terms=tuple(unique_terms.values()),
+def _where(found: Sequence[Hit]) -> str:
+    return ("in " + ", ".join(sorted({h[0] for h in found}))) if found else "not found"
+
+
+def _near_match(
+    groups: list[list[tuple[str, int, int, int | None]]], within: int, ordered: bool
+) -> bool:
+    if any(not hits for hits in groups):
+        return False
+    for count, combination in enumerate(product(*groups)):
+        if count >= _MAX_NEAR_COMBINATIONS:
+            return False
+        fields = {hit[0] for hit in combination}
+        sentences = {hit[3] for hit in combination}
+        if len(fields) != 1 or len(sentences) != 1:
+            continue
+        if ordered and any(b[1] <= a[2] for a, b in pairwise(combination)):
+            continue
+        spans = sorted(combination, key=lambda hit: hit[1])
+        if all(b[1] - a[2] - 1 <= within for a, b in pairwise(spans)):
+            return True
+    return False
+
+
+# --- a whole rule ---------------------------------------------------------------
+
+
+def evaluate_rule(rule: Rule, item: Item, evaluation: Evaluation) -> Match | None:
+    """The rule's verdict on one item: a match with its severity, or None."""
+    if not rule.applies_to(item):
+        if evaluation.trace is not None:
+            evaluation.trace.append(f"✗ the feed has none of the tags {sorted(rule.feed_tags)}")
+        return None
+    if evaluation.trace is not None:
+        evaluation.trace.append("match:")
+    if not evaluation.holds(rule.condition):
+        return None
+    severity = rule.severity
+    for tier in rule.tiers:
+        if Evaluation(evaluation.document, evaluation.hits).holds(tier.when):
+            severity = tier.severity
+            _say(evaluation, f"tier: severity {severity.value}")
+            break
+    applied: str | None = None
+    for guard in rule.guards:
+        if _guard_fires(rule, guard, evaluation):
+            label = guard.name or ", ".join(t.text for t in guard.cues[:4])
+            if guard.action == "skip":
+                _say(
+                    evaluation,
+                    f"guard '{label}' fired: the statement is hedged or denied, no alert",
+                )
+                return None
+            severity = guard.to or severity.lowered()
+            applied = label
+            _say(evaluation, f"guard '{label}' fired: severity lowered to {severity.value}")
+            break
+    return Match(
+        rule=rule, item=item, severity=severity, matched=_matched(rule, evaluation), guard=applied
     )
 
 
-def matching_text(item: Item) -> str:
-    """Title and summary folded for whole-word search.
+def _say(evaluation: Evaluation, line: str) -> None:
+    if evaluation.trace is not None:
+        evaluation.trace.append(line)
 
-    Fields are joined with " | " (never part of a folded term) so that a phrase
-    cannot match across the end of the title and the start of the summary.
+
+def _matched(rule: Rule, evaluation: Evaluation) -> dict[str, tuple[str, ...]]:
+    by_field: dict[str, dict[str, None]] = {}
+    for term_id in sorted(rule.positive_terms):
+        for hit in evaluation.hits.get(term_id, ()):
+            by_field.setdefault(hit[0], {})[_term_text(rule, term_id)] = None
+    return {name: tuple(terms) for name, terms in by_field.items()}
+
+
+def _term_text(rule: Rule, term_id: int) -> str:
+    for term in positive_terms(rule.condition):
+        if term.id == term_id:
+            return term.text
+    return str(term_id)
+
+
+def _claim_sentences(rule: Rule, evaluation: Evaluation) -> list[int]:
+    """The sentences that carry the matched statement.
+
+    Those where the rule holds on their own; else the headline's sentences
+    that hold any of the rule's terms; else every sentence that does.
     """
-    return f" {fold_for_matching(item.title)} | {fold_for_matching(item.summary)} "
+    document = evaluation.document
+    holding = sorted(
+        {
+            sentence
+            for term_id in rule.positive_terms
+            for hit in evaluation.hits.get(term_id, ())
+            if hit[1] >= 0 and (sentence := document.sentence_at(hit[0], hit[1])) is not None
+        }
+    )
+    alone = [s for s in holding if evaluation.restricted_to(s).holds(rule.condition)]
+    if alone:
+        return alone
+    in_title = [s for s in holding if document.sentences[s].field == "title"]
+    return in_title or holding
 
 
-def match_item(item: Item, rules: Sequence[Rule]) -> list[Match]:
-    """Every rule the item satisfies, in rule order."""
-    text = matching_text(item)
-    matches = []
-    for rule in rules:
-        if rule.applies_to(item) and rule.condition.holds(text):
-            found = tuple(term.text for term in rule.terms if term.folded in text)
-            matches.append(Match(rule=rule, item=item, matched_terms=found))
-    return matches
+def _guard_fires(rule: Rule, guard: Guard, evaluation: Evaluation) -> bool:
+    claims = _claim_sentences(rule, evaluation)
+    return bool(claims) and all(_hedged(rule, guard, evaluation, s) for s in claims)
+
+
+def _hedged(rule: Rule, guard: Guard, evaluation: Evaluation, sentence: int) -> bool:
+    document = evaluation.document
+    if guard.questions and document.sentences[sentence].question:
+        return True
+    in_sentence = evaluation.restricted_to(sentence)
+    anchors = [
+        hit
+        for term_id in rule.positive_terms
+        for hit in in_sentence.hits.get(term_id, ())
+        if hit[1] >= 0 and document.sentence_at(hit[0], hit[1]) == sentence
+    ]
+    for cue in guard.cues:
+        for hit in in_sentence.term_hits(cue, DEFAULT_FIELDS):
+            if any(_gap(hit, anchor) <= guard.window for anchor in anchors if anchor[0] == hit[0]):
+                return True
+    return False
+
+
+def _gap(a: Hit, b: Hit) -> int:
+    if a[2] < b[1]:
+        return b[1] - a[2] - 1
+    if b[2] < a[1]:
+        return a[1] - b[2] - 1
+    return 0
+
+
+# --- the matcher -------------------------------------------------------------
+
+
+class Matcher:
+    """Matches items against a set of compiled rules sharing one term index."""
+
+    def __init__(self, rules: Sequence[Rule], index: TermIndex) -> None:
+        self.rules = tuple(rules)
+        self.index = index
+        by_term: dict[int, list[int]] = defaultdict(list)
+        self._unindexed: list[int] = []
+        for position, rule in enumerate(self.rules):
+            if not rule.positive_terms:
+                self._unindexed.append(position)
+            for term_id in rule.positive_terms:
+                by_term[term_id].append(position)
+        self._rules_by_term = dict(by_term)
+
+    def candidates(self, hits: dict[int, list[Hit]]) -> list[Rule]:
+        positions = set(self._unindexed)
+        for term_id in hits:
+            positions.update(self._rules_by_term.get(term_id, ()))
+        return [self.rules[p] for p in sorted(positions)]
+
+    def match(self, item: Item) -> list[Match]:
+        """Every rule the item satisfies, in rule order."""
+        document = Document.of(item)
+        hits = self.index.scan(document)
+        evaluation = Evaluation(document, hits)
+        matches = []
+        for rule in self.candidates(hits):
+            found = evaluate_rule(rule, item, evaluation)
+            if found is not None:
+                matches.append(found)
+        return matches
+
+    def explain(
+        self, item: Item, rules: Sequence[Rule] | None = None
+    ) -> dict[str, tuple[Match | None, list[str]]]:
+        """Each rule's verdict on the item with the trace of how it was reached."""
+        document = Document.of(item)
+        hits = self.index.scan(document)
+        result = {}
+        for rule in rules if rules is not None else self.rules:
+            trace: list[str] = []
+            found = evaluate_rule(rule, item, Evaluation(document, hits, trace=trace))
+            result[rule.id] = (found, trace)
+        return result

@@ -1,33 +1,32 @@
-"""The rule file schema (validation at the edge; compiled rules are plain records).
+"""The rule file schema: validation at the edge. Compiled rules are plain
+records (:mod:`monitor.rules.compile`); the format is documented in
+rules/README.md and exported as JSON Schema by ``monitor schema``.
 
-A rule file holds one rule::
-
-    id: dprk-troops-combat
-    title: North Korean troops in combat against Ukraine
-    severity: critical
-    feed_tags: [news]          # optional: only items from feeds with one of these tags
-    match:
-      all:
-        - any: [north korean, dprk, pyongyang]
-        - any: [killed, fighting, combat]
-      none: [korean war]
-
-A condition is a mapping with any of ``all`` / ``any`` / ``none``; each lists
-terms (strings) or nested conditions. Several keys in one mapping must all
-hold.
+A node in a condition is a term (a string), a condition (a mapping with
+``all`` / ``any`` / ``none``) or a proximity test (a mapping with ``near``).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
-from monitor.items import fold_for_matching
+from monitor.rules.terms import is_list_reference, list_name, parse_term
 from monitor.validation import StrictModel
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
+ListName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+FieldName = Literal["title", "summary", "link", "feed", "tags"]
 
 
 class Severity(StrEnum):
@@ -37,10 +36,13 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
-        return _RANKS[self]
+        return _ORDER.index(self)
+
+    def lowered(self) -> Severity:
+        return _ORDER[max(0, self.rank - 1)]
 
 
-_RANKS = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+_ORDER = (Severity.INFO, Severity.WARNING, Severity.CRITICAL)
 
 
 def _scalar_term(value: object) -> object:
@@ -58,36 +60,66 @@ def _scalar_term(value: object) -> object:
     return value
 
 
-def _has_word(term: str) -> str:
-    if not fold_for_matching(term):
-        raise ValueError(f"term {term!r} has no letters or digits, so it can never match")
-    return term
+def _valid_term(text: str) -> str:
+    if is_list_reference(text):
+        if not list_name(text):
+            raise ValueError(f"{text!r}: name the list after '$', as in '$dprk'")
+        return text
+    parse_term(text)
+    return text
 
 
 Term = Annotated[
     str,
     BeforeValidator(_scalar_term),
-    Field(min_length=1, max_length=200),
-    AfterValidator(_has_word),
+    Field(min_length=1, max_length=500),
+    AfterValidator(_valid_term),
 ]
 
 
 def _node_kind(value: object) -> str:
-    return "condition" if isinstance(value, dict | ConditionSpec) else "term"
+    if isinstance(value, dict):
+        return "near" if "near" in value else "condition"
+    if isinstance(value, ConditionSpec):
+        return "condition"
+    if isinstance(value, NearSpec):
+        return "near"
+    return "term"
 
 
-# Discriminated so that a bad entry is reported once, as a term or as a
-# condition, instead of once for each branch of the union.
+# Discriminated so that a bad entry is reported once, as what it looks like,
+# instead of once for each branch of the union.
 Node = Annotated[
-    Annotated[Term, Tag("term")] | Annotated["ConditionSpec", Tag("condition")],
+    Annotated[Term, Tag("term")]
+    | Annotated["ConditionSpec", Tag("condition")]
+    | Annotated["NearSpec", Tag("near")],
     Discriminator(_node_kind),
 ]
+
+
+def _group(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+TermGroup = Annotated[tuple[Term, ...], BeforeValidator(_group), Field(min_length=1)]
+
+
+class NearSpec(StrictModel):
+    """Terms of every group within ``within`` words of each other, in one sentence."""
+
+    near: tuple[TermGroup, ...] = Field(min_length=2, max_length=4)
+    within: int = Field(default=5, ge=0, le=50)
+    ordered: bool = False
+    """The groups must appear in the order given: who acts on whom."""
+    fields: tuple[Literal["title", "summary"], ...] | None = None
 
 
 class ConditionSpec(StrictModel):
     all: tuple[Node, ...] | None = None
     any: tuple[Node, ...] | None = None
     none: tuple[Node, ...] | None = None
+    fields: tuple[FieldName, ...] | None = None
+    """Where the terms below are looked for (default: title and summary)."""
 
     @model_validator(mode="after")
     def _not_empty(self) -> ConditionSpec:
@@ -104,13 +136,55 @@ class ConditionSpec(StrictModel):
         return self
 
 
+class GuardSpec(StrictModel):
+    """Hedge and negation guard: cue words near the matched statement."""
+
+    name: str = ""
+    cues: tuple[Term, ...] = Field(min_length=1)
+    action: Literal["skip", "lower"]
+    to: Severity | None = None
+    """With action 'lower': the severity to use (default: one step lower)."""
+    window: int = Field(default=8, ge=1, le=50)
+    questions: bool = False
+    """A matched statement that is a question ("Will Seoul send arms?") counts as hedged."""
+
+    @model_validator(mode="after")
+    def _to_needs_lower(self) -> GuardSpec:
+        if self.to is not None and self.action != "lower":
+            raise ValueError("'to' only goes with action: lower")
+        return self
+
+
+class TierSpec(StrictModel):
+    severity: Severity
+    when: ConditionSpec
+
+
+class CaseSpec(StrictModel):
+    """A rule test: an item and the outcome the rule must produce for it."""
+
+    title: str = Field(min_length=1)
+    summary: str = ""
+    tags: tuple[str, ...] | None = None
+    """Feed tags of the item (default: the rule's feed_tags)."""
+    expect: Severity | Literal["none"]
+    note: str = ""
+
+
 class RuleSpec(StrictModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Watch-desk monitor rule")
+
     id: RuleId
     title: str = Field(min_length=1, max_length=150)
     severity: Severity
     description: str = ""
     feed_tags: tuple[str, ...] = ()
     match: ConditionSpec
+    tiers: tuple[TierSpec, ...] = ()
+    """Checked in order; the first whose 'when' holds sets the severity."""
+    guards: tuple[GuardSpec, ...] = ()
+    """Checked in order; the first that fires skips the item or lowers the severity."""
+    tests: tuple[CaseSpec, ...] = ()
 
     @model_validator(mode="after")
     def _positive_match(self) -> RuleSpec:
@@ -119,3 +193,12 @@ class RuleSpec(StrictModel):
                 "match has only 'none', so it would alert on almost every item; add 'all' or 'any'"
             )
         return self
+
+
+class ListSpec(StrictModel):
+    """A named term list (rules/lists/NAME.yaml), used in rules as $NAME."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Watch-desk monitor term list")
+
+    description: str = ""
+    terms: tuple[Term, ...] = Field(min_length=1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from monitor.items import Item
+from monitor.rules.match import Condition, Match, Rule, TermRef
+from monitor.rules.model import Severity
 
 
 def make_item(
@@ -27,3 +29,24 @@ def make_item(
         published=published,
         updated=None,
     )
+
+
+def make_rule(rule_id: str = "r", severity: Severity = Severity.CRITICAL) -> Rule:
+    return Rule(
+        id=rule_id,
+        title=rule_id.upper(),
+        severity=severity,
+        description="",
+        feed_tags=frozenset(),
+        condition=Condition(any=(TermRef(0, "x"),)),
+        tiers=(),
+        guards=(),
+        cases=(),
+        source=f"rules/{rule_id}.yaml",
+        positive_terms=frozenset({0}),
+    )
+
+
+def make_match(item: Item, rule: Rule | None = None) -> Match:
+    rule = rule or make_rule()
+    return Match(rule=rule, item=item, severity=rule.severity, matched={"title": ("x",)})

@@ -1,0 +1,218 @@
+"""From validated rule and list specs to compiled rules sharing one term index.
+
+Resolves ``$list`` references (lists may include lists), and finds what
+the schema cannot see: undefined or circular references, regular
+expressions where positions are needed, and conditions that can never hold.
+Every problem carries the file and line it is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from monitor.errors import Problem
+from monitor.rules.match import (
+    Case,
+    Condition,
+    Guard,
+    ListRef,
+    Near,
+    Node,
+    Rule,
+    TermIndex,
+    TermRef,
+    Tier,
+    positive_terms,
+)
+from monitor.rules.model import ConditionSpec, ListSpec, NearSpec, RuleSpec
+from monitor.rules.terms import Regex, is_list_reference, list_name, parse_term
+from monitor.validation import Location, did_you_mean
+
+LineOf = Callable[[Location], int | None]
+
+
+@dataclass
+class SourcedList:
+    name: str
+    spec: ListSpec
+    file: str
+    line_of: LineOf
+
+
+@dataclass
+class Compiler:
+    index: TermIndex
+    lists: dict[str, SourcedList]
+    problems: list[Problem] = field(default_factory=list)
+    _resolved: dict[str, tuple[TermRef, ...]] = field(default_factory=dict)
+    _resolving: list[str] = field(default_factory=list)
+
+    # --- lists --------------------------------------------------------------
+
+    def resolve_list(self, name: str, file: str, line: int | None) -> tuple[TermRef, ...] | None:
+        if name in self._resolved:
+            return self._resolved[name]
+        source = self.lists.get(name)
+        if source is None:
+            hint = did_you_mean(name, list(self.lists))
+            self.problems.append(Problem(file, line, f"undefined list '${name}'{hint}"))
+            return None
+        if name in self._resolving:
+            cycle = " -> ".join(
+                f"${n}" for n in [*self._resolving[self._resolving.index(name) :], name]
+            )
+            self.problems.append(
+                Problem(
+                    source.file, source.line_of(("terms",)), f"lists include each other: {cycle}"
+                )
+            )
+            return None
+        self._resolving.append(name)
+        try:
+            terms: dict[int, TermRef] = {}
+            for position, text in enumerate(source.spec.terms):
+                line_here = source.line_of(("terms", position))
+                if is_list_reference(text):
+                    for term in self.resolve_list(list_name(text), source.file, line_here) or ():
+                        terms.setdefault(term.id, term)
+                else:
+                    term = self.term(text)
+                    terms.setdefault(term.id, term)
+            resolved = tuple(terms.values())
+        finally:
+            self._resolving.pop()
+        self._resolved[name] = resolved
+        return resolved
+
+    def term(self, text: str) -> TermRef:
+        pattern = parse_term(text)
+        return TermRef(self.index.add(pattern), pattern.key)
+
+    # --- rules --------------------------------------------------------------
+
+    def compile_rule(self, spec: RuleSpec, file: str, line_of: LineOf) -> Rule | None:
+        before = len(self.problems)
+        context = _Context(self, file, line_of)
+        condition = context.condition(spec.match, ("match",))
+        tiers = tuple(
+            Tier(tier.severity, context.condition(tier.when, ("tiers", i, "when")))
+            for i, tier in enumerate(spec.tiers)
+        )
+        guards = tuple(
+            Guard(
+                name=guard.name,
+                cues=context.positional_terms(guard.cues, ("guards", i, "cues"), "a guard's cues"),
+                action=guard.action,
+                to=guard.to,
+                window=guard.window,
+                questions=guard.questions,
+            )
+            for i, guard in enumerate(spec.guards)
+        )
+        cases = tuple(
+            Case(
+                title=case.title,
+                summary=case.summary,
+                tags=case.tags if case.tags is not None else spec.feed_tags,
+                expect=None if case.expect == "none" else case.expect,
+                note=case.note,
+                line=line_of(("tests", i)),
+            )
+            for i, case in enumerate(spec.tests)
+        )
+        if len(self.problems) > before:
+            return None
+        return Rule(
+            id=spec.id,
+            title=spec.title,
+            severity=spec.severity,
+            description=spec.description,
+            feed_tags=frozenset(spec.feed_tags),
+            condition=condition,
+            tiers=tiers,
+            guards=guards,
+            cases=cases,
+            source=file,
+            positive_terms=frozenset(term.id for term in positive_terms(condition)),
+        )
+
+
+@dataclass
+class _Context:
+    compiler: Compiler
+    file: str
+    line_of: LineOf
+
+    def problem(self, loc: Location, message: str) -> None:
+        self.compiler.problems.append(Problem(self.file, self.line_of(loc), message))
+
+    def condition(self, spec: ConditionSpec, loc: Location) -> Condition:
+        nodes = {
+            key: tuple(
+                self.node(child, (*loc, key, i)) for i, child in enumerate(getattr(spec, key) or ())
+            )
+            for key in ("all", "any", "none")
+        }
+        condition = Condition(
+            all=tuple(n for n in nodes["all"] if n is not None),
+            any=tuple(n for n in nodes["any"] if n is not None),
+            none=tuple(n for n in nodes["none"] if n is not None),
+            fields=frozenset(spec.fields) if spec.fields else None,
+        )
+        excluded = {n.id for n in condition.none if isinstance(n, TermRef)}
+        for term in (n for n in condition.all if isinstance(n, TermRef) and n.id in excluded):
+            self.problem(
+                (*loc, "none"),
+                f"can never match: '{term.text}' is both required (all) and excluded (none)",
+            )
+        if condition.any and all(
+            isinstance(n, TermRef) and n.id in excluded for n in condition.any
+        ):
+            self.problem(
+                (*loc, "any"), "can never match: every term in 'any' is also excluded in 'none'"
+            )
+        return condition
+
+    def node(self, spec: str | ConditionSpec | NearSpec, loc: Location) -> Node | None:
+        if isinstance(spec, ConditionSpec):
+            return self.condition(spec, loc)
+        if isinstance(spec, NearSpec):
+            groups = tuple(
+                self.positional_terms(group, (*loc, "near", i), "'near'")
+                for i, group in enumerate(spec.near)
+            )
+            return Near(
+                groups=groups,
+                within=spec.within,
+                ordered=spec.ordered,
+                fields=frozenset(spec.fields) if spec.fields else None,
+            )
+        if is_list_reference(spec):
+            name = list_name(spec)
+            terms = self.compiler.resolve_list(name, self.file, self.line_of(loc))
+            return ListRef(name, terms) if terms is not None else None
+        return self.compiler.term(spec)
+
+    def positional_terms(
+        self, texts: tuple[str, ...], loc: Location, where: str
+    ) -> tuple[TermRef, ...]:
+        """Terms with word positions: lists are expanded, regular expressions refused."""
+        terms: dict[int, TermRef] = {}
+        for i, text in enumerate(texts):
+            if is_list_reference(text):
+                found = (
+                    self.compiler.resolve_list(list_name(text), self.file, self.line_of((*loc, i)))
+                    or ()
+                )
+            else:
+                found = (self.compiler.term(text),)
+            for term in found:
+                if isinstance(self.compiler.index.patterns[term.id], Regex):
+                    self.problem(
+                        (*loc, i),
+                        f"regular expressions cannot be used in {where}: they have no word positions",
+                    )
+                    continue
+                terms.setdefault(term.id, term)
+        return tuple(terms.values())
