@@ -23,7 +23,11 @@ from monitor.config import LoadedConfig, load_config
 from monitor.errors import ConfigError, MonitorError, Problem, RuleError
 from monitor.feeds.fetch import HttpFetcher
 from monitor.logs import setup_logging
+from monitor.rules.load import RuleSet
 from monitor.rules.match import Match
+from monitor.rules.model import schema_json
+from monitor.rules.testing import junit_xml, run_cases
+from monitor.validation import did_you_mean
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -73,6 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TAG",
         help="feed tag the items carry (repeatable; default: the configured feed's tags)",
     )
+    replay_parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="show, for each item, how each rule decided (what held, what failed, which guard fired)",
+    )
+    test_parser = commands.add_parser(
+        "test", parents=[common], help="run the test cases that rule files carry"
+    )
+    test_parser.add_argument("rule_ids", nargs="*", metavar="RULE", help="rule ids (default: all)")
+    test_parser.add_argument(
+        "--junit", type=Path, metavar="FILE", help="also write a JUnit XML report"
+    )
+    schema_parser = commands.add_parser(
+        "schema", parents=[common], help="print the JSON Schema of rule files (or list files)"
+    )
+    schema_parser.add_argument("kind", nargs="?", choices=["rule", "list"], default="rule")
+    schema_parser.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead")
     return parser
 
 
@@ -84,10 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _run,
         "once": _once,
         "replay": _replay,
+        "test": _test,
     }
     try:
         if args.command == "check":
             return _check(config_path)
+        if args.command == "schema":
+            return _schema(args)
         loaded = load_config(config_path)
         return handlers[args.command](loaded, args)
     except (ConfigError, RuleError) as exc:
@@ -203,7 +227,10 @@ def _replay(loaded: LoadedConfig, args: argparse.Namespace) -> int:
                 continue
             items += len(result.items)
             matched += len(result.matches)
-            _print_replay(result, as_json=args.json)
+            if args.explain:
+                _print_explanation(result, rules)
+            else:
+                _print_replay(result, as_json=args.json)
     print(f"replay: {items} items, {matched} matches, {errors} sources failed", file=sys.stderr)
     return EXIT_PROBLEMS if errors else EXIT_OK
 
@@ -219,6 +246,58 @@ def _print_replay(result: ReplayResult, *, as_json: bool) -> None:
                 f"<{item.link or 'no link'}>  [{item.feed}]  matched: {', '.join(match.matched_terms)}",
                 flush=True,
             )
+
+
+def _print_explanation(result: ReplayResult, rules: RuleSet) -> None:
+    for item in result.items:
+        print(f"== {item.title}  <{item.link or 'no link'}>  [{item.feed}]")
+        document_hits = rules.matcher.explain(item, rules.matcher.candidates_for(item))
+        for rule_id, (found, trace) in document_hits.items():
+            verdict = f"ALERT {found.severity.value}" if found else "no alert"
+            print(f"  {rule_id}: {verdict}")
+            for line in trace:
+                print(f"    {line}")
+        others = len(rules.rules) - len(document_hits)
+        if others:
+            print(f"  ({others} other rules: none of their terms appear)")
+        print(flush=True)
+
+
+def _test(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    rules = load_rule_set(loaded)
+    unknown = [rule_id for rule_id in args.rule_ids if rules.by_id(rule_id) is None]
+    if unknown:
+        known = [rule.id for rule in rules.rules]
+        for rule_id in unknown:
+            print(
+                f"monitor test: no rule '{rule_id}'{did_you_mean(rule_id, known)}", file=sys.stderr
+            )
+        return EXIT_UNUSABLE
+    results = run_cases(rules, args.rule_ids)
+    failures = [r for r in results if not r.passed]
+    for failure in failures:
+        print(failure.describe() + "\n")
+    untested = [
+        r.id for r in rules.rules if (not args.rule_ids or r.id in args.rule_ids) and not r.cases
+    ]
+    if untested:
+        print(f"rules without tests: {', '.join(untested)}", file=sys.stderr)
+    if args.junit:
+        args.junit.write_bytes(junit_xml(results))
+    tested = len({r.rule.id for r in results})
+    print(
+        f"rule tests: {len(results) - len(failures)} passed, {len(failures)} failed ({tested} rules)"
+    )
+    return EXIT_PROBLEMS if failures else EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    text = schema_json(args.kind)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def _match_json(match: Match) -> dict[str, Any]:

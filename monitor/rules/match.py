@@ -472,6 +472,9 @@ class Matcher:
             positions.update(self._rules_by_term.get(term_id, ()))
         return [self.rules[p] for p in sorted(positions)]
 
+    def candidates_for(self, item: Item) -> list[Rule]:
+        return self.candidates(self.index.scan(Document.of(item)))
+
     def match(self, item: Item) -> list[Match]:
         """Every rule the item satisfies, in rule order."""
         document = Document.of(item)

@@ -8,6 +8,7 @@ A node in a condition is a term (a string), a condition (a mapping with
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -202,3 +203,11 @@ class ListSpec(StrictModel):
 
     description: str = ""
     terms: tuple[Term, ...] = Field(min_length=1)
+
+
+def schema_json(kind: str = "rule") -> str:
+    """The JSON Schema of rule files or list files, for editors (yaml-language-server)."""
+    model: type[StrictModel] = RuleSpec if kind == "rule" else ListSpec
+    schema = model.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
