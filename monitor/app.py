@@ -25,11 +25,17 @@ from monitor.alerts.model import OutboxEntry
 from monitor.alerts.policy import AlertPolicy, decide, retry_delay
 from monitor.alerts.sinks import ConsoleSink, Sink, SlackSink
 from monitor.config import FeedSettings, LoadedConfig, slack_token
-from monitor.errors import FeedError, PermanentDeliveryError, StateError, TransientDeliveryError
+from monitor.errors import (
+    FeedError,
+    PermanentDeliveryError,
+    RuleError,
+    StateError,
+    TransientDeliveryError,
+)
 from monitor.feeds.fetch import Fetcher, FetchLimits, HttpFetcher, Validators
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.items import Item
-from monitor.rules.load import RuleSet, load_rules
+from monitor.rules.load import RuleSet, load_rules, rules_fingerprint
 from monitor.rules.match import Match
 from monitor.store.base import Store
 from monitor.store.sqlite import SQLiteStore
@@ -102,6 +108,40 @@ class Monitor:
         )
         self._delivery_lock = threading.Lock()
         self._hold_until: datetime | None = None
+        self._rules_fingerprint = rules_fingerprint(loaded.rules_dir)
+
+    # --- rules --------------------------------------------------------------
+
+    def reload_rules(self) -> bool:
+        """Apply changed rule files if they are valid; True when rules were replaced.
+
+        An invalid change is logged once, and the last good rules keep
+        running. Polls under way keep the rule set they started with.
+        """
+        fingerprint = rules_fingerprint(self.loaded.rules_dir)
+        if fingerprint == self._rules_fingerprint:
+            return False
+        self._rules_fingerprint = fingerprint
+        try:
+            new = load_rule_set(self.loaded)
+        except RuleError as exc:
+            log.error(
+                "rule files changed but are invalid; still running the previous %d rules:\n%s",
+                len(self.rules.rules),
+                "\n".join(f"  {problem}" for problem in exc.problems),
+            )
+            return False
+        old_ids = {rule.id for rule in self.rules.rules}
+        new_ids = {rule.id for rule in new.rules}
+        self.rules = new
+        added, removed = sorted(new_ids - old_ids), sorted(old_ids - new_ids)
+        log.info(
+            "rules reloaded: %d rules%s%s",
+            len(new.rules),
+            f"; added {', '.join(added)}" if added else "",
+            f"; removed {', '.join(removed)}" if removed else "",
+        )
+        return True
 
     # --- polling ------------------------------------------------------------
 

@@ -39,6 +39,7 @@ class StateSettings(StrictModel):
 
 class RulesSettings(StrictModel):
     dir: Path = Path("rules")
+    reload_interval: Duration = timedelta(seconds=10)
 
 
 class SlackSettings(StrictModel):

@@ -55,6 +55,13 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
             next_run_time=start + stagger,
         )
     scheduler.add_job(
+        monitor.reload_rules,
+        IntervalTrigger(seconds=config.rules.reload_interval.total_seconds()),
+        id="reload-rules",
+        name="reload changed rule files",
+        executor="delivery",
+    )
+    scheduler.add_job(
         monitor.deliver_due,
         IntervalTrigger(seconds=config.delivery.interval.total_seconds()),
         id="deliver",

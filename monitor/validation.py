@@ -29,34 +29,39 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def did_you_mean(word: str, choices: Sequence[str]) -> str:
+def did_you_mean(word: str, choices: Sequence[str], prefix: str = "") -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 
 
-def _model_at(model: type[BaseModel], loc: Location) -> type[BaseModel] | None:
-    """The model class that owns the last key of ``loc``, for did-you-mean hints."""
-    current: Any = model
+def _keys_at(model: type[BaseModel], loc: Location) -> list[str]:
+    """The keys allowed where the last key of ``loc`` stands, for did-you-mean hints.
+
+    Where a field holds a union of models (a condition or a 'near' test), the
+    keys of every member are candidates.
+    """
+    current: list[type[BaseModel]] = [model]
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(part)
-        if field is None:
-            return None
-        current = _inner_model(field.annotation)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        found: list[type[BaseModel]] = []
+        for candidate in current:
+            field = candidate.model_fields.get(part)
+            if field is not None:
+                found.extend(_models_in(field.annotation))
+        current = found
+    return [key for candidate in current for key in candidate.model_fields]
 
 
-def _inner_model(annotation: Any) -> Any:
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
+        return [annotation]
+    if isinstance(annotation, str):  # a forward reference inside Annotated
+        return []
+    found: list[type[BaseModel]] = []
+    for arg in getattr(annotation, "__args__", ()) + tuple(getattr(annotation, "__metadata__", ())):
+        found.extend(m for m in _models_in(arg) if m not in found)
+    return found
 
 
 def _dotted(loc: Location) -> str:
@@ -81,8 +86,7 @@ def problems_from_validation(
         kind = detail["type"]
         key = str(loc[-1]) if loc else ""
         if kind == "extra_forbidden":
-            owner = _model_at(model, loc)
-            hint = did_you_mean(key, list(owner.model_fields)) if owner else ""
+            hint = did_you_mean(key, _keys_at(model, loc))
             message = f"unknown key '{key}'{hint}"
         elif kind == "missing":
             where = _dotted(loc[:-1])

@@ -26,12 +26,13 @@ def test_jobs_never_overlap_and_delivery_has_its_own_executor(
         scheduler.start(paused=True)  # job defaults apply once jobs are really added
         jobs = {job.id: job for job in scheduler.get_jobs()}
         scheduler.shutdown(wait=False)
-        assert set(jobs) == {"poll:a", "poll:b", "deliver"}
+        assert set(jobs) == {"poll:a", "poll:b", "deliver", "reload-rules"}
         for job in jobs.values():
             assert (job.max_instances, job.coalesce) == (1, True)
         assert jobs["poll:a"].trigger.interval.total_seconds() == 90
         assert jobs["poll:b"].trigger.interval.total_seconds() == 300
         assert jobs["deliver"].executor == "delivery"
         assert jobs["poll:a"].executor == "default"
+        assert jobs["reload-rules"].trigger.interval.total_seconds() == 10
     finally:
         monitor.close()

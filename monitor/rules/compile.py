@@ -55,7 +55,7 @@ class Compiler:
             return self._resolved[name]
         source = self.lists.get(name)
         if source is None:
-            hint = did_you_mean(name, list(self.lists))
+            hint = did_you_mean(name, list(self.lists), prefix="$")
             self.problems.append(Problem(file, line, f"undefined list '${name}'{hint}"))
             return None
         if name in self._resolving:

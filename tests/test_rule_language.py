@@ -1,0 +1,291 @@
+"""The rule language feature by feature: lists, wildcards, regular
+expressions, fields, proximity, direction, guards, tiers, and the errors
+`monitor check` gives for each kind of mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from monitor.errors import RuleError
+from monitor.rules import RuleSet, Severity, load_rules
+from tests.support.records import make_item
+
+
+def ruleset(tmp_path: Path, rule: str, **lists: str) -> RuleSet:
+    directory = tmp_path / "rules"
+    (directory / "lists").mkdir(parents=True, exist_ok=True)
+    (directory / "rule.yaml").write_text(dedent(rule), encoding="utf-8")
+    for name, text in lists.items():
+        (directory / "lists" / f"{name.replace('_', '-')}.yaml").write_text(
+            dedent(text), encoding="utf-8"
+        )
+    return load_rules(directory, shown_dir="rules")
+
+
+def problems(tmp_path: Path, rule: str, **lists: str) -> list[str]:
+    with pytest.raises(RuleError) as caught:
+        ruleset(tmp_path, rule, **lists)
+    return [str(p) for p in caught.value.problems]
+
+
+def verdict(
+    rules: RuleSet, title: str, summary: str = "", tags: tuple[str, ...] = ("news",)
+) -> str:
+    matches = rules.match(make_item(title, summary, tags=tags))
+    return matches[0].severity.value if matches else "none"
+
+
+HEAD = "id: r\ntitle: R\nseverity: critical\n"
+DPRK_LIST = "terms: [north korea, north korean, dprk, $kpa]\n"
+KPA_LIST = "terms: [korean people s army, kpa]\n"
+
+
+# --- lists --------------------------------------------------------------------
+
+
+def test_lists_expand_and_include_other_lists(tmp_path: Path) -> None:
+    rules = ruleset(
+        tmp_path, HEAD + "match:\n  all: [$dprk, troop*]\n", dprk=DPRK_LIST, kpa=KPA_LIST
+    )
+    assert verdict(rules, "DPRK troops seen") == "critical"
+    assert verdict(rules, "Korean People's Army troops seen") == "critical", (
+        "through the included list"
+    )
+    assert verdict(rules, "Chinese troops seen") == "none"
+    assert rules.lists == ("dprk", "kpa")
+
+
+def test_undefined_list_names_the_line_and_the_closest_list(tmp_path: Path) -> None:
+    rule = HEAD + "match:\n  all:\n    - $dprc\n    - troops\n"
+    assert problems(tmp_path, rule, dprk=DPRK_LIST, kpa=KPA_LIST) == [
+        "rules/rule.yaml:6: undefined list '$dprc' (did you mean '$dprk'?)"
+    ]
+
+
+def test_lists_that_include_each_other_are_an_error(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path, HEAD + "match:\n  any: [$a]\n", a="terms: [x, $b]\n", b="terms: [y, $a]\n"
+    )
+    assert any("lists include each other: $a -> $b -> $a" in p for p in found)
+
+
+# --- terms ----------------------------------------------------------------------
+
+
+def test_wildcards_match_word_prefixes_only(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, HEAD + "match:\n  any: ['sanction*', 'troop* deploy*']\n")
+    assert verdict(rules, "US sanctioned them") == "critical"
+    assert verdict(rules, "Troops deployed north") == "critical"
+    assert verdict(rules, "The sanctity of borders") == "none"
+    assert verdict(rules, "Deployed troops") == "none", "a phrase keeps its order"
+
+
+def test_regular_expressions_use_re2_case_insensitively(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, HEAD + "match:\n  any: ['re: \\bK-?9\\b']\n")
+    assert verdict(rules, "Seoul ships k-9 howitzers") == "critical"
+    assert verdict(rules, "K99 rifles") == "none"
+
+
+@pytest.mark.parametrize(
+    ("term", "message"),
+    [
+        (
+            "'re: (a'",
+            "invalid regular expression '(a': missing ): (a (RE2 syntax: no backreferences or lookaround)",
+        ),
+        ("'re: (a)\\1'", "invalid regular expression"),
+        (
+            "'/dprk/i'",
+            "looks like a regular expression but would be matched as words; write it as 're: dprk'",
+        ),
+        ("'tr*'", "a wildcard needs at least 3 letters before '*'"),
+        ("'a*b'", "'*' is only allowed once, at the end of a word"),
+        ("'$'", "name the list after '$'"),
+    ],
+)
+def test_bad_terms_are_refused_with_file_and_line(tmp_path: Path, term: str, message: str) -> None:
+    (problem,) = problems(tmp_path, HEAD + f"match:\n  any:\n    - x\n    - {term}\n")
+    assert problem.startswith("rules/rule.yaml:7: match.any[1]: ")
+    assert message in problem
+
+
+# --- fields -------------------------------------------------------------------
+
+
+def test_fields_limit_where_terms_are_looked_for(tmp_path: Path) -> None:
+    rule = HEAD + dedent(
+        """\
+        match:
+          all:
+            - fields: [title]
+              any: [dprk]
+            - any: [killed]
+            - fields: [link]
+              none: [opinion]
+        """
+    )
+    rules = ruleset(tmp_path, rule)
+    assert verdict(rules, "DPRK soldiers", "Dozens were killed.") == "critical"
+    assert verdict(rules, "Soldiers killed", "DPRK units were involved.") == "none", (
+        "not in the title"
+    )
+    opinion = make_item("DPRK soldiers killed", link="https://news.example/opinion/why")
+    assert rules.match(opinion) == []
+
+
+def test_feed_and_tags_fields(tmp_path: Path) -> None:
+    rules = ruleset(
+        tmp_path, HEAD + "match:\n  all:\n    - x\n    - fields: [tags]\n      any: [sanctions]\n"
+    )
+    assert verdict(rules, "x", tags=("sanctions",)) == "critical"
+    assert verdict(rules, "x", tags=("news",)) == "none"
+
+
+# --- proximity and direction ------------------------------------------------------
+
+
+NEAR_RULE = HEAD + dedent(
+    """\
+    match:
+      all:
+        - near:
+            - [$dprk]
+            - [killed, captured]
+          within: 3
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "expected"),
+    [
+        ("North Korean soldiers killed in Kursk", "", "critical"),
+        ("Ukraine says it captured two North Korean soldiers", "", "critical"),
+        (
+            "North Korea held talks with Moscow on grain exports, while elsewhere civilians were killed",
+            "",
+            "none",
+        ),
+        ("North Korea sends envoy.", "Two soldiers were killed in Kharkiv.", "none"),
+        ("Envoy from North Korea arrives. Soldiers killed in Kharkiv.", "", "none"),
+    ],
+)
+def test_near_needs_the_groups_close_together_in_one_sentence(
+    tmp_path: Path, title: str, summary: str, expected: str
+) -> None:
+    rules = ruleset(tmp_path, NEAR_RULE, dprk=DPRK_LIST, kpa=KPA_LIST)
+    assert verdict(rules, title, summary) == expected
+
+
+def test_ordered_near_tells_who_acts_on_whom(tmp_path: Path) -> None:
+    rule = HEAD + dedent(
+        """\
+        match:
+          all:
+            - near: [[sanction*, blacklist*], [chinese, china]]
+              within: 4
+          none:
+            - near: [[china, beijing], [sanction*, impose*]]
+              within: 2
+              ordered: true
+        """
+    )
+    rules = ruleset(tmp_path, rule)
+    assert verdict(rules, "US sanctions Chinese firms over drone parts") == "critical"
+    assert verdict(rules, "Chinese firms sanctioned by the US") == "critical"
+    assert verdict(rules, "China sanctions US defence firms") == "none"
+    assert verdict(rules, "Beijing imposes sanctions on Lockheed") == "none"
+
+
+# --- tiers and guards --------------------------------------------------------------
+
+
+GUARDED = HEAD + dedent(
+    """\
+    match:
+      all: [south korea, weapon*, ukraine]
+    tiers:
+      - severity: warning
+        when: {any: [consider*]}
+    guards:
+      - name: denial
+        cues: [denies, rules out]
+        action: skip
+      - name: hedge
+        cues: [could, would, not rule out]
+        action: lower
+        to: warning
+        questions: true
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "expected"),
+    [
+        ("South Korea sends weapons to Ukraine", "", "critical"),
+        ("South Korea considers sending weapons to Ukraine", "", "warning"),
+        ("South Korea could send weapons to Ukraine, official says", "", "warning"),
+        ("South Korea does not rule out sending weapons to Ukraine", "", "warning"),
+        ("Will South Korea send weapons to Ukraine?", "", "warning"),
+        ("South Korea denies sending weapons to Ukraine", "", "none"),
+        ("South Korea rules out sending weapons to Ukraine", "", "none"),
+        # The cue is in another sentence than the statement: not hedged.
+        ("South Korea sends weapons to Ukraine", "Critics said it could anger Moscow.", "critical"),
+        # The cue is far from the matched words.
+        (
+            "South Korea sends weapons to Ukraine after a long debate in which many said the move could fail",
+            "",
+            "critical",
+        ),
+    ],
+)
+def test_tiers_and_guards_set_or_drop_the_severity(
+    tmp_path: Path, title: str, summary: str, expected: str
+) -> None:
+    assert verdict(ruleset(tmp_path, GUARDED), title, summary) == expected
+
+
+def test_a_guard_fires_only_if_every_claim_sentence_is_hedged(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, GUARDED)
+    summary = "South Korea sent weapons to Ukraine last week. Some say South Korea could send more weapons to Ukraine."
+    assert verdict(rules, "Seoul update", summary) == "critical"
+
+
+# --- contradictions and schema ------------------------------------------------------
+
+
+def test_a_condition_that_can_never_hold_is_an_error(tmp_path: Path) -> None:
+    (problem,) = problems(tmp_path, HEAD + "match:\n  all: [x, y]\n  none: [y]\n")
+    assert (
+        problem
+        == "rules/rule.yaml:6: can never match: 'y' is both required (all) and excluded (none)"
+    )
+
+
+def test_regular_expressions_are_refused_where_positions_are_needed(tmp_path: Path) -> None:
+    rule = HEAD + "match:\n  all:\n    - near: [[x], ['re: y+']]\n"
+    (problem,) = problems(tmp_path, rule)
+    assert "regular expressions cannot be used in 'near'" in problem
+
+
+def test_misspelt_keys_in_new_constructs_get_suggestions(tmp_path: Path) -> None:
+    rule = (
+        HEAD
+        + "match:\n  all:\n    - near: [[x], [y]]\n      withn: 3\nguards:\n  - cues: [could]\n    acton: skip\n"
+    )
+    found = problems(tmp_path, rule)
+    assert "rules/rule.yaml:7: unknown key 'withn' (did you mean 'within'?)" in found
+    assert "rules/rule.yaml:10: unknown key 'acton' (did you mean 'action'?)" in found
+
+
+def test_matches_report_which_terms_matched_in_which_field(tmp_path: Path) -> None:
+    rules = ruleset(
+        tmp_path, HEAD + "match:\n  all: [$dprk, killed]\n", dprk=DPRK_LIST, kpa=KPA_LIST
+    )
+    (match,) = rules.match(make_item("DPRK soldiers killed", "North Korean units were hit"))
+    assert match.matched == {"title": ("dprk", "killed"), "summary": ("north korean",)}
+    assert match.severity is Severity.CRITICAL
