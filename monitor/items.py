@@ -288,6 +288,8 @@ def fold_for_matching(text: str) -> str:
     "North-Korean" and "north korean", "Đà Nẵng" and "da nang" fold alike,
     so terms match whole words regardless of punctuation and diacritics.
     """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", stripped.replace("đ", "d")).strip()
+    folded = text.casefold()
+    if not folded.isascii():  # the character loop below is the slow part; most text is ASCII
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("đ", "d")
+    return _NON_WORD.sub(" ", folded).strip()

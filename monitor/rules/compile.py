@@ -24,6 +24,7 @@ from monitor.rules.match import (
     TermRef,
     Tier,
     positive_terms,
+    required_term_sets,
 )
 from monitor.rules.model import ConditionSpec, ListSpec, NearSpec, RuleSpec
 from monitor.rules.terms import Regex, is_list_reference, list_name, parse_term
@@ -135,6 +136,8 @@ class Compiler:
             cases=cases,
             source=file,
             positive_terms=frozenset(term.id for term in positive_terms(condition)),
+            term_texts={term.id: term.text for term in positive_terms(condition)},
+            required=required_term_sets(condition),
         )
 
 

@@ -103,6 +103,12 @@ class Rule:
     """The file the rule came from, for messages."""
     positive_terms: frozenset[int]
     """Terms whose presence can make the rule match (not those under 'none')."""
+    term_texts: dict[int, str]
+    """How the rule's positive terms are written, by term id, for reports."""
+    required: tuple[frozenset[int], ...]
+    """Sets of terms of each of which at least one must be present for the
+    rule to hold (one set per necessary part); empty when that cannot be
+    told, and the rule is then always evaluated."""
 
     def applies_to(self, item: Item) -> bool:
         return not self.feed_tags or not self.feed_tags.isdisjoint(item.feed_tags)
@@ -246,6 +252,8 @@ class Evaluation:
         return found
 
     def holds(self, node: Node, fields: frozenset[str] = DEFAULT_FIELDS) -> bool:
+        if self.trace is None:
+            return self._holds_fast(node, fields)
         if isinstance(node, TermRef):
             found = self.term_hits(node, fields)
             self._note(bool(found), f"'{node.text}'", _where(found))
@@ -263,6 +271,35 @@ class Evaluation:
         if isinstance(node, Near):
             return self._near(node, fields)
         return self._condition(node, node.fields or fields)
+
+    def _holds_fast(self, node: Node, fields: frozenset[str]) -> bool:
+        """The same verdict as :meth:`holds` without building a trace: the hot path."""
+        kind = type(node)
+        if kind is TermRef:
+            return self._present(node.id, fields)  # type: ignore[union-attr]
+        if kind is ListRef:
+            return any(self._present(t.id, fields) for t in node.terms)  # type: ignore[union-attr]
+        if kind is Near:
+            return self._near(node, fields)  # type: ignore[arg-type]
+        condition: Condition = node  # type: ignore[assignment]
+        inner = condition.fields or fields
+        return (
+            all(self._holds_fast(child, inner) for child in condition.all)
+            and (not condition.any or any(self._holds_fast(c, inner) for c in condition.any))
+            and not any(self._holds_fast(c, inner) for c in condition.none)
+        )
+
+    def _present(self, term_id: int, fields: frozenset[str]) -> bool:
+        hits = self.hits.get(term_id)
+        if not hits:
+            return False
+        if self.sentence is None:
+            return any(hit[0] in fields for hit in hits)
+        sentence_at = self.document.sentence_at
+        return any(
+            hit[0] in fields and (hit[1] < 0 or sentence_at(hit[0], hit[1]) == self.sentence)
+            for hit in hits
+        )
 
     def _condition(self, node: Condition, fields: frozenset[str]) -> bool:
         self._depth += 1
@@ -297,6 +334,8 @@ class Evaluation:
             ]
             positions.append(group_hits)
         found = _near_match(positions, node.within, node.ordered)
+        if self.trace is None:
+            return found
         groups = " / ".join(
             "[" + ", ".join(t.text for t in g[:3]) + (", …" if len(g) > 3 else "") + "]"
             for g in node.groups
@@ -384,15 +423,48 @@ def _matched(rule: Rule, evaluation: Evaluation) -> dict[str, tuple[str, ...]]:
     by_field: dict[str, dict[str, None]] = {}
     for term_id in sorted(rule.positive_terms):
         for hit in evaluation.hits.get(term_id, ()):
-            by_field.setdefault(hit[0], {})[_term_text(rule, term_id)] = None
+            by_field.setdefault(hit[0], {})[rule.term_texts[term_id]] = None
     return {name: tuple(terms) for name, terms in by_field.items()}
 
 
-def _term_text(rule: Rule, term_id: int) -> str:
-    for term in positive_terms(rule.condition):
-        if term.id == term_id:
-            return term.text
-    return str(term_id)
+def required_term_sets(condition: Condition) -> tuple[frozenset[int], ...]:
+    """One trigger set per necessary part of the condition (see trigger_terms)."""
+    if condition.all:
+        sets = tuple(
+            found for child in condition.all if (found := trigger_terms(child)) is not None
+        )
+        if condition.any and (found := trigger_terms(Condition(any=condition.any))) is not None:
+            sets += (found,)
+        return tuple(sorted(sets, key=len))
+    found = trigger_terms(condition)
+    return (found,) if found is not None else ()
+
+
+def trigger_terms(node: Node) -> frozenset[int] | None:
+    """A set of terms at least one of which must be present for ``node`` to hold.
+
+    Used to skip rules cheaply: for 'all', the smallest such set among the
+    children; for 'any', the union of the children's sets.
+    """
+    if isinstance(node, TermRef):
+        return frozenset({node.id})
+    if isinstance(node, ListRef):
+        return frozenset(t.id for t in node.terms)
+    if isinstance(node, Near):
+        return min((frozenset(t.id for t in group) for group in node.groups), key=len)
+    if node.all:
+        sets = [found for child in node.all if (found := trigger_terms(child)) is not None]
+        if sets:
+            return min(sets, key=len)
+    if node.any:
+        union: set[int] = set()
+        for child in node.any:
+            found = trigger_terms(child)
+            if found is None:
+                return None
+            union |= found
+        return frozenset(union)
+    return None
 
 
 def _claim_sentences(rule: Rule, evaluation: Evaluation) -> list[int]:
@@ -460,17 +532,26 @@ class Matcher:
         by_term: dict[int, list[int]] = defaultdict(list)
         self._unindexed: list[int] = []
         for position, rule in enumerate(self.rules):
-            if not rule.positive_terms:
+            if not rule.required:
                 self._unindexed.append(position)
-            for term_id in rule.positive_terms:
+                continue
+            # Indexed by the smallest necessary set; the others are checked
+            # before the rule is evaluated.
+            for term_id in rule.required[0]:
                 by_term[term_id].append(position)
         self._rules_by_term = dict(by_term)
 
     def candidates(self, hits: dict[int, list[Hit]]) -> list[Rule]:
+        """Rules that may hold: every necessary part has one of its terms present."""
         positions = set(self._unindexed)
         for term_id in hits:
             positions.update(self._rules_by_term.get(term_id, ()))
-        return [self.rules[p] for p in sorted(positions)]
+        present = hits.keys()
+        return [
+            rule
+            for rule in (self.rules[p] for p in sorted(positions))
+            if all(not present.isdisjoint(required) for required in rule.required[1:])
+        ]
 
     def candidates_for(self, item: Item) -> list[Rule]:
         return self.candidates(self.index.scan(Document.of(item)))

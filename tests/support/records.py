@@ -44,6 +44,8 @@ def make_rule(rule_id: str = "r", severity: Severity = Severity.CRITICAL) -> Rul
         cases=(),
         source=f"rules/{rule_id}.yaml",
         positive_terms=frozenset({0}),
+        term_texts={0: "x"},
+        required=(frozenset({0}),),
     )
 
 

@@ -1,0 +1,207 @@
+"""Rule tooling as ops use it: monitor test (with JUnit), monitor schema,
+replay --explain and the matched key, and hot reload in a running monitor."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from textwrap import dedent
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from monitor.app import build_monitor
+from monitor.cli import main
+from monitor.config import load_config
+from monitor.rules import load_rules
+from monitor.rules.model import schema_json
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, rss
+from tests.support.setup import SHIPPED_RULES, FeedSpec, write_config
+
+RULE = dedent(
+    """\
+    # yaml-language-server: $schema=./rule.schema.json
+    id: seoul-arms
+    title: Seoul arms for Kyiv
+    severity: critical
+    match:
+      all: [south korea, weapon*, ukraine]
+    guards:
+      - name: hedge
+        cues: [could]
+        action: lower
+    tests:
+      - title: South Korea sends weapons to Ukraine
+        expect: critical
+      - title: South Korea could send weapons to Ukraine
+        expect: warning
+      - title: North Korea sends weapons to Russia
+        expect: none
+    """
+)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def setup_rules(tmp_path: Path, rule: str = RULE) -> Path:
+    rules = tmp_path / "rules"
+    rules.mkdir(exist_ok=True)
+    (rules / "seoul-arms.yaml").write_text(rule, encoding="utf-8")
+    return write_config(tmp_path, [FeedSpec("news", "https://x.example/rss")], rules_dir=rules)
+
+
+def test_monitor_test_passes_and_writes_junit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = setup_rules(tmp_path)
+    junit = tmp_path / "report.xml"
+    code, out, _ = run(capsys, "test", "--config", str(config), "--junit", str(junit))
+    assert code == 0
+    assert out.strip() == "rule tests: 3 passed, 0 failed (1 rules)"
+    root = ET.parse(junit).getroot()
+    assert (root.get("tests"), root.get("failures")) == ("3", "0")
+    assert [case.get("name") for case in root.iter("testcase")][
+        0
+    ] == "critical: South Korea sends weapons to Ukraine"
+
+
+def test_a_failing_case_shows_what_matched_and_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = RULE.replace("    expect: warning", "    expect: critical")
+    config = setup_rules(tmp_path, broken)
+    junit = tmp_path / "report.xml"
+    code, out, _ = run(capsys, "test", "seoul-arms", "--config", str(config), "--junit", str(junit))
+    assert code == 1
+    assert (
+        f"FAIL seoul-arms ({tmp_path}/rules/seoul-arms.yaml:14): expected critical, got warning"
+        in out
+    )
+    assert "title:   South Korea could send weapons to Ukraine" in out
+    assert "✓ 'south korea' — in title" in out
+    assert "guard 'hedge' fired: severity lowered to warning" in out
+    assert out.strip().endswith("rule tests: 2 passed, 1 failed (1 rules)")
+    (failure,) = ET.parse(junit).getroot().iter("failure")
+    assert failure.get("message") == "expected critical, got warning"
+
+
+def test_unknown_rule_id_gets_a_suggestion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "test", "seoul-arm", "--config", str(setup_rules(tmp_path)))
+    assert code == 2
+    assert err.strip() == "monitor test: no rule 'seoul-arm' (did you mean 'seoul-arms'?)"
+
+
+def test_shipped_schemas_are_current_and_every_file_points_at_them() -> None:
+    assert (SHIPPED_RULES / "rule.schema.json").read_text(encoding="utf-8") == schema_json("rule")
+    assert (SHIPPED_RULES / "lists" / "list.schema.json").read_text(
+        encoding="utf-8"
+    ) == schema_json("list")
+    for path in SHIPPED_RULES.glob("*.yaml"):
+        assert path.read_text(encoding="utf-8").startswith(
+            "# yaml-language-server: $schema=./rule.schema.json\n"
+        ), path
+    for path in (SHIPPED_RULES / "lists").glob("*.yaml"):
+        assert path.read_text(encoding="utf-8").startswith(
+            "# yaml-language-server: $schema=./list.schema.json\n"
+        ), path
+
+
+def test_schema_command_prints_a_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schema")
+    schema = json.loads(out)
+    assert code == 0 and schema["additionalProperties"] is False
+    assert {"id", "title", "severity", "match", "guards", "tiers", "tests"} <= set(
+        schema["properties"]
+    )
+
+
+def test_replay_json_has_matched_and_explain_shows_the_trace(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = setup_rules(tmp_path)
+    feed_server.set(
+        "/news",
+        rss(
+            [
+                Entry("South Korea could send weapons to Ukraine", link="https://x.example/1"),
+                Entry("Markets rally", link="https://x.example/2"),
+            ]
+        ),
+    )
+    code, out, _ = run(
+        capsys, "replay", feed_server.url("/news"), "--json", "--config", str(config)
+    )
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert (row["rule"], row["severity"]) == ("seoul-arms", "warning")
+    assert row["matched"] == {"title": ["south korea", "weapon*", "ukraine"]}
+
+    code, out, _ = run(
+        capsys, "replay", feed_server.url("/news"), "--explain", "--config", str(config)
+    )
+    assert "== South Korea could send weapons to Ukraine" in out
+    assert "  seoul-arms: ALERT warning" in out
+    assert "guard 'hedge' fired: severity lowered to warning" in out
+    assert "== Markets rally" in out and "(1 other rules: none of their terms appear)" in out
+
+
+def test_a_running_monitor_reloads_valid_rules_and_keeps_the_last_good_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    config = setup_rules(tmp_path)
+    monitor = build_monitor(load_config(config))
+    try:
+        assert monitor.reload_rules() is False, "nothing changed"
+        rule_file = tmp_path / "rules" / "seoul-arms.yaml"
+        with caplog.at_level(logging.INFO, logger="monitor"):
+            rule_file.write_text(
+                RULE.replace("severity: critical", "severity: critical\nfeed_tags: [news]\n", 1),
+                encoding="utf-8",
+            )
+            (tmp_path / "rules" / "other.yaml").write_text(
+                "id: other\ntitle: O\nseverity: info\nmatch:\n  any: [x]\n", encoding="utf-8"
+            )
+            assert monitor.reload_rules() is True
+            assert "rules reloaded: 2 rules; added other" in caplog.text
+            good = monitor.rules
+
+            rule_file.write_text(
+                RULE.replace("severity: critical", "serverity: critical"), encoding="utf-8"
+            )
+            assert monitor.reload_rules() is False
+            assert monitor.rules is good, "the last good rules keep running"
+            assert (
+                "rule files changed but are invalid; still running the previous 2 rules"
+                in caplog.text
+            )
+            assert (
+                "seoul-arms.yaml:4: unknown key 'serverity' (did you mean 'severity'?)"
+                in caplog.text
+            )
+            assert monitor.reload_rules() is False, "an invalid change is reported once"
+    finally:
+        monitor.close()
+
+
+def test_every_shipped_list_is_used_by_some_rule() -> None:
+    rules = load_rules(SHIPPED_RULES)
+    used = set()
+    for path in SHIPPED_RULES.rglob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        used.update(name for name in rules.lists if f"${name}" in text and path.stem != name)
+    assert set(rules.lists) - used == set()
+
+
+def test_copy_of_shipped_rules_loads_from_anywhere(tmp_path: Path) -> None:
+    shutil.copytree(SHIPPED_RULES, tmp_path / "rules")
+    assert len(load_rules(tmp_path / "rules").rules) == len(load_rules(SHIPPED_RULES).rules)
