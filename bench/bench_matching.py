@@ -42,15 +42,28 @@ def load_items(count: int, rng: random.Random) -> list[Item]:
     if CORPUS.is_dir():
         for path in sorted(CORPUS.iterdir()):
             try:
-                parsed = parse_feed(path.read_bytes(), feed_name=path.name[:12], feed_url=f"https://bench/{path.name}")
+                parsed = parse_feed(
+                    path.read_bytes(),
+                    feed_name=path.name[:12],
+                    feed_url=f"https://bench/{path.name}",
+                )
             except FeedError:
                 continue
             items.extend(parsed.items)
     if not items:
         words = [f"word{n}" for n in range(5000)]
         items = [
-            Item("synthetic", ("news",), f"fp:{n}", None, " ".join(rng.choices(words, k=10)),
-                 " ".join(rng.choices(words, k=60)), None, None, None)
+            Item(
+                "synthetic",
+                ("news",),
+                f"fp:{n}",
+                None,
+                " ".join(rng.choices(words, k=10)),
+                " ".join(rng.choices(words, k=60)),
+                None,
+                None,
+                None,
+            )
             for n in range(1000)
         ]
     base = list(items)
@@ -58,20 +71,27 @@ def load_items(count: int, rng: random.Random) -> list[Item]:
         source = rng.choice(base)
         words = source.summary.split()
         rng.shuffle(words)
-        items.append(replace(source, identity=f"{source.identity}#{len(items)}", summary=" ".join(words)))
+        items.append(
+            replace(source, identity=f"{source.identity}#{len(items)}", summary=" ".join(words))
+        )
     return items[:count]
 
 
 def vocabulary(items: list[Item]) -> list[str]:
-    counts = Counter(w for item in items[:3000] for w in re.findall(r"[a-z]{4,}", (item.title + " " + item.summary).lower()))
+    counts = Counter(
+        w
+        for item in items[:3000]
+        for w in re.findall(r"[a-z]{4,}", (item.title + " " + item.summary).lower())
+    )
     # Neither the commonest words (they would match everything) nor hapaxes.
-    ranked = [w for w, n in counts.most_common() if 3 <= n]
+    ranked = [w for w, n in counts.most_common() if n >= 3]
     return ranked[200:6000]
 
 
 def make_rules(count: int, words: list[str], rng: random.Random) -> list[dict[str, list]]:
     rules = []
     for _ in range(count):
+
         def term() -> str:
             roll = rng.random()
             if roll < 0.2:
@@ -79,6 +99,7 @@ def make_rules(count: int, words: list[str], rng: random.Random) -> list[dict[st
             if roll < 0.35:
                 return rng.choice(words)[:5] + "*"
             return rng.choice(words)
+
         rules.append(
             {
                 "first": [term() for _ in range(6)],
@@ -91,8 +112,10 @@ def make_rules(count: int, words: list[str], rng: random.Random) -> list[dict[st
 
 def engine_rules(rules: list[dict[str, list]], directory: Path) -> RuleSet:
     for n, rule in enumerate(rules):
+
         def quoted(terms: list[str]) -> str:
             return "[" + ", ".join(f"'{t}'" for t in terms) + "]"
+
         (directory / f"r{n:04d}.yaml").write_text(
             f"id: r{n}\ntitle: R{n}\nseverity: info\nmatch:\n  all:\n"
             f"    - any: {quoted(rule['first'])}\n    - any: {quoted(rule['second'])}\n"
@@ -139,24 +162,36 @@ def timed(function, items):  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=10_000)
-    parser.add_argument("--naive-items", type=int, default=1_000, help="items the slow baseline runs on")
+    parser.add_argument(
+        "--naive-items", type=int, default=1_000, help="items the slow baseline runs on"
+    )
     parser.add_argument("--sizes", default="10,100,1000")
     args = parser.parse_args()
     rng = random.Random(SEED)
     items = load_items(args.items, rng)
     words = vocabulary(items)
-    print(f"items: {len(items)} ({'real-world corpus' if CORPUS.is_dir() else 'synthetic'}); vocabulary {len(words)} words")
-    print(f"{'rules':>6} {'terms':>7} {'engine items/s':>15} {'naive items/s':>14} {'speed-up':>9} {'matches':>8} {'agree':>7}")
+    print(
+        f"items: {len(items)} ({'real-world corpus' if CORPUS.is_dir() else 'synthetic'}); vocabulary {len(words)} words"
+    )
+    print(
+        f"{'rules':>6} {'terms':>7} {'engine items/s':>15} {'naive items/s':>14} {'speed-up':>9} {'matches':>8} {'agree':>7}"
+    )
     throughput = {}
     for size in (int(s) for s in args.sizes.split(",")):
         specs = make_rules(size, words, rng)
         with tempfile.TemporaryDirectory() as temp:
             ruleset = engine_rules(specs, Path(temp))
         naive = [NaiveRule(n, spec) for n, spec in enumerate(specs)]
-        engine_seconds, engine_results = timed(lambda item: [m.rule.id for m in ruleset.match(item)], items)
+        engine_seconds, engine_results = timed(
+            lambda item, rules=ruleset: [m.rule.id for m in rules.match(item)], items
+        )
         sample = items[: args.naive_items]
-        naive_seconds, naive_results = timed(lambda item: naive_match(naive, item), sample)
-        agree = sum(set(a) == set(b) for a, b in zip(engine_results, naive_results, strict=False)) / len(sample)
+        naive_seconds, naive_results = timed(
+            lambda item, rules=naive: naive_match(rules, item), sample
+        )
+        agree = sum(
+            set(a) == set(b) for a, b in zip(engine_results, naive_results, strict=False)
+        ) / len(sample)
         engine_rate, naive_rate = len(items) / engine_seconds, len(sample) / naive_seconds
         throughput[size] = engine_rate
         matches = sum(len(r) for r in engine_results)

@@ -67,9 +67,10 @@ def test_monitor_test_passes_and_writes_junit(
     assert out.strip() == "rule tests: 3 passed, 0 failed (1 rules)"
     root = ET.parse(junit).getroot()
     assert (root.get("tests"), root.get("failures")) == ("3", "0")
-    assert [case.get("name") for case in root.iter("testcase")][
-        0
-    ] == "critical: South Korea sends weapons to Ukraine"
+    assert (
+        next(case.get("name") for case in root.iter("testcase"))
+        == "critical: South Korea sends weapons to Ukraine"
+    )
 
 
 def test_a_failing_case_shows_what_matched_and_why(

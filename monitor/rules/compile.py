@@ -108,6 +108,7 @@ class Compiler:
                 to=guard.to,
                 window=guard.window,
                 questions=guard.questions,
+                clause=guard.clause,
             )
             for i, guard in enumerate(spec.guards)
         )
@@ -135,6 +136,7 @@ class Compiler:
             guards=guards,
             cases=cases,
             source=file,
+            supersedes=frozenset(spec.supersedes),
             positive_terms=frozenset(term.id for term in positive_terms(condition)),
             term_texts={term.id: term.text for term in positive_terms(condition)},
             required=required_term_sets(condition),

@@ -14,7 +14,7 @@ from monitor.items import Item
 from monitor.rules.compile import Compiler, SourcedList
 from monitor.rules.match import Match, Matcher, Rule, TermIndex
 from monitor.rules.model import ListSpec, RuleSpec
-from monitor.validation import problems_from_validation
+from monitor.validation import did_you_mean, problems_from_validation
 from monitor.yamlsource import YamlDocument, load_yaml
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -98,6 +98,16 @@ def load_rules(directory: Path, shown_dir: str | None = None) -> RuleSet:
         rule = compiler.compile_rule(spec, shown, document.line_of)
         if rule is not None:
             rules.append(rule)
+    known_ids = {rule.id for rule in rules}
+    for rule in rules:
+        for other in sorted(rule.supersedes - known_ids):
+            problems.append(
+                Problem(
+                    rule.source,
+                    None,
+                    f"supersedes unknown rule '{other}'{did_you_mean(other, sorted(known_ids))}",
+                )
+            )
     for name in lists:  # report problems in lists no rule uses, too
         compiler.resolve_list(name, lists[name].file, None)
     problems.extend(compiler.problems)

@@ -66,10 +66,11 @@ Node = TermRef | ListRef | Near | Condition
 class Guard:
     name: str
     cues: tuple[TermRef, ...]
-    action: Literal["skip", "lower"]
+    action: Literal["skip", "lower", "keep"]
     to: Severity | None
     window: int
     questions: bool
+    clause: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class Rule:
     cases: tuple[Case, ...]
     source: str
     """The file the rule came from, for messages."""
+    supersedes: frozenset[str]
     positive_terms: frozenset[int]
     """Terms whose presence can make the rule match (not those under 'none')."""
     term_texts: dict[int, str]
@@ -289,6 +291,31 @@ class Evaluation:
             and not any(self._holds_fast(c, inner) for c in condition.none)
         )
 
+    def support(self, node: Node, fields: frozenset[str] = DEFAULT_FIELDS) -> frozenset[int]:
+        """The terms that make a holding node hold: what the rule matched on.
+
+        Terms of branches that do not hold, and of 'none', are left out, so
+        guards measure from the words that carry the statement.
+        """
+        kind = type(node)
+        if kind is TermRef:
+            return frozenset({node.id}) if self._present(node.id, fields) else frozenset()  # type: ignore[union-attr]
+        if kind is ListRef:
+            return frozenset(t.id for t in node.terms if self._present(t.id, fields))  # type: ignore[union-attr]
+        if kind is Near:
+            near: Near = node  # type: ignore[assignment]
+            allowed = (near.fields or fields) & DEFAULT_FIELDS
+            return frozenset(
+                t.id for group in near.groups for t in group if self._present(t.id, allowed)
+            )
+        condition: Condition = node  # type: ignore[assignment]
+        inner = condition.fields or fields
+        found: set[int] = set()
+        for child in (*condition.all, *condition.any):
+            if self._holds_fast(child, inner):
+                found |= self.support(child, inner)
+        return frozenset(found)
+
     def _present(self, term_id: int, fields: frozenset[str]) -> bool:
         hits = self.hits.get(term_id)
         if not hits:
@@ -395,22 +422,32 @@ def evaluate_rule(rule: Rule, item: Item, evaluation: Evaluation) -> Match | Non
             severity = tier.severity
             _say(evaluation, f"tier: severity {severity.value}")
             break
+    support = Evaluation(evaluation.document, evaluation.hits).support(rule.condition)
     applied: str | None = None
     for guard in rule.guards:
-        if _guard_fires(rule, guard, evaluation):
-            label = guard.name or ", ".join(t.text for t in guard.cues[:4])
-            if guard.action == "skip":
-                _say(
-                    evaluation,
-                    f"guard '{label}' fired: the statement is hedged or denied, no alert",
-                )
-                return None
-            severity = guard.to or severity.lowered()
-            applied = label
-            _say(evaluation, f"guard '{label}' fired: severity lowered to {severity.value}")
+        label = guard.name or ", ".join(t.text for t in guard.cues[:4])
+        if not _guard_fires(rule, guard, evaluation, support):
+            _say(evaluation, f"guard '{label}' did not fire")
+            continue
+        if guard.action == "skip":
+            _say(evaluation, f"guard '{label}' fired: the statement is hedged or denied, no alert")
+            return None
+        if guard.action == "keep":
+            _say(
+                evaluation,
+                f"guard '{label}' fired: kept as {severity.value}, later guards not checked",
+            )
             break
+        severity = guard.to or severity.lowered()
+        applied = label
+        _say(evaluation, f"guard '{label}' fired: severity lowered to {severity.value}")
+        break
     return Match(
-        rule=rule, item=item, severity=severity, matched=_matched(rule, evaluation), guard=applied
+        rule=rule,
+        item=item,
+        severity=severity,
+        matched=_matched(rule, evaluation, support),
+        guard=applied,
     )
 
 
@@ -419,9 +456,11 @@ def _say(evaluation: Evaluation, line: str) -> None:
         evaluation.trace.append(line)
 
 
-def _matched(rule: Rule, evaluation: Evaluation) -> dict[str, tuple[str, ...]]:
+def _matched(
+    rule: Rule, evaluation: Evaluation, support: frozenset[int]
+) -> dict[str, tuple[str, ...]]:
     by_field: dict[str, dict[str, None]] = {}
-    for term_id in sorted(rule.positive_terms):
+    for term_id in sorted(support):
         for hit in evaluation.hits.get(term_id, ()):
             by_field.setdefault(hit[0], {})[rule.term_texts[term_id]] = None
     return {name: tuple(terms) for name, terms in by_field.items()}
@@ -467,17 +506,17 @@ def trigger_terms(node: Node) -> frozenset[int] | None:
     return None
 
 
-def _claim_sentences(rule: Rule, evaluation: Evaluation) -> list[int]:
+def _claim_sentences(rule: Rule, evaluation: Evaluation, support: frozenset[int]) -> list[int]:
     """The sentences that carry the matched statement.
 
     Those where the rule holds on their own; else the headline's sentences
-    that hold any of the rule's terms; else every sentence that does.
+    that hold any of the matched terms; else every sentence that does.
     """
     document = evaluation.document
     holding = sorted(
         {
             sentence
-            for term_id in rule.positive_terms
+            for term_id in support
             for hit in evaluation.hits.get(term_id, ())
             if hit[1] >= 0 and (sentence := document.sentence_at(hit[0], hit[1])) is not None
         }
@@ -489,27 +528,36 @@ def _claim_sentences(rule: Rule, evaluation: Evaluation) -> list[int]:
     return in_title or holding
 
 
-def _guard_fires(rule: Rule, guard: Guard, evaluation: Evaluation) -> bool:
-    claims = _claim_sentences(rule, evaluation)
-    return bool(claims) and all(_hedged(rule, guard, evaluation, s) for s in claims)
+def _guard_fires(rule: Rule, guard: Guard, evaluation: Evaluation, support: frozenset[int]) -> bool:
+    claims = _claim_sentences(rule, evaluation, support)
+    return bool(claims) and all(_hedged(guard, evaluation, support, s) for s in claims)
 
 
-def _hedged(rule: Rule, guard: Guard, evaluation: Evaluation, sentence: int) -> bool:
+def _hedged(guard: Guard, evaluation: Evaluation, support: frozenset[int], sentence: int) -> bool:
     document = evaluation.document
     if guard.questions and document.sentences[sentence].question:
         return True
     in_sentence = evaluation.restricted_to(sentence)
     anchors = [
         hit
-        for term_id in rule.positive_terms
+        for term_id in support
         for hit in in_sentence.hits.get(term_id, ())
         if hit[1] >= 0 and document.sentence_at(hit[0], hit[1]) == sentence
     ]
     for cue in guard.cues:
         for hit in in_sentence.term_hits(cue, DEFAULT_FIELDS):
-            if any(_gap(hit, anchor) <= guard.window for anchor in anchors if anchor[0] == hit[0]):
+            for anchor in anchors:
+                if anchor[0] != hit[0] or _gap(hit, anchor) > guard.window:
+                    continue
+                if guard.clause and not _same_clause(document, hit, anchor):
+                    continue
                 return True
     return False
+
+
+def _same_clause(document: Document, a: Hit, b: Hit) -> bool:
+    clauses = {document.clause_at(a[0], p) for p in (a[1], a[2])}
+    return bool(clauses & {document.clause_at(b[0], p) for p in (b[1], b[2])})
 
 
 def _gap(a: Hit, b: Hit) -> int:
@@ -566,7 +614,8 @@ class Matcher:
             found = evaluate_rule(rule, item, evaluation)
             if found is not None:
                 matches.append(found)
-        return matches
+        superseded = {rule_id for m in matches for rule_id in m.rule.supersedes}
+        return [m for m in matches if m.rule.id not in superseded] if superseded else matches
 
     def explain(
         self, item: Item, rules: Sequence[Rule] | None = None

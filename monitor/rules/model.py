@@ -142,10 +142,15 @@ class GuardSpec(StrictModel):
 
     name: str = ""
     cues: tuple[Term, ...] = Field(min_length=1)
-    action: Literal["skip", "lower"]
+    action: Literal["skip", "lower", "keep"]
+    """skip: no alert; lower: a lower severity; keep: stop here, alert as is
+    (to shield wording that states a fact from the guards after it)."""
     to: Severity | None = None
     """With action 'lower': the severity to use (default: one step lower)."""
     window: int = Field(default=8, ge=1, le=50)
+    clause: bool = True
+    """Only cues in the same clause as the matched words count: in "US
+    sanctions Chinese firms, Beijing vows response" the cue is in another."""
     questions: bool = False
     """A matched statement that is a question ("Will Seoul send arms?") counts as hedged."""
 
@@ -185,6 +190,9 @@ class RuleSpec(StrictModel):
     """Checked in order; the first whose 'when' holds sets the severity."""
     guards: tuple[GuardSpec, ...] = ()
     """Checked in order; the first that fires skips the item or lowers the severity."""
+    supersedes: tuple[RuleId, ...] = ()
+    """Rules whose alert this rule's alert replaces when both match one item
+    (combat supersedes deployment: one message, not two)."""
     tests: tuple[CaseSpec, ...] = ()
 
     @model_validator(mode="after")

@@ -62,7 +62,8 @@ _ABBREVIATIONS = frozenset(
         "dept",
     ]
 )
-_BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)\s+")
+_BOUNDARY = re.compile(r"([.!?…;]+)([\"'”’)\]]*)\s+")
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]–—]|\s-\s")
 _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 
@@ -78,7 +79,7 @@ def split_sentences(text: str) -> list[str]:
             if len(token.replace(".", "")) == 1 or "." in token or token.lower() in _ABBREVIATIONS:
                 continue
         following = text[boundary.end() : boundary.end() + 1]
-        if following and following.islower():
+        if following and following.islower() and ";" not in boundary.group(1):
             continue
         sentences.append(text[start : boundary.end()].strip())
         start = boundary.end()
@@ -107,6 +108,9 @@ class Document:
     """Folded tokens of each field."""
     sentence_of: dict[str, tuple[int, ...]]
     """For text fields: the sentence index of each token."""
+    clause_of: dict[str, tuple[int, ...]]
+    """For text fields: a clause number for each token, unique across the
+    item; clauses are parts of a sentence between commas, colons, dashes."""
     sentences: tuple[Sentence, ...]
     raw: dict[str, str]
     """Each field's plain text, for regular-expression terms."""
@@ -122,12 +126,21 @@ class Document:
         }
         tokens: dict[str, tuple[str, ...]] = {}
         sentence_of: dict[str, tuple[int, ...]] = {}
+        clause_of: dict[str, tuple[int, ...]] = {}
         sentences: list[Sentence] = []
+        clause_count = 0
         for field in TEXT_FIELDS:
             field_tokens: list[str] = []
             owners: list[int] = []
+            clauses: list[int] = []
             for text in split_sentences(raw[field]):
-                words = fold_for_matching(text).split()
+                words = []
+                for clause in _CLAUSE_BREAK.split(text):
+                    clause_words = fold_for_matching(clause).split()
+                    if clause_words:
+                        words.extend(clause_words)
+                        clauses.extend([clause_count] * len(clause_words))
+                        clause_count += 1
                 if not words:
                     continue
                 sentences.append(
@@ -143,9 +156,20 @@ class Document:
                 field_tokens.extend(words)
             tokens[field] = tuple(field_tokens)
             sentence_of[field] = tuple(owners)
+            clause_of[field] = tuple(clauses)
         for field in ("link", "feed", "tags"):
             tokens[field] = tuple(fold_for_matching(raw[field]).split())
-        return cls(tokens=tokens, sentence_of=sentence_of, sentences=tuple(sentences), raw=raw)
+        return cls(
+            tokens=tokens,
+            sentence_of=sentence_of,
+            clause_of=clause_of,
+            sentences=tuple(sentences),
+            raw=raw,
+        )
+
+    def clause_at(self, field: str, position: int) -> int | None:
+        owners = self.clause_of.get(field)
+        return owners[position] if owners is not None else None
 
     def sentence_at(self, field: str, position: int) -> int | None:
         owners = self.sentence_of.get(field)

@@ -43,6 +43,7 @@ def make_rule(rule_id: str = "r", severity: Severity = Severity.CRITICAL) -> Rul
         guards=(),
         cases=(),
         source=f"rules/{rule_id}.yaml",
+        supersedes=frozenset(),
         positive_terms=frozenset({0}),
         term_texts={0: "x"},
         required=(frozenset({0}),),
