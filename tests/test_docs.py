@@ -11,7 +11,6 @@ from monitor.rules import load_rules
 from tests.support.setup import ROOT, SHIPPED_RULES
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-REQUIRED_RULES = {"sanctions-chinese-firms", "dprk-troops-combat", "seoul-weapons-ukraine"}
 
 
 def _config_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -46,13 +45,12 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 
 def test_every_command_is_documented() -> None:
-    for command in ("run", "once", "check", "replay"):
+    for command in ("run", "once", "check", "replay", "test", "schema"):
         assert f"| `monitor {command}" in README
 
 
-def test_shipped_rules_include_the_required_watch_points_and_are_documented() -> None:
+def test_shipped_rules_are_documented() -> None:
     ids = {rule.id for rule in load_rules(SHIPPED_RULES).rules}
-    assert ids >= REQUIRED_RULES
     rules_readme = (SHIPPED_RULES / "README.md").read_text(encoding="utf-8")
     assert all(f"`{rule_id}`" in rules_readme for rule_id in ids)
 

@@ -289,3 +289,50 @@ def test_matches_report_which_terms_matched_in_which_field(tmp_path: Path) -> No
     (match,) = rules.match(make_item("DPRK soldiers killed", "North Korean units were hit"))
     assert match.matched == {"title": ("dprk", "killed"), "summary": ("north korean",)}
     assert match.severity is Severity.CRITICAL
+
+
+def test_a_phrase_never_spans_two_sentences(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, HEAD + "match:\n  any: [troops north korea]\n")
+    assert verdict(rules, "Talks on troops. North Korea says no.") == "none"
+    assert verdict(rules, "Troops North Korea sent") == "critical"
+
+
+def test_superseded_alerts_are_dropped_for_the_same_item(tmp_path: Path) -> None:
+    directory = tmp_path / "rules"
+    directory.mkdir()
+    (directory / "a.yaml").write_text(
+        HEAD.replace("id: r", "id: combat")
+        + "supersedes: [deploy]\nmatch:\n  all: [troops, killed]\n"
+    )
+    (directory / "b.yaml").write_text(
+        HEAD.replace("id: r", "id: deploy") + "match:\n  all: [troops]\n"
+    )
+    rules = load_rules(directory)
+    assert [m.rule.id for m in rules.match(make_item("Troops killed"))] == ["combat"]
+    assert [m.rule.id for m in rules.match(make_item("Troops arrive"))] == ["deploy"]
+    (directory / "a.yaml").write_text(
+        HEAD.replace("id: r", "id: combat") + "supersedes: [deplo]\nmatch:\n  all: [troops]\n"
+    )
+    with pytest.raises(
+        RuleError, match="supersedes unknown rule 'deplo' \\(did you mean 'deploy'\\?\\)"
+    ):
+        load_rules(directory)
+
+
+def test_keep_guard_shields_factual_wording_from_later_guards(tmp_path: Path) -> None:
+    rule = HEAD + dedent(
+        """\
+        match:
+          all: [sanction*, chinese]
+        guards:
+          - name: fact
+            cues: [imposes]
+            action: keep
+          - name: hedge
+            cues: [threaten*]
+            action: skip
+        """
+    )
+    rules = ruleset(tmp_path, rule)
+    assert verdict(rules, "US threatens sanctions on Chinese banks") == "none"
+    assert verdict(rules, "US imposes sanctions on Chinese banks it had threatened") == "critical"

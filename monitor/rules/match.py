@@ -187,17 +187,18 @@ class TermIndex:
         single, first_word, stems = self._single, self._first_word, self._first_stem.items()
         for name in FIELDS:
             tokens = document.tokens[name]
+            sentences = document.sentence_of.get(name)
             for position, token in enumerate(tokens):
                 for term_id in single.get(token, ()):
                     hits[term_id].append((name, position, position))
                 for term_id, words in first_word.get(token, ()):
-                    end = _phrase_end(tokens, position, words)
+                    end = _phrase_end(tokens, position, words, sentences)
                     if end is not None:
                         hits[term_id].append((name, position, end))
                 for length, table in stems:
                     if len(token) >= length:
                         for term_id, words in table.get(token[:length], ()):
-                            end = _phrase_end(tokens, position, words)
+                            end = _phrase_end(tokens, position, words, sentences)
                             if end is not None:
                                 hits[term_id].append((name, position, end))
             raw = document.raw[name]
@@ -211,9 +212,14 @@ class TermIndex:
 
 
 def _phrase_end(
-    tokens: tuple[str, ...], start: int, words: tuple[tuple[str, bool], ...]
+    tokens: tuple[str, ...],
+    start: int,
+    words: tuple[tuple[str, bool], ...],
+    sentences: tuple[int, ...] | None,
 ) -> int | None:
-    if start + len(words) > len(tokens):
+    """Where the phrase ends if it starts at ``start``; it may not span sentences."""
+    last = start + len(words) - 1
+    if last >= len(tokens) or (sentences is not None and sentences[start] != sentences[last]):
         return None
     for offset, (word, prefix) in enumerate(words):
         token = tokens[start + offset]
