@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -41,28 +42,51 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) 
         time.sleep(0.05)
 
 
-def start(config: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env["SLACK_BOT_TOKEN"] = TOKEN
-    return subprocess.Popen(
-        [*monitor_command(), "run", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+class RunningMonitor:
+    """The `monitor run` process, with its log read as it is written, so that
+    a test can wait for a log line instead of sleeping."""
 
+    def __init__(self, config: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        env["SLACK_BOT_TOKEN"] = TOKEN
+        self.process = subprocess.Popen(
+            [*monitor_command(), "run", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self._lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-def stop(process: subprocess.Popen[str], sig: int) -> tuple[str, str]:
-    process.send_signal(sig)
-    try:
-        out, err = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-        raise AssertionError(f"monitor did not stop on signal {sig}:\n{err}") from None
-    assert process.returncode == 0, err
-    return out, err
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._lines.append(line)
+
+    @property
+    def log(self) -> str:
+        return "".join(self._lines)
+
+    def wait_for_log(self, text: str) -> None:
+        wait_until(lambda: text in self.log, f"the log line {text!r}")
+
+    def stop(self, sig: int) -> str:
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            if self.process.stderr is not None:
+                self.process.stderr.close()
+            raise AssertionError(f"monitor did not stop on signal {sig}:\n{self.log}") from None
+        self._reader.join(timeout=10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+        assert self.process.returncode == 0, self.log
+        return self.log
 
 
 def story(n: int, published: datetime) -> Entry:
@@ -90,7 +114,7 @@ def test_run_alerts_once_per_new_matching_item_across_restarts(
         slack_api_url=slack_emulator.base_url,
     )
 
-    process = start(config)
+    monitor = RunningMonitor(config)
     try:
         wait_until(
             lambda: feed_server.hits("/news") >= 2, "the first two polls (baseline committed)"
@@ -113,11 +137,11 @@ def test_run_alerts_once_per_new_matching_item_across_restarts(
         wait_until(lambda: feed_server.hits("/news") >= polls + 2, "two more polls")
         assert len(slack_emulator.messages) == 1, "exactly one message per matching item"
     finally:
-        _, err = stop(process, signal.SIGTERM)
+        err = monitor.stop(signal.SIGTERM)
     assert "stopping: waiting for running polls and deliveries to finish" in err
     assert TOKEN not in err
 
-    process = start(config)
+    monitor = RunningMonitor(config)
     try:
         polls = feed_server.hits("/news")
         wait_until(lambda: feed_server.hits("/news") >= polls + 2, "two polls after the restart")
@@ -126,6 +150,56 @@ def test_run_alerts_once_per_new_matching_item_across_restarts(
         messages = slack_emulator.wait_for_messages(2, timeout=30)
         assert "(3)" in messages[1].text
     finally:
-        _, err = stop(process, signal.SIGINT)
+        err = monitor.stop(signal.SIGINT)
     assert "poll feed=news items=" in err
     assert TOKEN not in err
+
+
+def test_run_reloads_changed_rules_and_refuses_broken_ones(
+    tmp_path: Path, feed_server: FeedServer, slack_emulator: SlackEmulator
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule = rules / "watch.yaml"
+    rule.write_text(
+        "id: watch\ntitle: Watch\nseverity: info\nmatch:\n  any: [alpha]\n", encoding="utf-8"
+    )
+    feed_server.set("/news", rss([]))
+    config = write_config(
+        tmp_path,
+        [FeedSpec("news", feed_server.url("/news"), interval="1s")],
+        slack_api_url=slack_emulator.base_url,
+        rules_dir=rules,
+    )
+    slack_emulator.token = TOKEN
+    monitor = RunningMonitor(config)
+    try:
+        wait_until(lambda: feed_server.hits("/news") >= 2, "the baseline poll")
+        rule.write_text(
+            "id: watch\ntitle: Watch\nseverity: info\nmatch:\n  any: [beta]\n", encoding="utf-8"
+        )
+        monitor.wait_for_log("rules reloaded: 1 rules")
+        feed_server.set(
+            "/news",
+            rss(
+                [Entry("Beta headline", link="https://news.example/b", published=datetime.now(UTC))]
+            ),
+        )
+        (message,) = slack_emulator.wait_for_messages(1, timeout=30)
+        assert "Beta headline" in message.text, "the reloaded rule alerted without a restart"
+
+        rule.write_text(
+            "id: watch\ntitle: Watch\nserverity: info\nmatch:\n  any: [gamma]\n", encoding="utf-8"
+        )
+        monitor.wait_for_log("rule files changed but are invalid")
+        feed_server.set(
+            "/news",
+            rss([Entry("Beta again", link="https://news.example/b2", published=datetime.now(UTC))]),
+        )
+        messages = slack_emulator.wait_for_messages(2, timeout=30)
+        assert "Beta again" in messages[1].text, "the last good rules keep running"
+    finally:
+        err = monitor.stop(signal.SIGTERM)
+    assert "rules reloaded: 1 rules" in err
+    assert "rule files changed but are invalid; still running the previous 1 rules" in err
+    assert "watch.yaml:3: unknown key 'serverity' (did you mean 'severity'?)" in err

@@ -32,6 +32,7 @@ def write_config(
         'path = "state/monitor.db"',
         "[rules]",
         f'dir = "{rules_dir}"',
+        'reload_interval = "1s"',
         "[slack]",
         'channel = "#watch-desk"',
         f'api_url = "{slack_api_url}"',
