@@ -33,6 +33,6 @@ def test_jobs_never_overlap_and_delivery_has_its_own_executor(
         assert jobs["poll:b"].trigger.interval.total_seconds() == 300
         assert jobs["deliver"].executor == "delivery"
         assert jobs["poll:a"].executor == "default"
-        assert jobs["reload-rules"].trigger.interval.total_seconds() == 10
+        assert jobs["reload-rules"].trigger.interval.total_seconds() == 1
     finally:
         monitor.close()
