@@ -20,11 +20,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
-from monitor.alerts.model import OutboxEntry
-from monitor.alerts.policy import AlertPolicy, decide, retry_delay
-from monitor.alerts.sinks import ConsoleSink, Sink, SlackSink
-from monitor.config import FeedSettings, LoadedConfig, slack_token
+from monitor.alerts.model import Alert, OutboxEntry, Target
+from monitor.alerts.policy import AlertPolicy, decide, retry_delay, route, silence_for
+from monitor.alerts.sinks import ConsoleSink, Sink, SlackSink, WebhookSink
+from monitor.config import FeedSettings, LoadedConfig, slack_token, slack_webhook_url
 from monitor.errors import (
     FeedError,
     PermanentDeliveryError,
@@ -68,9 +69,16 @@ class _DeliveryTally:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    silenced: int = 0
 
     def result(self, *, held: bool = False) -> DeliveryReport:
-        return DeliveryReport(sent=self.sent, retrying=self.retrying, failed=self.failed, held=held)
+        return DeliveryReport(
+            sent=self.sent,
+            retrying=self.retrying,
+            failed=self.failed,
+            silenced=self.silenced,
+            held=held,
+        )
 
 
 @dataclass(frozen=True)
@@ -78,8 +86,9 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    silenced: int = 0
     held: bool = False
-    """True when delivery paused because the destination asked us to wait."""
+    """True when some delivery paused because Slack asked us to wait or is down."""
 
 
 class Monitor:
@@ -93,6 +102,7 @@ class Monitor:
         sink: Sink,
         clock: Clock = utc_now,
         jitter: Callable[[], float] = random.random,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.loaded = loaded
         self.config = loaded.config
@@ -107,7 +117,10 @@ class Monitor:
             max_item_age=self.config.polling.max_item_age,
         )
         self._delivery_lock = threading.Lock()
-        self._hold_until: datetime | None = None
+        self._hold_all_until: datetime | None = None
+        self._channel_holds: dict[str, datetime] = {}
+        self._last_post: dict[str, float] = {}
+        self._sleep = sleep
         self._rules_fingerprint = rules_fingerprint(loaded.rules_dir)
 
     # --- rules --------------------------------------------------------------
@@ -208,7 +221,9 @@ class Monitor:
             feed=feed.name,
             url=feed.url,
             items=parsed.items,
-            alerts=decision.alerts,
+            alerts=[
+                (alert, target) for alert in decision.alerts for target in self._targets(alert)
+            ],
             validators=result.validators,
             now=now,
         )
@@ -228,6 +243,14 @@ class Monitor:
             time.monotonic() - started,
         )
         return PollReport(feed.name, items=len(parsed.items), new=len(new_items), alerts=queued)
+
+    def _targets(self, alert: Alert) -> tuple[Target, ...]:
+        targets = route(alert, self.config.slack)
+        if self.sink.single_channel and len(targets) > 1:
+            # A webhook posts to its one channel: one message, all the mentions.
+            mentions = tuple(dict.fromkeys(m for t in targets for m in t.mentions))
+            return (Target(targets[0].channel, mentions),)
+        return targets
 
     def poll_all(self, feeds: Sequence[FeedSettings] | None = None) -> list[PollReport]:
         """Poll every feed once, several at a time; reports come back in feed order."""
@@ -259,14 +282,36 @@ class Monitor:
     def _deliver_batch(self) -> DeliveryReport:
         report = _DeliveryTally()
         now = self.clock()
-        if self._hold_until is not None and now < self._hold_until:
+        if self._hold_all_until is not None and now < self._hold_all_until:
             return DeliveryReport(held=True)
-        self._hold_until = None
-        for entry in self.store.due_alerts(now, self.config.delivery.batch_size):
+        self._hold_all_until = None
+        held = {channel for channel, until in self._channel_holds.items() if now < until}
+        self._channel_holds = {c: u for c, u in self._channel_holds.items() if c in held}
+        silences = self.store.active_silences(now)
+        due = self.store.due_alerts(
+            now, self.config.delivery.batch_size, skip_channels=sorted(held)
+        )
+        for entry in due:
+            if entry.channel in self._channel_holds:
+                continue  # throttled earlier in this run
             if not self.store.claim(entry.id, now=self.clock()):
                 continue  # another process is sending it
+            silence = silence_for(entry.alert.rule_id, silences, now)
+            if silence is not None:
+                self.store.mark_silenced(entry.id, now=self.clock(), silence=silence)
+                report.silenced += 1
+                log.info(
+                    "alert %d (%s) to %s silenced by silence %d: %s",
+                    entry.id,
+                    entry.alert.rule_id,
+                    entry.channel,
+                    silence.id,
+                    silence.reason,
+                )
+                continue
+            self._pace(entry.channel)
             try:
-                ref = self.sink.send(entry.alert)
+                ref = self.sink.send(entry, self.clock())
             except TransientDeliveryError as exc:
                 if self._retry_later(entry, exc, report):
                     return report.result(held=True)
@@ -280,7 +325,7 @@ class Monitor:
                 log.exception("unexpected error delivering alert %d", entry.id)
                 self._retry_later(
                     entry,
-                    TransientDeliveryError(f"{type(exc).__name__}: {exc}", whole_destination=False),
+                    TransientDeliveryError(f"{type(exc).__name__}: {exc}", scope="message"),
                     report,
                 )
                 continue
@@ -293,27 +338,40 @@ class Monitor:
                     "alert %d was delivered to %s but could not be recorded as sent (%s); "
                     "it may be sent once more after its claim expires",
                     entry.id,
-                    self.sink.destination,
+                    entry.channel,
                     exc,
                 )
                 return report.result(held=True)
             report.sent += 1
             log.info(
-                "delivered alert %d (%s: %s) to %s",
+                "delivered alert %d (%s: %s) to %s %s",
                 entry.id,
                 entry.alert.rule_id,
                 entry.alert.title[:80],
                 self.sink.destination,
+                entry.channel,
             )
-        return report.result()
+        return report.result(held=bool(self._channel_holds))
+
+    def _pace(self, channel: str) -> None:
+        """Keep posts to one channel at least the sink's min_interval apart."""
+        interval = self.sink.min_interval
+        if interval <= 0:
+            return
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = interval - (time.monotonic() - last)
+            if wait > 0:
+                self._sleep(wait)
+        self._last_post[channel] = time.monotonic()
 
     def _retry_later(
         self, entry: OutboxEntry, exc: TransientDeliveryError, report: _DeliveryTally
     ) -> bool:
-        """Reschedule one alert; True when the whole destination must wait."""
+        """Reschedule one alert; True when every delivery must wait (Slack is down)."""
         delivery = self.config.delivery
         attempts = entry.attempts + 1
-        if not exc.whole_destination and attempts >= delivery.max_attempts:
+        if exc.scope == "message" and attempts >= delivery.max_attempts:
             self._give_up(entry, f"gave up after {attempts} attempts: {exc}", report)
             return False
         if exc.retry_after is not None:
@@ -328,24 +386,23 @@ class Monitor:
         next_at = self.clock() + delay
         self.store.reschedule(entry.id, attempts=attempts, next_attempt_at=next_at, error=str(exc))
         report.retrying += 1
-        level = logging.ERROR if exc.needs_attention else logging.WARNING
-        hint = " (alerts wait in the outbox until this is fixed)" if exc.needs_attention else ""
-        log.log(
-            level,
-            "delivery of alert %d (%s) to %s failed, attempt %d, retry in %.0fs: %s%s",
+        log.warning(
+            "delivery of alert %d (%s) to %s failed, attempt %d, retry in %.0fs: %s",
             entry.id,
             entry.alert.rule_id,
-            self.sink.destination,
+            entry.channel,
             attempts,
             delay.total_seconds(),
             exc,
-            hint,
         )
-        if exc.whole_destination:
-            # Hold every alert for this destination: it is down, throttling or
-            # refusing us, and the next alerts would only fail the same way.
-            self._hold_until = next_at
-        return exc.whole_destination
+        # Rate limited: that channel waits; down or unreachable: everything waits,
+        # since the next alerts would only fail the same way.
+        if exc.scope == "channel":
+            self._channel_holds[entry.channel] = next_at
+        elif exc.scope == "destination":
+            self._hold_all_until = next_at
+            return True
+        return False
 
     def _give_up(self, entry: OutboxEntry, reason: str, report: _DeliveryTally) -> None:
         self.store.mark_failed(
@@ -353,10 +410,11 @@ class Monitor:
         )
         report.failed += 1
         log.error(
-            "delivery of alert %d (%s) to %s FAILED, kept in the outbox: %s",
+            "delivery of alert %d (%s) to %s FAILED, kept in the outbox (monitor retry %d): %s",
             entry.id,
             entry.alert.rule_id,
-            self.sink.destination,
+            entry.channel,
+            entry.id,
             reason,
         )
 
@@ -386,20 +444,23 @@ def load_rule_set(loaded: LoadedConfig) -> RuleSet:
 
 
 def build_sink(loaded: LoadedConfig, console: TextIO | None = None) -> Sink:
-    """Slack when SLACK_BOT_TOKEN is set, else the console."""
-    token = slack_token()
-    if token is None:
-        return ConsoleSink(console)
+    """Slack with SLACK_BOT_TOKEN, an incoming webhook with SLACK_WEBHOOK_URL,
+    else the console."""
     slack = loaded.config.slack
-    # No retry handlers: the outbox retries, and slack-sdk's connection retry
-    # would re-post a message Slack may already have accepted.
-    client = WebClient(
-        token=token,
-        base_url=slack.api_url,
-        timeout=int(slack.timeout.total_seconds()),
-        retry_handlers=[],
-    )
-    return SlackSink(client, slack.channel)
+    interval = slack.min_interval.total_seconds()
+    timeout = int(slack.timeout.total_seconds())
+    token = slack_token()
+    if token is not None:
+        # No retry handlers: the outbox retries, and slack-sdk's connection
+        # retry would re-post a message Slack may already have accepted.
+        client = WebClient(token=token, base_url=slack.api_url, timeout=timeout, retry_handlers=[])
+        return SlackSink(client, unfurl_links=slack.unfurl_links, min_interval=interval)
+    webhook = slack_webhook_url()
+    if webhook is not None:
+        return WebhookSink(
+            WebhookClient(webhook, timeout=timeout, retry_handlers=[]), min_interval=interval
+        )
+    return ConsoleSink(console)
 
 
 def build_monitor(
@@ -408,6 +469,7 @@ def build_monitor(
     console: TextIO | None = None,
     clock: Clock = utc_now,
     jitter: Callable[[], float] = random.random,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Monitor:
     """Build a Monitor from a validated config: rules, SQLite state, HTTP fetcher, sink."""
     rules = load_rule_set(loaded)
@@ -420,6 +482,7 @@ def build_monitor(
         sink=build_sink(loaded, console),
         clock=clock,
         jitter=jitter,
+        sleep=sleep,
     )
 
 

@@ -13,21 +13,35 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from monitor import __version__
-from monitor.app import ReplayResult, build_monitor, fetch_limits, load_rule_set, replay
+from monitor.alerts.model import Alert, OutboxEntry
+from monitor.alerts.policy import route
+from monitor.alerts.render import format_time
+from monitor.alerts.sinks import SlackSink, render_entry
+from monitor.app import (
+    ReplayResult,
+    build_monitor,
+    build_sink,
+    fetch_limits,
+    load_rule_set,
+    replay,
+    utc_now,
+)
 from monitor.config import LoadedConfig, load_config
-from monitor.errors import ConfigError, MonitorError, Problem, RuleError
+from monitor.errors import ConfigError, DeliveryError, MonitorError, Problem, RuleError
 from monitor.feeds.fetch import HttpFetcher
 from monitor.logs import setup_logging
 from monitor.rules.load import RuleSet
 from monitor.rules.match import Match
 from monitor.rules.model import schema_json
 from monitor.rules.testing import junit_xml, run_cases
-from monitor.validation import did_you_mean
+from monitor.store.sqlite import SQLiteStore
+from monitor.validation import did_you_mean, parse_duration
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -61,6 +75,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("once", parents=[common], help="poll every feed once, deliver, and exit")
     commands.add_parser("check", parents=[common], help="validate config.toml and every rule file")
+    outbox_parser = commands.add_parser(
+        "outbox",
+        parents=[common],
+        help="list alerts waiting for delivery and failed ones, with reasons",
+    )
+    outbox_parser.add_argument("--all", action="store_true", help="sent and silenced ones too")
+    retry_parser = commands.add_parser(
+        "retry", parents=[common], help="queue failed alerts again (all failed ones without IDs)"
+    )
+    retry_parser.add_argument("alert_ids", nargs="*", type=int, metavar="ID")
+    silence_parser = commands.add_parser(
+        "silence", parents=[common], help="record a rule's alerts without sending them, for a while"
+    )
+    silence_parser.add_argument("rule_id", metavar="RULE")
+    silence_parser.add_argument(
+        "--for", dest="duration", required=True, metavar="DURATION", help="e.g. 6h, 2d"
+    )
+    silence_parser.add_argument("--reason", required=True, metavar="TEXT")
+    commands.add_parser("silences", parents=[common], help="list active silences")
+    unsilence_parser = commands.add_parser("unsilence", parents=[common], help="end a silence")
+    unsilence_parser.add_argument("silence_id", type=int, metavar="ID")
+    preview_parser = commands.add_parser(
+        "preview",
+        parents=[common],
+        help="print the exact Slack payload a rule would send for an item",
+    )
+    preview_parser.add_argument("rule_id", metavar="RULE")
+    preview_parser.add_argument(
+        "--item", required=True, metavar="FILE_OR_URL", help="a feed document"
+    )
+    preview_parser.add_argument("--tag", action="append", dest="tags", metavar="TAG")
+    commands.add_parser(
+        "slack-test", parents=[common], help="send a test message to every configured channel"
+    )
     replay_parser = commands.add_parser(
         "replay",
         parents=[common],
@@ -106,6 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "once": _once,
         "replay": _replay,
         "test": _test,
+        "outbox": _outbox,
+        "retry": _retry,
+        "silence": _silence,
+        "silences": _silences,
+        "unsilence": _unsilence,
+        "preview": _preview,
+        "slack-test": _slack_test,
     }
     try:
         if args.command == "check":
@@ -190,6 +245,17 @@ def _check(config_path: Path) -> int:
         try:
             rules = load_rule_set(loaded)
             rule_count, file_count = len(rules.rules), len(rules.files)
+            known_ids = [rule.id for rule in rules.rules]
+            for number, route_settings in enumerate(loaded.config.slack.routes):
+                for rule_id in route_settings.rules:
+                    if rule_id not in known_ids:
+                        problems.append(
+                            Problem(
+                                str(config_path),
+                                None,
+                                f"slack.routes[{number}]: no rule '{rule_id}'{did_you_mean(rule_id, known_ids)}",
+                            )
+                        )
             known_tags = {tag for feed in loaded.config.feeds for tag in feed.tags}
             for rule in rules.rules:
                 if rule.feed_tags and rule.feed_tags.isdisjoint(known_tags):
@@ -288,6 +354,150 @@ def _test(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     print(
         f"rule tests: {len(results) - len(failures)} passed, {len(failures)} failed ({tested} rules)"
     )
+    return EXIT_PROBLEMS if failures else EXIT_OK
+
+
+def _outbox(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    statuses = ["pending", "sending", "failed"] + (["sent", "silenced"] if args.all else [])
+    store = SQLiteStore(loaded.state_path)
+    try:
+        entries = store.outbox(statuses, limit=1000)
+        counts = store.outbox_counts()
+    finally:
+        store.close()
+    for entry in entries:
+        alert = entry.alert
+        reason = f"  ({entry.last_error})" if entry.last_error else ""
+        print(
+            f"{entry.id:>6} {entry.status:<8} {entry.channel:<18} {alert.severity.value:<8} "
+            f"{alert.rule_id}  {alert.title[:80]}{reason}"
+        )
+    print(", ".join(f"{n} {status}" for status, n in counts.items()))
+    return EXIT_OK
+
+
+def _retry(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    store = SQLiteStore(loaded.state_path)
+    try:
+        queued = store.requeue(args.alert_ids, now=utc_now())
+    finally:
+        store.close()
+    print(
+        f"{queued} failed alerts queued again; a running monitor sends them at its next delivery run"
+    )
+    return EXIT_OK if queued or not args.alert_ids else EXIT_PROBLEMS
+
+
+def _silence(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    rules = load_rule_set(loaded)
+    if rules.by_id(args.rule_id) is None:
+        hint = did_you_mean(args.rule_id, [r.id for r in rules.rules])
+        print(f"monitor silence: no rule '{args.rule_id}'{hint}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        duration = parse_duration(args.duration)
+    except ValueError as exc:
+        print(f"monitor silence: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    assert isinstance(duration, timedelta)
+    now = utc_now()
+    store = SQLiteStore(loaded.state_path)
+    try:
+        silence = store.add_silence(
+            rule_id=args.rule_id, until=now + duration, reason=args.reason, now=now
+        )
+    finally:
+        store.close()
+    print(
+        f"silence {silence.id}: {silence.rule_id} until {format_time(silence.until)} ({silence.reason})"
+    )
+    return EXIT_OK
+
+
+def _silences(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    store = SQLiteStore(loaded.state_path)
+    try:
+        silences = store.active_silences(utc_now())
+    finally:
+        store.close()
+    for silence in silences:
+        print(
+            f"{silence.id:>4} {silence.rule_id:<32} until {format_time(silence.until)}  {silence.reason}"
+        )
+    if not silences:
+        print("no active silences")
+    return EXIT_OK
+
+
+def _unsilence(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    store = SQLiteStore(loaded.state_path)
+    try:
+        removed = store.remove_silence(args.silence_id, now=utc_now())
+    finally:
+        store.close()
+    if not removed:
+        print(f"monitor unsilence: no active silence {args.silence_id}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"silence {args.silence_id} ended")
+    return EXIT_OK
+
+
+def _preview(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    rules = load_rule_set(loaded)
+    rule = rules.by_id(args.rule_id)
+    if rule is None:
+        hint = did_you_mean(args.rule_id, [r.id for r in rules.rules])
+        print(f"monitor preview: no rule '{args.rule_id}'{hint}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    tags = tuple(args.tags) if args.tags else None
+    now = utc_now()
+    shown = 0
+    with HttpFetcher(fetch_limits(loaded)) as fetcher:
+        for result in replay([args.item], loaded=loaded, rules=rules, fetcher=fetcher, tags=tags):
+            if result.error is not None:
+                print(f"{result.source}: {result.error.kind}: {result.error}", file=sys.stderr)
+                return EXIT_PROBLEMS
+            for match in (m for m in result.matches if m.rule.id == rule.id):
+                alert = Alert.from_match(match, now)
+                for target in route(alert, loaded.config.slack):
+                    entry = OutboxEntry(0, alert, 0, target.channel, target.mentions)
+                    message = render_entry(entry, now)
+                    payload = {
+                        "channel": target.channel,
+                        "text": message.text,
+                        "blocks": message.blocks,
+                        "unfurl_links": loaded.config.slack.unfurl_links,
+                        "unfurl_media": loaded.config.slack.unfurl_links,
+                    }
+                    print(json.dumps(payload, indent=2, ensure_ascii=False))
+                    shown += 1
+    if not shown:
+        print(
+            f"rule '{rule.id}' matches no item of {args.item} (try monitor replay --explain)",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def _slack_test(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    sink = build_sink(loaded)
+    if not isinstance(sink, SlackSink):
+        print("monitor slack-test: set SLACK_BOT_TOKEN to test Slack delivery", file=sys.stderr)
+        return EXIT_UNUSABLE
+    slack = loaded.config.slack
+    channels = dict.fromkeys([slack.channel, *(c for r in slack.routes for c in r.channels)])
+    failures = 0
+    for channel in channels:
+        try:
+            sink.post_text(
+                channel, f"Watch-desk monitor test message for {channel}: delivery works."
+            )
+        except DeliveryError as exc:
+            failures += 1
+            print(f"FAIL {channel}: {exc}")
+        else:
+            print(f"ok   {channel}")
     return EXIT_PROBLEMS if failures else EXIT_OK
 
 

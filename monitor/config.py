@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import Annotated
 
 import httpx
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from monitor import __version__
 from monitor.errors import ConfigError, Problem
 from monitor.feeds.fetch import is_local_path
+from monitor.rules.model import Severity
 from monitor.validation import ByteSize, Duration, Location, StrictModel, problems_from_validation
 
 TOKEN_ENV = "SLACK_BOT_TOKEN"  # noqa: S105 - the variable's name, not a secret
+WEBHOOK_ENV = "SLACK_WEBHOOK_URL"
 DEFAULT_USER_AGENT = (
     f"watchdesk-monitor/{__version__} (+https://github.com/watch-desk/monitor; feed monitor)"
 )
@@ -42,10 +44,55 @@ class RulesSettings(StrictModel):
     reload_interval: Duration = timedelta(seconds=10)
 
 
+_MENTION = re.compile(r"^(@here|@channel|@everyone|subteam:S[A-Z0-9]+|user:[UW][A-Z0-9]+)$")
+
+
+def mention_syntax(mention: str) -> str:
+    """Slack's syntax for a mention as config writes it; only this syntax notifies."""
+    if mention.startswith("@"):
+        return f"<!{mention[1:]}>"
+    kind, _, ident = mention.partition(":")
+    return f"<!subteam^{ident}>" if kind == "subteam" else f"<@{ident}>"
+
+
+def _check_mention(value: str) -> str:
+    if not _MENTION.match(value):
+        raise ValueError(
+            f"invalid mention {value!r}: use @here, @channel, @everyone, subteam:S0123ABC "
+            "(a user group) or user:U0123ABC"
+        )
+    return value
+
+
+Mention = Annotated[str, AfterValidator(_check_mention)]
+Channel = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[#@]?[A-Za-z0-9._-]+$")]
+
+
+class RouteSettings(StrictModel):
+    """Where alerts of some rules or severities go, and how."""
+
+    rules: tuple[str, ...] = ()
+    severities: tuple[Severity, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+
+    def applies(self, rule_id: str, severity: Severity) -> bool:
+        return (not self.rules or rule_id in self.rules) and (
+            not self.severities or severity in self.severities
+        )
+
+
 class SlackSettings(StrictModel):
-    channel: str = Field(min_length=1)
+    channel: Channel
+    """The default channel: alerts no route claims go here."""
     api_url: str = "https://slack.com/api/"
     timeout: Duration = timedelta(seconds=15)
+    unfurl_links: bool = False
+    routes: tuple[RouteSettings, ...] = ()
+    mentions: dict[Severity, tuple[Mention, ...]] = Field(default_factory=dict)
+    """Mentions per severity, in every channel the alert goes to."""
+    min_interval: Duration = timedelta(seconds=1)
+    """Least time between two posts to one channel (Slack allows about one a second)."""
 
     @field_validator("api_url")
     @classmethod
@@ -161,6 +208,12 @@ def slack_token() -> str | None:
     """The bot token from the environment, or None for console delivery."""
     token = os.environ.get(TOKEN_ENV, "").strip()
     return token or None
+
+
+def slack_webhook_url() -> str | None:
+    """An incoming-webhook URL from the environment (used when no token is set)."""
+    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    return url or None
 
 
 def load_config(path: Path) -> LoadedConfig:

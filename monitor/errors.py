@@ -12,9 +12,8 @@ that calls the library, with the original chained as ``__cause__``::
     │   ├── FetchError               transport: DNS, connect, timeout, HTTP status, size
     │   └── NotAFeedError            the body is not RSS/Atom/RDF (HTML page, empty)
     ├── DeliveryError                a sink could not deliver an alert
-    │   ├── TransientDeliveryError   try again later (rate limit, 5xx, network,
-    │   │                            a channel or token a person must fix)
-    │   └── PermanentDeliveryError   this message can never be sent as it is
+    │   ├── TransientDeliveryError   try again later (rate limit, 5xx, network)
+    │   └── PermanentDeliveryError   not without a fix (bad message, channel, token)
     └── StateError                   the state database is unusable
 
 Validation errors carry a list of :class:`Problem` so that ``monitor check``
@@ -88,29 +87,25 @@ class DeliveryError(MonitorError):
 class TransientDeliveryError(DeliveryError):
     """Worth retrying later.
 
-    ``retry_after``: seconds the server asked us to wait. ``whole_destination``:
-    the destination itself is failing (down, throttling, refusing the token or
-    channel), so every alert for it must wait, not just this one.
-    ``needs_attention``: it will not heal by itself; a person must act (invite
-    the bot, fix the token), and the alerts wait in the outbox until then.
+    ``retry_after``: seconds the server asked us to wait. ``scope``: what is
+    failing, and so what must wait: ``message`` (only this alert), ``channel``
+    (every alert for this channel: a rate limit), or ``destination``
+    (everything: Slack is down or unreachable).
     """
 
     def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        whole_destination: bool = True,
-        needs_attention: bool = False,
+        self, message: str, *, retry_after: float | None = None, scope: str = "destination"
     ) -> None:
         self.retry_after = retry_after
-        self.whole_destination = whole_destination
-        self.needs_attention = needs_attention
+        self.scope = scope
         super().__init__(message)
 
 
 class PermanentDeliveryError(DeliveryError):
-    """This message can never be delivered as it is (too long, invalid blocks)."""
+    """Retrying as it is cannot help: the message is refused (too long,
+    invalid blocks), or the channel or token is (not in channel, archived,
+    revoked). The alert is kept as failed; ``monitor retry`` queues it again
+    once a person has fixed the cause."""
 
 
 class StateError(MonitorError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-SECRET_ENV_VARS = ("SLACK_BOT_TOKEN",)
+SECRET_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
 
 
 class RedactingFormatter(logging.Formatter):

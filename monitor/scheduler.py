@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import Monitor
@@ -15,6 +16,16 @@ from monitor.config import FeedSettings
 from monitor.validation import format_duration
 
 log = logging.getLogger("monitor.scheduler")
+
+
+def cron_trigger(expression: str) -> CronTrigger:
+    """A UTC cron trigger from "minute hour day month weekday"; ValueError if invalid."""
+    try:
+        return CronTrigger.from_crontab(expression, timezone=UTC)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"invalid cron expression {expression!r}: {exc} (five fields: minute hour day month weekday)"
+        ) from exc
 
 
 def _poll_then_deliver(monitor: Monitor, feed: FeedSettings) -> None:

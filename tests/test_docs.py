@@ -17,9 +17,11 @@ def _config_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
     keys = []
     for name, field in model.model_fields.items():
         annotation = field.annotation
-        inner = getattr(annotation, "__args__", (annotation,))[0] if name == "feeds" else annotation
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
-            keys += _config_keys(inner, f"{prefix}{name}{'[]' if name == 'feeds' else ''}.")
+        args = getattr(annotation, "__args__", ())
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys += _config_keys(annotation, f"{prefix}{name}.")
+        elif args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+            keys += _config_keys(args[0], f"{prefix}{name}[].")  # a tuple of tables
         else:
             keys.append(prefix + name)
     return keys
@@ -33,7 +35,7 @@ def test_every_config_key_is_in_the_readme_reference() -> None:
 
 
 def test_readme_documents_no_config_key_that_does_not_exist() -> None:
-    documented = set(re.findall(r"^\| `([a-z_\[\]]+\.[a-z_]+)` \|", README, re.M))
+    documented = set(re.findall(r"^\| `([a-z_\[\]]+\.[a-z_.\[\]]+)` \|", README, re.M))
     assert documented - set(_config_keys(Config)) == set()
 
 

@@ -38,11 +38,18 @@ def make_monitor(
     """Builds monitors on one state database, as restarts of the same process would."""
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
     built: list[Monitor] = []
+    sleeps: list[float] = []
 
-    def make(feeds: list[FeedSpec] | None = None, api_url: str | None = None) -> Monitor:
+    def make(
+        feeds: list[FeedSpec] | None = None, api_url: str | None = None, extra: str = ""
+    ) -> Monitor:
         specs = feeds or [FeedSpec("news", feed_server.url("/news"))]
-        path = write_config(tmp_path, specs, slack_api_url=api_url or slack_emulator.base_url)
-        monitor = build_monitor(load_config(path), clock=clock, jitter=lambda: 0.5)
+        path = write_config(
+            tmp_path, specs, slack_api_url=api_url or slack_emulator.base_url, extra=extra
+        )
+        monitor = build_monitor(
+            load_config(path), clock=clock, jitter=lambda: 0.5, sleep=sleeps.append
+        )
         built.append(monitor)
         return monitor
 
@@ -86,7 +93,7 @@ def test_new_feed_is_baselined_then_each_new_match_alerts_exactly_once(
     assert message.channel == "#watch-desk"
     assert (
         "<https://news.example/dprk-3|North Korean troops killed in Kursk fighting, Ukraine says (3)>"
-        in message.text
+        in message.blocks[1]["text"]["text"]
     )
     assert message.payload.get("unfurl_links") is False
 
@@ -242,31 +249,97 @@ def test_server_errors_back_off_exponentially_then_deliver(
     assert monitor.deliver_due().sent == 1
 
 
-def test_channel_errors_keep_alerts_waiting_until_the_bot_is_invited(
+ROUTES = """
+[[slack.routes]]
+rules = ["dprk-troops-combat"]
+channels = ["#korea-desk", "#watch-desk"]
+mentions = ["subteam:S0KOREA"]
+[slack.mentions]
+critical = ["@here"]
+"""
+
+
+def test_routes_send_to_every_channel_with_mentions_that_notify(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1)]))
+    monitor = make_monitor(extra=ROUTES)
+    assert monitor.poll_all()[0].alerts == 2, "one alert per channel"
+    assert monitor.deliver_due().sent == 2
+    by_channel = {m.channel: m for m in slack_emulator.messages}
+    assert set(by_channel) == {"#korea-desk", "#watch-desk"}
+    for message in by_channel.values():
+        assert message.text.startswith("<!subteam^S0KOREA> <!here> CRITICAL:")
+        assert message.blocks[1]["text"]["text"].startswith("<!subteam^S0KOREA> <!here> *<")
+
+
+def test_posts_to_one_channel_are_paced_but_channels_do_not_wait_for_each_other(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, n) for n in range(1, 4)]))
+    monitor = make_monitor(extra=ROUTES)
+    monitor.poll_all()
+    sleeps = monitor._sleep.__self__  # the list the fixture records sleeps in
+    assert monitor.deliver_due().sent == 6
+    # Posts alternate: 1 → korea, 1 → watch, 2 → korea (waits), ...; never more
+    # than a second of waiting, and only between posts to the same channel.
+    assert len(sleeps) >= 2 and all(0 < s <= 1.0 for s in sleeps)
+
+
+def test_a_channel_error_fails_that_channel_only_and_retry_queues_it_again(
     make_monitor,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
     clock: FakeClock,  # type: ignore[no-untyped-def]
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2)]))
-    monitor = make_monitor()
+    feed_server.set("/news", rss([troops(clock, 1)]))
+    monitor = make_monitor(extra=ROUTES)
     monitor.poll_all()
-    slack_emulator.fail_channel("#watch-desk", "not_in_channel")
+    slack_emulator.fail_channel("#korea-desk", "not_in_channel")
     with caplog.at_level(logging.ERROR, logger="monitor"):
         report = monitor.deliver_due()
-    assert (report.sent, report.retrying, report.failed, report.held) == (0, 1, 0, True)
-    assert monitor.store.outbox_counts()["pending"] == 2
+    assert (report.sent, report.failed) == (1, 1), "#watch-desk keeps flowing"
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.getMessage().endswith(
-        "Slack refuses posts to #watch-desk: not_in_channel (alerts wait in the outbox until this is fixed)"
+        "Slack refuses posts to #korea-desk: not_in_channel (invite the bot to the channel, then run monitor retry)"
     )
-    assert len(slack_emulator.calls_to("chat.postMessage")) == 1, "the second alert waits too"
+    (failed,) = monitor.store.outbox(["failed"])
+    assert (failed.channel, failed.last_error) == (
+        "#korea-desk",
+        "Slack refuses posts to #korea-desk: not_in_channel (invite the bot to the channel, then run monitor retry)",
+    )
 
-    slack_emulator.heal_channel("#watch-desk")
-    clock.advance(minutes=1)
+    slack_emulator.heal_channel("#korea-desk")
+    assert monitor.store.requeue([], now=clock()) == 1
+    assert monitor.deliver_due().sent == 1
+    assert {m.channel for m in slack_emulator.messages} == {"#korea-desk", "#watch-desk"}
+
+
+def test_a_rate_limit_holds_only_the_channel_that_got_it(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2)]))
+    monitor = make_monitor(extra=ROUTES)
+    monitor.poll_all()
+    slack_emulator.queue_faults("chat.postMessage", Fault.rate_limited(retry_after=30))
+    report = monitor.deliver_due()
+    assert (report.sent, report.retrying, report.held) == (2, 1, True)
+    assert {m.channel for m in slack_emulator.messages} == {"#watch-desk"}, (
+        "the 429 was on #korea-desk"
+    )
+    clock.advance(seconds=31)
     assert monitor.deliver_due().sent == 2
-    assert len(slack_emulator.messages) == 2
+    assert len(slack_emulator.messages_in("#korea-desk")) == 2
 
 
 def test_a_message_slack_can_never_take_is_marked_failed_and_the_rest_flow(
@@ -283,10 +356,16 @@ def test_a_message_slack_can_never_take_is_marked_failed_and_the_rest_flow(
     with caplog.at_level(logging.ERROR, logger="monitor"):
         report = monitor.deliver_due()
     assert (report.sent, report.failed) == (1, 1)
-    assert monitor.store.outbox_counts() == {"pending": 0, "sending": 0, "sent": 1, "failed": 1}
+    assert monitor.store.outbox_counts() == {
+        "pending": 0,
+        "sending": 0,
+        "sent": 1,
+        "failed": 1,
+        "silenced": 0,
+    }
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert (
-        "FAILED, kept in the outbox: Slack refused the message for #watch-desk: msg_too_long"
+        "FAILED, kept in the outbox (monitor retry 1): Slack refused the message for #watch-desk: msg_too_long"
         in (record.getMessage())
     )
 
@@ -308,7 +387,13 @@ def test_an_alert_with_an_unknown_error_does_not_hold_up_the_others(
         slack_emulator.queue_faults("chat.postMessage", Fault.error("some_new_error"))
         clock.advance(hours=1)
         monitor.deliver_due()
-    assert monitor.store.outbox_counts() == {"pending": 0, "sending": 0, "sent": 2, "failed": 1}
+    assert monitor.store.outbox_counts() == {
+        "pending": 0,
+        "sending": 0,
+        "sent": 2,
+        "failed": 1,
+        "silenced": 0,
+    }
 
 
 def test_unexpected_sink_errors_are_retried_not_raised(
@@ -322,6 +407,8 @@ def test_unexpected_sink_errors_are_retried_not_raised(
 
     class Broken:
         destination = "broken"
+        min_interval = 0.0
+        single_channel = False
 
         def send(self, alert: object) -> str:
             raise KeyError("a bug")
@@ -351,9 +438,8 @@ def test_two_processes_sharing_the_state_send_each_alert_once(
     assert len(slack_emulator.messages) == 3, "the fourth is still claimed by a sender that died"
     clock.advance(minutes=11)  # the claim's lease expires: sent once more, not lost
     assert second.deliver_due().sent == 1
-    assert sorted(m.text.splitlines()[1] for m in slack_emulator.messages) == sorted(
-        {m.text.splitlines()[1] for m in slack_emulator.messages}
-    )
+    titles = [m.blocks[1]["text"]["text"] for m in slack_emulator.messages]
+    assert len(titles) == len(set(titles)) == 4
 
 
 def test_a_feed_repointed_at_a_new_url_is_baselined_like_a_new_feed(

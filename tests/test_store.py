@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.model import Alert
+from monitor.alerts.model import Alert, Target
 from monitor.errors import StateError
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
@@ -46,7 +46,7 @@ def commit(store: SQLiteStore, items: list[Item], alerts: list[Alert] | None = N
         feed="f",
         url="https://x/feed",
         items=items,
-        alerts=alerts or [],
+        alerts=[(alert, Target("#desk")) for alert in alerts or []],
         validators=Validators('"e"'),
         now=NOW,
     )
@@ -88,7 +88,13 @@ def test_alerts_are_unique_per_rule_and_item(tmp_path: Path) -> None:
     assert commit(store, [first], [alert_for(first)]) == 1
     assert commit(store, [first], [alert_for(first)]) == 0, "same rule and item"
     assert commit(store, [first], [alert_for(first, rule="other")]) == 1, "another rule may alert"
-    assert store.outbox_counts() == {"pending": 2, "sending": 0, "sent": 0, "failed": 0}
+    assert store.outbox_counts() == {
+        "pending": 2,
+        "sending": 0,
+        "sent": 0,
+        "failed": 0,
+        "silenced": 0,
+    }
 
 
 def test_a_claimed_alert_is_not_due_until_its_lease_expires(tmp_path: Path) -> None:
@@ -118,7 +124,13 @@ def test_outbox_lifecycle(tmp_path: Path) -> None:
     assert store.due_alerts(NOW, limit=10) == []
     (retry,) = store.due_alerts(NOW + timedelta(minutes=1), limit=10)
     assert retry.alert.title == "b" and retry.attempts == 1
-    assert store.outbox_counts() == {"pending": 1, "sending": 0, "sent": 1, "failed": 1}
+    assert store.outbox_counts() == {
+        "pending": 1,
+        "sending": 0,
+        "sent": 1,
+        "failed": 1,
+        "silenced": 0,
+    }
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -85,9 +85,36 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """One place an alert goes: a channel, and who to notify there."""
+
+    channel: str
+    mentions: tuple[str, ...] = ()
+
+
+RoutedAlert = tuple[Alert, Target]
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """An alert as the outbox holds it: its id and delivery attempts so far."""
+    """An alert as the outbox holds it, for one channel, with its delivery state."""
 
     id: int
     alert: Alert
     attempts: int
+    channel: str
+    mentions: tuple[str, ...] = ()
+    status: str = "pending"
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Alerts of a rule are recorded but not sent until ``until``."""
+
+    id: int
+    rule_id: str
+    until: datetime
+    reason: str
+    created_at: datetime

@@ -8,9 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from monitor.alerts.model import Alert
+from monitor.alerts.model import Alert, Silence, Target
 from monitor.rules.match import Match
+
+if TYPE_CHECKING:
+    from monitor.config import SlackSettings
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,29 @@ def retry_delay(
     base = initial * (1 << min(30, max(0, attempts - 1)))
     capped = min(base, maximum)
     return capped * (0.8 + 0.4 * jitter)
+
+
+def route(alert: Alert, slack: SlackSettings) -> tuple[Target, ...]:
+    """The channels an alert goes to, with the mentions for each.
+
+    Every route that applies to the alert's rule and severity adds its
+    channels (or the default channel, if it names none) with its mentions;
+    an alert no route claims goes to the default channel. Mentions per
+    severity are added in every channel.
+    """
+    targets: dict[str, list[str]] = {}
+    for candidate in slack.routes:
+        if candidate.applies(alert.rule_id, alert.severity):
+            for channel in candidate.channels or (slack.channel,):
+                targets.setdefault(channel, []).extend(candidate.mentions)
+    if not targets:
+        targets[slack.channel] = []
+    by_severity = slack.mentions.get(alert.severity, ())
+    return tuple(
+        Target(channel, tuple(dict.fromkeys([*mentions, *by_severity])))
+        for channel, mentions in targets.items()
+    )
+
+
+def silence_for(rule_id: str, silences: Iterable[Silence], now: datetime) -> Silence | None:
+    return next((s for s in silences if s.rule_id == rule_id and s.until > now), None)

@@ -1,14 +1,26 @@
-"""Rendering alerts as text: Slack mrkdwn and a one-line console form. Pure."""
+"""Rendering alerts: Slack Block Kit with a plain-text fallback, and a
+one-line console form. Pure: the alert and ``now`` in, the payload out.
+
+Every piece of feed text is mrkdwn-escaped, and Slack's limits (50 blocks,
+3,000 characters a section, 150 a header) are met by visible truncation,
+never by an error from Slack.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from monitor.alerts.model import Alert
 from monitor.rules.model import Severity
 
 SNIPPET_CHARS = 300
 TITLE_CHARS = 300
+HEADER_CHARS = 150
+SECTION_CHARS = 3000
+MAX_BLOCKS = 50
 SEVERITY_MARKERS = {
     Severity.CRITICAL: ":red_circle:",
     Severity.WARNING: ":large_orange_circle:",
@@ -38,31 +50,94 @@ def format_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "date unknown"
 
 
-def slack_text(alert: Alert) -> str:
-    """The message body in Slack mrkdwn. Every piece of feed text is escaped."""
-    marker = SEVERITY_MARKERS[alert.severity]
-    # Truncated before escaping, which can make text up to five times longer.
-    title = escape_mrkdwn(truncate(alert.title or "(untitled item)", TITLE_CHARS))
-    headline = f"<{_safe_url(alert.link)}|{title}>" if alert.link else f"*{title}*"
-    lines = [
-        f"{marker} *{alert.severity.value.upper()}* · {escape_mrkdwn(alert.rule_title)}",
-        headline,
-        f"{escape_mrkdwn(alert.feed)} · {format_time(alert.published)}",
-    ]
-    if alert.summary:
-        lines.append("> " + escape_mrkdwn(truncate(alert.summary, SNIPPET_CHARS)))
-    footer = f"rule `{escape_mrkdwn(alert.rule_id)}`"
-    if alert.matched_terms:
-        footer += " · matched: " + ", ".join(escape_mrkdwn(t) for t in alert.matched_terms[:8])
-    lines.append(footer)
-    return "\n".join(lines)
-
-
-def console_line(alert: Alert) -> str:
+def console_line(alert: Alert, channel: str | None = None) -> str:
     """One readable line per alert for a terminal or a log file."""
     when = alert.published.strftime("%Y-%m-%dT%H:%MZ") if alert.published else "-"
     link = alert.link or "(no link)"
+    where = f" -> {channel}" if channel else ""
     return (
         f"ALERT {alert.severity.value.upper():<8} {alert.rule_id} [{alert.feed}] {when} "
-        f"{truncate(alert.title, 200)} <{link}>"
+        f"{truncate(alert.title, 200)} <{link}>{where}"
     )
+
+
+def relative_time(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return ""
+    seconds = int((now - value).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def emphasise(escaped: str, terms: tuple[str, ...]) -> str:
+    """Bold the matched terms in already escaped text (a trailing * is a wildcard)."""
+    patterns = []
+    for term in terms:
+        words = [
+            re.escape(w.rstrip("*")) + (r"\w*" if w.endswith("*") else "") for w in term.split()
+        ]
+        if words:
+            patterns.append(r"[\W_]+".join(words))
+    if not patterns:
+        return escaped
+    regex = re.compile(
+        r"(?<![\w*])(" + "|".join(sorted(patterns, key=len, reverse=True)) + r")(?![\w*])", re.I
+    )
+    return regex.sub(lambda m: f"*{m.group(1)}*", escaped)
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    text: str
+    """The plain fallback: notifications, screen readers, clients without blocks."""
+    blocks: list[dict[str, Any]]
+
+
+def slack_message(
+    alert: Alert, *, now: datetime, mentions: tuple[str, ...] = (), sources: int = 1
+) -> SlackMessage:
+    """The Block Kit message for an alert; ``mentions`` are already in Slack syntax."""
+    marker = SEVERITY_MARKERS[alert.severity]
+    header = truncate(f"{marker} {alert.severity.value.upper()} · {alert.rule_title}", HEADER_CHARS)
+    title = escape_mrkdwn(truncate(alert.title or "(untitled item)", TITLE_CHARS))
+    headline = f"*<{_safe_url(alert.link)}|{title}>*" if alert.link else f"*{title}*"
+    mention_text = " ".join(mentions)
+    lead = f"{mention_text} {headline}" if mention_text else headline
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": header, "emoji": True},
+        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(lead, SECTION_CHARS)}},
+    ]
+    if alert.summary:
+        snippet = emphasise(
+            escape_mrkdwn(truncate(alert.summary, SNIPPET_CHARS)), alert.matched_terms
+        )
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": truncate("> " + snippet, SECTION_CHARS)},
+            }
+        )
+    when = format_time(alert.published)
+    ago = relative_time(alert.published, now)
+    context = [
+        f"*{escape_mrkdwn(alert.feed)}*",
+        f"{when} ({ago})" if ago else when,
+        f"rule `{escape_mrkdwn(alert.rule_id)}`",
+    ]
+    if sources > 1:
+        context.append(f"{sources} sources")
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": truncate(" · ".join(context), SECTION_CHARS)}],
+        }
+    )
+    fallback = f"{mention_text + ' ' if mention_text else ''}{alert.severity.value.upper()}: {escape_mrkdwn(truncate(alert.rule_title, 150))}: {title}"
+    return SlackMessage(text=truncate(fallback, SECTION_CHARS), blocks=blocks[:MAX_BLOCKS])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from monitor.alerts.model import Alert, OutboxEntry
+from monitor.alerts.model import OutboxEntry, RoutedAlert, Silence
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
 
@@ -37,7 +37,7 @@ class Store(Protocol):
         feed: str,
         url: str,
         items: Sequence[Item],
-        alerts: Sequence[Alert],
+        alerts: Sequence[RoutedAlert],
         validators: Validators,
         now: datetime,
     ) -> int:
@@ -54,7 +54,23 @@ class Store(Protocol):
         self, *, feed: str, url: str, kind: str, message: str, now: datetime
     ) -> None: ...
 
-    def due_alerts(self, now: datetime, limit: int) -> list[OutboxEntry]: ...
+    def due_alerts(
+        self, now: datetime, limit: int, *, skip_channels: Sequence[str] = ()
+    ) -> list[OutboxEntry]: ...
+
+    def outbox(self, statuses: Sequence[str], limit: int = 200) -> list[OutboxEntry]: ...
+
+    def requeue(self, alert_ids: Sequence[int], *, now: datetime) -> int: ...
+
+    def mark_silenced(self, alert_id: int, *, now: datetime, silence: Silence) -> None: ...
+
+    def add_silence(
+        self, *, rule_id: str, until: datetime, reason: str, now: datetime
+    ) -> Silence: ...
+
+    def active_silences(self, now: datetime) -> list[Silence]: ...
+
+    def remove_silence(self, silence_id: int, *, now: datetime) -> bool: ...
 
     def claim(self, alert_id: int, *, now: datetime) -> bool:
         """Take an alert for sending; False if another sender has it."""

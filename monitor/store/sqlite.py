@@ -8,6 +8,7 @@ WAL lets them read while one writes, and unique keys stop double alerts.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.alerts.model import Alert, OutboxEntry
+from monitor.alerts.model import Alert, OutboxEntry, RoutedAlert, Silence
 from monitor.errors import StateError
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
@@ -57,8 +58,10 @@ CREATE TABLE alerts (
     severity TEXT NOT NULL,
     payload TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    mentions TEXT NOT NULL DEFAULT '[]',
     status TEXT NOT NULL DEFAULT 'pending'
-        CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+        CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'silenced')),
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL,
     claimed_at TEXT,
@@ -66,9 +69,17 @@ CREATE TABLE alerts (
     sent_at TEXT,
     destination TEXT,
     delivery_ref TEXT,
-    UNIQUE (rule_id, item_identity)
+    UNIQUE (rule_id, item_identity, channel)
 );
 CREATE INDEX alerts_due ON alerts (status, next_attempt_at);
+CREATE TABLE silences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule_id TEXT NOT NULL,
+    until TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    removed_at TEXT
+);
 """
 
 
@@ -78,6 +89,24 @@ def _ts(value: datetime) -> str:
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _required(value: str | None) -> datetime:
+    assert value is not None
+    return datetime.fromisoformat(value)
+
+
+def _entry(row: sqlite3.Row) -> OutboxEntry:
+    return OutboxEntry(
+        id=row["id"],
+        alert=Alert.from_json(row["payload"]),
+        attempts=row["attempts"],
+        channel=row["channel"],
+        mentions=tuple(json.loads(row["mentions"])),
+        status=row["status"],
+        last_error=row["last_error"],
+        next_attempt_at=_required(row["next_attempt_at"]),
+    )
 
 
 class SQLiteStore:
@@ -196,7 +225,7 @@ class SQLiteStore:
         feed: str,
         url: str,
         items: Sequence[Item],
-        alerts: Sequence[Alert],
+        alerts: Sequence[RoutedAlert],
         validators: Validators,
         now: datetime,
     ) -> int:
@@ -207,10 +236,11 @@ class SQLiteStore:
                 "INSERT OR IGNORE INTO seen (feed, key, first_seen_at) VALUES (?, ?, ?)",
                 [(feed, key, stamp) for item in items for key in item.seen_keys],
             )
-            for alert in alerts:
+            for alert, target in alerts:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO alerts (rule_id, item_identity, item_link, feed, severity, "
-                    "payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "payload, created_at, next_attempt_at, channel, mentions) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         alert.rule_id,
                         alert.item_identity,
@@ -220,6 +250,8 @@ class SQLiteStore:
                         alert.to_json(),
                         stamp,
                         stamp,
+                        target.channel,
+                        json.dumps(list(target.mentions)),
                     ),
                 )
                 queued += cursor.rowcount
@@ -268,17 +300,88 @@ class SQLiteStore:
     # record the result) expires after the lease and the alert is sent again:
     # at most one duplicate, never a loss.
 
-    def due_alerts(self, now: datetime, limit: int) -> list[OutboxEntry]:
+    def due_alerts(
+        self, now: datetime, limit: int, *, skip_channels: Sequence[str] = ()
+    ) -> list[OutboxEntry]:
+        marks = ",".join("?" * len(skip_channels))
         rows = self._query(
-            "SELECT id, payload, attempts FROM alerts "
-            "WHERE (status = 'pending' AND next_attempt_at <= ?) "
-            "OR (status = 'sending' AND claimed_at <= ?) "
-            "ORDER BY id LIMIT ?",
-            (_ts(now), _ts(now - SEND_LEASE), limit),
+            "SELECT * FROM alerts "  # noqa: S608 - only "?" marks are interpolated
+            "WHERE ((status = 'pending' AND next_attempt_at <= ?) "
+            "OR (status = 'sending' AND claimed_at <= ?)) "
+            f"AND channel NOT IN ({marks}) ORDER BY id LIMIT ?",
+            (_ts(now), _ts(now - SEND_LEASE), *skip_channels, limit),
+        )
+        return [_entry(row) for row in rows]
+
+    def outbox(self, statuses: Sequence[str], limit: int = 200) -> list[OutboxEntry]:
+        """Alerts in the given states, oldest first, for ``monitor outbox``."""
+        marks = ",".join("?" * len(statuses))
+        rows = self._query(
+            f"SELECT * FROM alerts WHERE status IN ({marks}) ORDER BY id LIMIT ?",  # noqa: S608
+            (*statuses, limit),
+        )
+        return [_entry(row) for row in rows]
+
+    def requeue(self, alert_ids: Sequence[int], *, now: datetime) -> int:
+        """Queue failed alerts again (all failed ones when no id is given)."""
+        with self._transaction() as db:
+            if alert_ids:
+                marks = ",".join("?" * len(alert_ids))
+                cursor = db.execute(
+                    "UPDATE alerts SET status = 'pending', attempts = 0, next_attempt_at = ? "  # noqa: S608
+                    f"WHERE status = 'failed' AND id IN ({marks})",
+                    (_ts(now), *alert_ids),
+                )
+            else:
+                cursor = db.execute(
+                    "UPDATE alerts SET status = 'pending', attempts = 0, next_attempt_at = ? "
+                    "WHERE status = 'failed'",
+                    (_ts(now),),
+                )
+            return cursor.rowcount
+
+    def mark_silenced(self, alert_id: int, *, now: datetime, silence: Silence) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE alerts SET status = 'silenced', claimed_at = NULL, sent_at = ?, "
+                "last_error = ? WHERE id = ?",
+                (_ts(now), f"silenced by silence {silence.id}: {silence.reason}", alert_id),
+            )
+
+    # --- silences -----------------------------------------------------------
+
+    def add_silence(self, *, rule_id: str, until: datetime, reason: str, now: datetime) -> Silence:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO silences (rule_id, until, reason, created_at) VALUES (?, ?, ?, ?)",
+                (rule_id, _ts(until), reason, _ts(now)),
+            )
+            silence_id = cursor.lastrowid
+        assert silence_id is not None
+        return Silence(silence_id, rule_id, until, reason, now)
+
+    def active_silences(self, now: datetime) -> list[Silence]:
+        rows = self._query(
+            "SELECT * FROM silences WHERE removed_at IS NULL AND until > ? ORDER BY id", (_ts(now),)
         )
         return [
-            OutboxEntry(row["id"], Alert.from_json(row["payload"]), row["attempts"]) for row in rows
+            Silence(
+                row["id"],
+                row["rule_id"],
+                _required(row["until"]),
+                row["reason"],
+                _required(row["created_at"]),
+            )
+            for row in rows
         ]
+
+    def remove_silence(self, silence_id: int, *, now: datetime) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE silences SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+                (_ts(now), silence_id),
+            )
+            return cursor.rowcount == 1
 
     def claim(self, alert_id: int, *, now: datetime) -> bool:
         with self._transaction() as db:
@@ -317,6 +420,6 @@ class SQLiteStore:
 
     def outbox_counts(self) -> dict[str, int]:
         rows = self._query("SELECT status, COUNT(*) AS n FROM alerts GROUP BY status")
-        counts = {"pending": 0, "sending": 0, "sent": 0, "failed": 0}
+        counts = {"pending": 0, "sending": 0, "sent": 0, "failed": 0, "silenced": 0}
         counts.update({row["status"]: row["n"] for row in rows})
         return counts

@@ -143,6 +143,12 @@ class _SlackHandler(LoopbackHandler):
         method = target.path.removeprefix("/api/") if target.path.startswith("/api/") else ""
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
+        if target.path.startswith(WEBHOOK_PATH):
+            reply = self.emulator._webhook(body)
+            self.send_body(
+                reply.status, reply.body, {"Content-Type": reply.content_type, **reply.headers}
+            )
+            return
         reply = self.emulator._call(
             method,
             query=target.query,
@@ -155,6 +161,11 @@ class _SlackHandler(LoopbackHandler):
         self.send_body(
             reply.status, reply.body, {"Content-Type": reply.content_type, **reply.headers}
         )
+
+
+WEBHOOK_PATH = "/services/"
+WEBHOOK_CHANNEL = "#webhook"
+"""Incoming-webhook posts are recorded as messages in this channel."""
 
 
 class SlackEmulator(LoopbackServer):
@@ -188,9 +199,45 @@ class SlackEmulator(LoopbackServer):
 
     # -- scripting ---------------------------------------------------------------------
 
+    @property
+    def webhook_url(self) -> str:
+        """An incoming-webhook URL served here (like hooks.slack.com/services/...)."""
+        return f"{self.origin}{WEBHOOK_PATH}T000/B000/secret"
+
+    def _webhook(self, body: bytes) -> _Reply:
+        """Incoming webhooks answer text, not JSON: "ok", or an error word with a status."""
+        with self._cond:
+            self._calls.append(("webhook", {}))
+            fault = self._faults["webhook"].popleft() if self._faults["webhook"] else None
+            if fault is not None:
+                if fault.kind == "rate_limited":
+                    return _Reply(
+                        429, b"rate_limited", "text/plain", {"Retry-After": str(fault.retry_after)}
+                    )
+                if fault.kind == "server_error":
+                    return _Reply(fault.status, b"server_error", "text/plain")
+                return _Reply(400, fault.error_code.encode(), "text/plain")
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                return _Reply(400, b"invalid_payload", "text/plain")
+            self._messages.append(
+                PostedMessage(
+                    channel=WEBHOOK_CHANNEL,
+                    text=payload.get("text", ""),
+                    blocks=payload.get("blocks"),
+                    thread_ts=None,
+                    ts=self._next_ts(),
+                    payload=payload,
+                )
+            )
+            self._cond.notify_all()
+            return _Reply(200, b"ok", "text/plain")
+
     def queue_faults(self, method: str, *faults: Fault) -> None:
-        """Make the next calls of ``method`` misbehave, one fault per call, in order."""
-        if method not in self._methods:
+        """Make the next calls of ``method`` misbehave, one fault per call, in order
+        ("webhook" for the incoming-webhook endpoint)."""
+        if method not in self._methods and method != "webhook":
             raise ValueError(f"unknown or unemulated Slack method: {method!r}")
         with self._cond:
             self._faults[method].extend(faults)
