@@ -22,11 +22,19 @@ from typing import TextIO
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from monitor.alerts.model import Alert, OutboxEntry, Target
-from monitor.alerts.policy import AlertPolicy, decide, retry_delay, route, silence_for
-from monitor.alerts.sinks import ConsoleSink, Sink, SlackSink, WebhookSink
+from monitor.alerts.model import Alert, OutboxEntry, Story, Target
+from monitor.alerts.policy import (
+    AlertPolicy,
+    decide,
+    find_story,
+    retry_delay,
+    route,
+    silence_for,
+)
+from monitor.alerts.sinks import ConsoleSink, Posted, Sink, SlackSink, WebhookSink
 from monitor.config import FeedSettings, LoadedConfig, slack_token, slack_webhook_url
 from monitor.errors import (
+    DeliveryError,
     FeedError,
     PermanentDeliveryError,
     RuleError,
@@ -309,9 +317,14 @@ class Monitor:
                     silence.reason,
                 )
                 continue
+            if entry.uncertain and self._already_posted(entry, report):
+                continue
+            story = self._story_of(entry, now)
             self._pace(entry.channel)
             try:
-                ref = self.sink.send(entry, self.clock())
+                posted = self.sink.send(
+                    entry, self.clock(), thread_ts=story.parent_ts if story else None
+                )
             except TransientDeliveryError as exc:
                 if self._retry_later(entry, exc, report):
                     return report.result(held=True)
@@ -331,8 +344,14 @@ class Monitor:
                 continue
             try:
                 self.store.mark_sent(
-                    entry.id, now=self.clock(), destination=self.sink.destination, ref=ref
+                    entry.id,
+                    now=self.clock(),
+                    destination=self.sink.destination,
+                    ref=posted.ts,
+                    channel_id=posted.channel_id,
+                    thread_ts=story.parent_ts if story else None,
                 )
+                self._record_story(entry, story, posted)
             except StateError as exc:
                 log.error(
                     "alert %d was delivered to %s but could not be recorded as sent (%s); "
@@ -352,6 +371,80 @@ class Monitor:
                 entry.channel,
             )
         return report.result(held=bool(self._channel_holds))
+
+    def _already_posted(self, entry: OutboxEntry, report: _DeliveryTally) -> bool:
+        """After a timeout or a dead sender, look for the alert's own post
+        before posting it again: Slack may have taken it without our knowing."""
+        oldest = entry.alert.created_at - timedelta(minutes=1)
+        try:
+            found = self.sink.find_posted(entry, oldest)
+        except DeliveryError as exc:
+            log.warning(
+                "cannot check whether %s already has alert %d (%s); posting it again may show it twice",
+                entry.channel,
+                entry.id,
+                exc,
+            )
+            return False
+        if found is None:
+            return False
+        self.store.mark_sent(
+            entry.id,
+            now=self.clock(),
+            destination=self.sink.destination,
+            ref=found.ts,
+            channel_id=found.channel_id,
+        )
+        report.sent += 1
+        log.info(
+            "alert %d was already in %s (its answer was lost); not posting it again",
+            entry.id,
+            entry.channel,
+        )
+        return True
+
+    def _story_of(self, entry: OutboxEntry, now: datetime) -> Story | None:
+        """The earlier alert of the same story whose thread this one joins, if any."""
+        if not self.sink.supports_threads:
+            return None
+        window = self.config.slack.story_window(entry.alert.rule_id)
+        stories = self.store.recent_stories(
+            rule_id=entry.alert.rule_id, channel=entry.channel, since=now - window
+        )
+        return find_story(entry.alert, stories)
+
+    def _record_story(self, entry: OutboxEntry, story: Story | None, posted: Posted) -> None:
+        now = self.clock()
+        if story is None:
+            if posted.ts is not None and self.sink.supports_threads:
+                self.store.add_story(
+                    Story(
+                        0,
+                        entry.alert.rule_id,
+                        entry.channel,
+                        posted.channel_id,
+                        entry.alert.link,
+                        entry.alert.title,
+                        entry.id,
+                        posted.ts,
+                    ),
+                    now=now,
+                )
+            return
+        sources = self.store.add_source(story.id, now=now)
+        parent = self.store.entry(story.parent_alert_id)
+        if parent is None:
+            return
+        try:
+            self.sink.update(
+                story.channel_id or posted.channel_id or entry.channel,
+                story.parent_ts,
+                parent,
+                now,
+                sources,
+            )
+        except DeliveryError as exc:
+            log.warning("could not update the thread parent of alert %d: %s", entry.id, exc)
 
     def _pace(self, channel: str) -> None:
         """Keep posts to one channel at least the sink's min_interval apart."""
@@ -384,7 +477,13 @@ class Monitor:
                 jitter=self._jitter(),
             )
         next_at = self.clock() + delay
-        self.store.reschedule(entry.id, attempts=attempts, next_attempt_at=next_at, error=str(exc))
+        self.store.reschedule(
+            entry.id,
+            attempts=attempts,
+            next_attempt_at=next_at,
+            error=str(exc),
+            uncertain=exc.uncertain,
+        )
         report.retrying += 1
         log.warning(
             "delivery of alert %d (%s) to %s failed, attempt %d, retry in %.0fs: %s",

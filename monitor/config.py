@@ -93,6 +93,15 @@ class SlackSettings(StrictModel):
     """Mentions per severity, in every channel the alert goes to."""
     min_interval: Duration = timedelta(seconds=1)
     """Least time between two posts to one channel (Slack allows about one a second)."""
+    thread_window: Duration = timedelta(hours=12)
+    """A later item of the same story (same link, or a near-identical title)
+    for the same rule and channel is posted in the first alert's thread."""
+    cooldown: dict[str, Duration] = Field(default_factory=dict)
+    """Per rule: at most one top-level alert per story in this period
+    (default: thread_window)."""
+
+    def story_window(self, rule_id: str) -> timedelta:
+        return self.cooldown.get(rule_id, self.thread_window)
 
     @field_validator("api_url")
     @classmethod

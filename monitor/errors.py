@@ -94,10 +94,17 @@ class TransientDeliveryError(DeliveryError):
     """
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, scope: str = "destination"
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        scope: str = "destination",
+        uncertain: bool = False,
     ) -> None:
         self.retry_after = retry_after
         self.scope = scope
+        self.uncertain = uncertain
+        """The request may have arrived (a timeout): look before sending again."""
         super().__init__(message)
 
 

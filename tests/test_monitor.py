@@ -410,7 +410,9 @@ def test_unexpected_sink_errors_are_retried_not_raised(
         min_interval = 0.0
         single_channel = False
 
-        def send(self, alert: object) -> str:
+        supports_threads = False
+
+        def send(self, entry: object, now: object, thread_ts: object = None) -> str:
             raise KeyError("a bug")
 
     monitor.sink = Broken()
@@ -545,3 +547,108 @@ def test_an_unexpected_error_in_one_poll_is_reported_for_that_feed_only(
     assert "poll feed=other FAILED (internal error)" in caplog.text
     state = monitor.store.feed_state("other")
     assert state is not None and state.last_error_kind == "internal"
+
+
+def story_entry(clock: FakeClock, guid: str, title: str, link: str) -> Entry:
+    return Entry(title, link=link, guid=guid, published=clock.now)
+
+
+def test_later_sources_of_a_story_go_into_the_first_alerts_thread(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    first = story_entry(
+        clock,
+        "urn:a",
+        "North Korean troops killed in Kursk fighting - Reuters",
+        "https://r.example/1",
+    )
+    feed_server.set("/news", rss([first]))
+    monitor.poll_all()
+    monitor.deliver_due()
+    (parent,) = slack_emulator.messages
+
+    clock.advance(minutes=30)
+    second = story_entry(
+        clock, "urn:b", "North Korean troops killed in Kursk fighting - AP", "https://ap.example/2"
+    )
+    third = story_entry(
+        clock, "urn:c", "Ukraine says North Korean soldiers were killed", "https://r.example/1"
+    )
+    feed_server.set("/news", rss([second, third, first]))
+    monitor.poll_all()
+    assert monitor.deliver_due().sent == 2
+    assert [m.ts for m in slack_emulator.top_level("#watch-desk")] == [parent.ts], (
+        "no second top-level message"
+    )
+    replies = slack_emulator.replies_to(parent.ts)
+    assert [r.thread_ts for r in replies] == [parent.ts, parent.ts]
+    last_update = slack_emulator.updates[-1]
+    assert last_update.ts == parent.ts
+    assert "3 sources" in last_update.blocks[-1]["elements"][0]["text"]
+
+
+def test_after_the_cooldown_the_same_story_is_a_new_top_level_alert(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([]))
+    monitor = make_monitor(extra='[slack.cooldown]\n"dprk-troops-combat" = "1h"\n')
+    monitor.poll_all()
+    feed_server.set(
+        "/news",
+        rss(
+            [
+                story_entry(
+                    clock, "urn:a", "North Korean troops killed in Kursk", "https://r.example/1"
+                )
+            ]
+        ),
+    )
+    monitor.poll_all()
+    monitor.deliver_due()
+    clock.advance(hours=2)
+    feed_server.set(
+        "/news",
+        rss(
+            [
+                story_entry(
+                    clock, "urn:b", "North Korean troops killed in Kursk", "https://r.example/1"
+                )
+            ]
+        ),
+    )
+    monitor.poll_all()
+    monitor.deliver_due()
+    assert len(slack_emulator.top_level("#watch-desk")) == 2
+
+
+def test_a_post_whose_answer_never_came_is_not_posted_twice(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1)]))
+    monitor = make_monitor()
+    monitor.poll_all()
+    # Slack takes the post, but its answer arrives after the client's 2 s timeout.
+    slack_emulator.queue_faults("chat.postMessage", Fault.accept_then_hang(4))
+    report = monitor.deliver_due()
+    assert (report.sent, report.retrying) == (0, 1)
+    assert len(slack_emulator.messages) == 1, "Slack has it"
+    clock.advance(minutes=5)
+    with caplog.at_level(logging.INFO, logger="monitor"):
+        assert monitor.deliver_due().sent == 1
+    assert len(slack_emulator.messages) == 1, "found in the channel's history, not posted again"
+    assert "was already in #watch-desk (its answer was lost); not posting it again" in caplog.text
+    (sent,) = monitor.store.outbox(["sent"])
+    assert sent.uncertain is False

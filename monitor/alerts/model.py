@@ -107,6 +107,24 @@ class OutboxEntry:
     status: str = "pending"
     last_error: str | None = None
     next_attempt_at: datetime | None = None
+    uncertain: bool = False
+    """An earlier attempt's outcome is unknown (timed out, or its sender died):
+    Slack may already have the post, so look before posting again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """The first alert of a story in a channel, whose thread later sources join."""
+
+    id: int
+    rule_id: str
+    channel: str
+    channel_id: str | None
+    link: str | None
+    title: str
+    parent_alert_id: int
+    parent_ts: str
+    sources: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,14 @@ Pure functions: ``now`` and data in, decisions out. No I/O, no clock.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitor.alerts.model import Alert, Silence, Target
+from monitor.alerts.model import Alert, Silence, Story, Target
+from monitor.items import fold_for_matching
 from monitor.rules.match import Match
 
 if TYPE_CHECKING:
@@ -94,3 +96,25 @@ def route(alert: Alert, slack: SlackSettings) -> tuple[Target, ...]:
 
 def silence_for(rule_id: str, silences: Iterable[Silence], now: datetime) -> Silence | None:
     return next((s for s in silences if s.rule_id == rule_id and s.until > now), None)
+
+
+_PUBLISHER_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,60}$")
+
+
+def _title_words(title: str) -> set[str]:
+    # Google News and others end titles with " - Publisher": not part of the story.
+    return set(fold_for_matching(_PUBLISHER_SUFFIX.sub("", title)).split())
+
+
+def same_story(title: str, link: str | None, other_title: str, other_link: str | None) -> bool:
+    """The same link, or near-identical titles (most words shared)."""
+    if link and other_link and link == other_link:
+        return True
+    words, other = _title_words(title), _title_words(other_title)
+    if not words or not other:
+        return False
+    return len(words & other) / len(words | other) >= 0.75
+
+
+def find_story(alert: Alert, stories: Iterable[Story]) -> Story | None:
+    return next((s for s in stories if same_story(alert.title, alert.link, s.title, s.link)), None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from http.client import HTTPException
 from typing import Protocol, TextIO
@@ -54,6 +55,17 @@ _FIXES = {
 }
 
 
+@dataclass(frozen=True)
+class Posted:
+    """What the destination said about a post: its message id and channel id."""
+
+    ts: str | None = None
+    channel_id: str | None = None
+
+
+MARKER_EVENT = "watchdesk_alert"
+
+
 class Sink(Protocol):
     @property
     def destination(self) -> str:
@@ -70,8 +82,23 @@ class Sink(Protocol):
         """True when every post lands in one fixed channel (an incoming webhook)."""
         ...
 
-    def send(self, entry: OutboxEntry, now: datetime) -> str | None:
-        """Deliver one alert to its channel; return the destination's message id."""
+    @property
+    def supports_threads(self) -> bool:
+        """True when the sink can reply in a thread and edit a message."""
+        ...
+
+    def send(self, entry: OutboxEntry, now: datetime, *, thread_ts: str | None = None) -> Posted:
+        """Deliver one alert to its channel (as a reply when ``thread_ts`` is given)."""
+        ...
+
+    def update(
+        self, channel_id: str, ts: str, entry: OutboxEntry, now: datetime, sources: int
+    ) -> None:
+        """Edit an alert already posted (a thread parent's count of sources)."""
+        ...
+
+    def find_posted(self, entry: OutboxEntry, oldest: datetime) -> Posted | None:
+        """The alert's own post, if Slack already has it (after a timeout)."""
         ...
 
 
@@ -80,6 +107,7 @@ class ConsoleSink:
 
     min_interval = 0.0
     single_channel = False
+    supports_threads = False
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
@@ -89,18 +117,32 @@ class ConsoleSink:
     def destination(self) -> str:
         return "console"
 
-    def send(self, entry: OutboxEntry, now: datetime) -> str | None:
+    def send(self, entry: OutboxEntry, now: datetime, *, thread_ts: str | None = None) -> Posted:
         stream = self._stream or sys.stdout
         with self._lock:
             stream.write(console_line(entry.alert, entry.channel) + "\n")
             stream.flush()
+        return Posted()
+
+    def update(
+        self, channel_id: str, ts: str, entry: OutboxEntry, now: datetime, sources: int
+    ) -> None:
+        return None
+
+    def find_posted(self, entry: OutboxEntry, oldest: datetime) -> Posted | None:
         return None
 
 
 class SlackSink:
-    """Posts alerts as Block Kit messages with chat.postMessage."""
+    """Posts alerts as Block Kit messages with chat.postMessage.
+
+    Every post carries the alert's id in Slack message metadata, so that
+    after a timeout the monitor can look for it in the channel's history
+    instead of posting a second copy.
+    """
 
     single_channel = False
+    supports_threads = True
 
     def __init__(
         self, client: WebClient, *, unfurl_links: bool = False, min_interval: float = 1.0
@@ -108,12 +150,13 @@ class SlackSink:
         self._client = client
         self._unfurl = unfurl_links
         self.min_interval = min_interval
+        self._channel_ids: dict[str, str] = {}
 
     @property
     def destination(self) -> str:
         return "slack"
 
-    def send(self, entry: OutboxEntry, now: datetime) -> str | None:
+    def send(self, entry: OutboxEntry, now: datetime, *, thread_ts: str | None = None) -> Posted:
         message = render_entry(entry, now)
         response = self._call(
             entry.channel,
@@ -121,20 +164,58 @@ class SlackSink:
                 channel=entry.channel,
                 text=message.text,
                 blocks=message.blocks,
+                thread_ts=thread_ts,
                 unfurl_links=self._unfurl,
                 unfurl_media=self._unfurl,
+                metadata={"event_type": MARKER_EVENT, "event_payload": {"alert_id": str(entry.id)}},
             ),
         )
-        ts = response.get("ts")
-        return str(ts) if ts is not None else None
+        return self._posted(entry.channel, response)
 
-    def post_text(self, channel: str, text: str) -> str | None:
+    def update(
+        self, channel_id: str, ts: str, entry: OutboxEntry, now: datetime, sources: int
+    ) -> None:
+        # No mentions in the edit: the parent already notified when it was posted.
+        message = slack_message(entry.alert, now=now, sources=sources)
+        self._call(
+            entry.channel,
+            lambda: self._client.chat_update(
+                channel=channel_id, ts=ts, text=message.text, blocks=message.blocks
+            ),
+        )
+
+    def find_posted(self, entry: OutboxEntry, oldest: datetime) -> Posted | None:
+        channel = self._channel_ids.get(entry.channel, entry.channel)
+        response = self._call(
+            entry.channel,
+            lambda: self._client.conversations_history(
+                channel=channel,
+                oldest=f"{oldest.timestamp():.6f}",
+                limit=200,
+                include_all_metadata=True,
+            ),
+        )
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == MARKER_EVENT and payload.get("alert_id") == str(
+                entry.id
+            ):
+                return Posted(str(message.get("ts")), channel)
+        return None
+
+    def post_text(self, channel: str, text: str) -> Posted:
         """A plain message (slack-test); the same error translation as alerts."""
         response = self._call(
             channel, lambda: self._client.chat_postMessage(channel=channel, text=text)
         )
-        ts = response.get("ts")
-        return str(ts) if ts is not None else None
+        return self._posted(channel, response)
+
+    def _posted(self, channel: str, response: SlackResponse) -> Posted:
+        ts, channel_id = response.get("ts"), response.get("channel")
+        if channel_id:
+            self._channel_ids[channel] = str(channel_id)
+        return Posted(str(ts) if ts else None, str(channel_id) if channel_id else None)
 
     def _call(self, channel: str, call: Callable[[], SlackResponse]) -> SlackResponse:
         try:
@@ -143,18 +224,27 @@ class SlackSink:
             raise _translate_api_error(exc, channel) from exc
         except SlackClientError as exc:
             raise PermanentDeliveryError(f"Slack client refused the request: {exc}") from exc
+        except TimeoutError as exc:
+            raise TransientDeliveryError(
+                f"Slack did not answer in time: the post may have arrived ({exc})", uncertain=True
+            ) from exc
         except (URLError, OSError, HTTPException) as exc:
             reason = getattr(exc, "reason", None) or exc
-            raise TransientDeliveryError(f"cannot reach Slack: {reason}") from exc
+            raise TransientDeliveryError(
+                f"cannot reach Slack: {reason}", uncertain=isinstance(reason, TimeoutError)
+            ) from exc
         except (ValueError, LookupError) as exc:
             # An answer that is not Slack's (a proxy's page in an odd charset).
-            raise TransientDeliveryError(f"unreadable answer from Slack: {exc}") from exc
+            raise TransientDeliveryError(
+                f"unreadable answer from Slack: {exc}", uncertain=True
+            ) from exc
 
 
 class WebhookSink:
     """Posts through an incoming webhook: one fixed channel, no threads or updates."""
 
     single_channel = True
+    supports_threads = False
 
     def __init__(self, client: WebhookClient, *, min_interval: float = 1.0) -> None:
         self._client = client
@@ -164,7 +254,7 @@ class WebhookSink:
     def destination(self) -> str:
         return "slack-webhook"
 
-    def send(self, entry: OutboxEntry, now: datetime) -> str | None:
+    def send(self, entry: OutboxEntry, now: datetime, *, thread_ts: str | None = None) -> Posted:
         message = render_entry(entry, now)
         try:
             response = self._client.send(
@@ -184,6 +274,14 @@ class WebhookSink:
             raise PermanentDeliveryError(
                 f"Slack webhook refused the message: HTTP {response.status_code} {str(response.body)[:100]}"
             )
+        return Posted()
+
+    def update(
+        self, channel_id: str, ts: str, entry: OutboxEntry, now: datetime, sources: int
+    ) -> None:
+        return None
+
+    def find_posted(self, entry: OutboxEntry, oldest: datetime) -> Posted | None:
         return None
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from monitor.alerts.model import OutboxEntry, RoutedAlert, Silence
+from monitor.alerts.model import OutboxEntry, RoutedAlert, Silence, Story
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
 
@@ -77,12 +77,33 @@ class Store(Protocol):
         ...
 
     def mark_sent(
-        self, alert_id: int, *, now: datetime, destination: str, ref: str | None
+        self,
+        alert_id: int,
+        *,
+        now: datetime,
+        destination: str,
+        ref: str | None,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
     ) -> None: ...
 
     def reschedule(
-        self, alert_id: int, *, attempts: int, next_attempt_at: datetime, error: str
+        self,
+        alert_id: int,
+        *,
+        attempts: int,
+        next_attempt_at: datetime,
+        error: str,
+        uncertain: bool = False,
     ) -> None: ...
+
+    def recent_stories(self, *, rule_id: str, channel: str, since: datetime) -> list[Story]: ...
+
+    def add_story(self, story: Story, *, now: datetime) -> None: ...
+
+    def add_source(self, story_id: int, *, now: datetime) -> int: ...
+
+    def entry(self, alert_id: int) -> OutboxEntry | None: ...
 
     def mark_failed(self, alert_id: int, *, attempts: int, now: datetime, error: str) -> None: ...
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.alerts.model import Alert, OutboxEntry, RoutedAlert, Silence
+from monitor.alerts.model import Alert, OutboxEntry, RoutedAlert, Silence, Story
 from monitor.errors import StateError
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
@@ -65,12 +65,29 @@ CREATE TABLE alerts (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL,
     claimed_at TEXT,
+    uncertain INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     sent_at TEXT,
     destination TEXT,
     delivery_ref TEXT,
+    channel_id TEXT,
+    thread_ts TEXT,
     UNIQUE (rule_id, item_identity, channel)
 );
+CREATE TABLE stories (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    channel_id TEXT,
+    link TEXT,
+    title TEXT NOT NULL,
+    parent_alert_id INTEGER NOT NULL,
+    parent_ts TEXT NOT NULL,
+    sources INTEGER NOT NULL DEFAULT 1,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL
+);
+CREATE INDEX stories_recent ON stories (rule_id, channel, first_at);
 CREATE INDEX alerts_due ON alerts (status, next_attempt_at);
 CREATE TABLE silences (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -104,6 +121,8 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
         channel=row["channel"],
         mentions=tuple(json.loads(row["mentions"])),
         status=row["status"],
+        # A claim that expired means a sender died mid-send: Slack may have the post.
+        uncertain=bool(row["uncertain"]) or row["status"] == "sending",
         last_error=row["last_error"],
         next_attempt_at=_required(row["next_attempt_at"]),
     )
@@ -392,23 +411,93 @@ class SQLiteStore:
             )
             return cursor.rowcount == 1
 
-    def mark_sent(self, alert_id: int, *, now: datetime, destination: str, ref: str | None) -> None:
+    def mark_sent(
+        self,
+        alert_id: int,
+        *,
+        now: datetime,
+        destination: str,
+        ref: str | None,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
         with self._transaction() as db:
             db.execute(
                 "UPDATE alerts SET status = 'sent', sent_at = ?, destination = ?, delivery_ref = ?, "
-                "attempts = attempts + 1, last_error = NULL, claimed_at = NULL WHERE id = ?",
-                (_ts(now), destination, ref, alert_id),
+                "channel_id = ?, thread_ts = ?, attempts = attempts + 1, last_error = NULL, "
+                "claimed_at = NULL, uncertain = 0 WHERE id = ?",
+                (_ts(now), destination, ref, channel_id, thread_ts, alert_id),
             )
 
     def reschedule(
-        self, alert_id: int, *, attempts: int, next_attempt_at: datetime, error: str
+        self,
+        alert_id: int,
+        *,
+        attempts: int,
+        next_attempt_at: datetime,
+        error: str,
+        uncertain: bool = False,
     ) -> None:
         with self._transaction() as db:
             db.execute(
                 "UPDATE alerts SET status = 'pending', attempts = ?, next_attempt_at = ?, "
-                "last_error = ?, claimed_at = NULL WHERE id = ?",
-                (attempts, _ts(next_attempt_at), error, alert_id),
+                "last_error = ?, claimed_at = NULL, uncertain = MAX(uncertain, ?) WHERE id = ?",
+                (attempts, _ts(next_attempt_at), error, int(uncertain), alert_id),
             )
+
+    # --- stories (threads) ----------------------------------------------------
+
+    def recent_stories(self, *, rule_id: str, channel: str, since: datetime) -> list[Story]:
+        rows = self._query(
+            "SELECT * FROM stories WHERE rule_id = ? AND channel = ? AND first_at >= ? ORDER BY id DESC",
+            (rule_id, channel, _ts(since)),
+        )
+        return [
+            Story(
+                id=row["id"],
+                rule_id=row["rule_id"],
+                channel=row["channel"],
+                channel_id=row["channel_id"],
+                link=row["link"],
+                title=row["title"],
+                parent_alert_id=row["parent_alert_id"],
+                parent_ts=row["parent_ts"],
+                sources=row["sources"],
+            )
+            for row in rows
+        ]
+
+    def add_story(self, story: Story, *, now: datetime) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO stories (rule_id, channel, channel_id, link, title, parent_alert_id, "
+                "parent_ts, sources, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                (
+                    story.rule_id,
+                    story.channel,
+                    story.channel_id,
+                    story.link,
+                    story.title,
+                    story.parent_alert_id,
+                    story.parent_ts,
+                    _ts(now),
+                    _ts(now),
+                ),
+            )
+
+    def add_source(self, story_id: int, *, now: datetime) -> int:
+        """Count one more source in a story's thread; the new count."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE stories SET sources = sources + 1, last_at = ? WHERE id = ?",
+                (_ts(now), story_id),
+            )
+            row = db.execute("SELECT sources FROM stories WHERE id = ?", (story_id,)).fetchone()
+        return int(row[0])
+
+    def entry(self, alert_id: int) -> OutboxEntry | None:
+        rows = self._query("SELECT * FROM alerts WHERE id = ?", (alert_id,))
+        return _entry(rows[0]) if rows else None
 
     def mark_failed(self, alert_id: int, *, attempts: int, now: datetime, error: str) -> None:
         with self._transaction() as db:

@@ -359,6 +359,8 @@ class SlackEmulator(LoopbackServer):
         }
         if message.blocks is not None:
             data["blocks"] = message.blocks
+        if message.payload.get("metadata"):
+            data["metadata"] = message.payload["metadata"]
         if message.thread_ts is not None:
             data["thread_ts"] = message.thread_ts
         else:
