@@ -620,7 +620,7 @@ def test_after_the_cooldown_the_same_story_is_a_new_top_level_alert(
         rss(
             [
                 story_entry(
-                    clock, "urn:b", "North Korean troops killed in Kursk", "https://r.example/1"
+                    clock, "urn:b", "North Korean troops killed in Kursk", "https://r.example/2"
                 )
             ]
         ),
