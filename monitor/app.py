@@ -111,6 +111,7 @@ class Monitor:
         clock: Clock = utc_now,
         jitter: Callable[[], float] = random.random,
         sleep: Callable[[float], None] = time.sleep,
+        rules_fingerprint_at_load: dict[str, str] | None = None,
     ) -> None:
         self.loaded = loaded
         self.config = loaded.config
@@ -129,27 +130,53 @@ class Monitor:
         self._channel_holds: dict[str, datetime] = {}
         self._last_post: dict[str, float] = {}
         self._sleep = sleep
-        self._rules_fingerprint = rules_fingerprint(loaded.rules_dir)
+        self._rules_fingerprint = (
+            rules_fingerprint(loaded.rules_dir)
+            if rules_fingerprint_at_load is None
+            else rules_fingerprint_at_load
+        )
+        self._pending_fingerprint: dict[str, str] | None = None
 
     # --- rules --------------------------------------------------------------
 
     def reload_rules(self) -> bool:
         """Apply changed rule files if they are valid; True when rules were replaced.
 
-        An invalid change is logged once, and the last good rules keep
-        running. Polls under way keep the rule set they started with.
+        A change is applied once the files have stayed the same for two checks
+        in a row, so a directory caught halfway through a deploy or an
+        editor's save is not taken for the new rules. An invalid change is
+        logged once, and the last good rules keep running. Polls under way
+        keep the rule set they started with.
         """
         fingerprint = rules_fingerprint(self.loaded.rules_dir)
         if fingerprint == self._rules_fingerprint:
+            self._pending_fingerprint = None
             return False
-        self._rules_fingerprint = fingerprint
+        if fingerprint != self._pending_fingerprint:
+            self._pending_fingerprint = fingerprint
+            return False  # changed since the last look: let it settle
+        previous, self._rules_fingerprint = self._rules_fingerprint, fingerprint
+        self._pending_fingerprint = None
+        changed = sorted(
+            name
+            for name in fingerprint.keys() | previous.keys()
+            if fingerprint.get(name) != previous.get(name)
+        )
         try:
             new = load_rule_set(self.loaded)
         except RuleError as exc:
             log.error(
-                "rule files changed but are invalid; still running the previous %d rules:\n%s",
+                "rule files changed (%s) but are invalid; still running the previous %d rules:\n%s",
+                ", ".join(changed),
                 len(self.rules.rules),
                 "\n".join(f"  {problem}" for problem in exc.problems),
+            )
+            return False
+        except Exception:
+            log.exception(
+                "rule files changed (%s) but could not be loaded; still running the previous %d rules",
+                ", ".join(changed),
+                len(self.rules.rules),
             )
             return False
         old_ids = {rule.id for rule in self.rules.rules}
@@ -157,10 +184,11 @@ class Monitor:
         self.rules = new
         added, removed = sorted(new_ids - old_ids), sorted(old_ids - new_ids)
         log.info(
-            "rules reloaded: %d rules%s%s",
+            "rules reloaded: %d rules%s%s; changed files: %s",
             len(new.rules),
             f"; added {', '.join(added)}" if added else "",
             f"; removed {', '.join(removed)}" if removed else "",
+            ", ".join(changed),
         )
         return True
 
@@ -571,6 +599,8 @@ def build_monitor(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Monitor:
     """Build a Monitor from a validated config: rules, SQLite state, HTTP fetcher, sink."""
+    # Taken before loading, so that an edit made while loading is seen later.
+    fingerprint = rules_fingerprint(loaded.rules_dir)
     rules = load_rule_set(loaded)
     store = SQLiteStore(loaded.state_path)
     return Monitor(
@@ -582,6 +612,7 @@ def build_monitor(
         clock=clock,
         jitter=jitter,
         sleep=sleep,
+        rules_fingerprint_at_load=fingerprint,
     )
 
 

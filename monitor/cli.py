@@ -318,14 +318,17 @@ def _print_explanation(result: ReplayResult, rules: RuleSet) -> None:
     for item in result.items:
         print(f"== {item.title}  <{item.link or 'no link'}>  [{item.feed}]")
         document_hits = rules.matcher.explain(item, rules.matcher.candidates_for(item))
+        alerting = {m.rule.id for m in rules.match(item)}
         for rule_id, (found, trace) in document_hits.items():
             verdict = f"ALERT {found.severity.value}" if found else "no alert"
+            if found and rule_id not in alerting:
+                verdict = "matches, but no alert: superseded by another rule that matches"
             print(f"  {rule_id}: {verdict}")
             for line in trace:
                 print(f"    {line}")
         others = len(rules.rules) - len(document_hits)
         if others:
-            print(f"  ({others} other rules: none of their terms appear)")
+            print(f"  ({others} other rules: a term they require does not appear)")
         print(flush=True)
 
 

@@ -45,6 +45,7 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
         executors={
             "default": ThreadPoolExecutor(max_workers=config.fetch.concurrency),
             "delivery": ThreadPoolExecutor(max_workers=1),
+            "rules": ThreadPoolExecutor(max_workers=1),
         },
         # A job never overlaps itself; runs missed while busy collapse into one.
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
@@ -70,7 +71,7 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
         IntervalTrigger(seconds=config.rules.reload_interval.total_seconds()),
         id="reload-rules",
         name="reload changed rule files",
-        executor="delivery",
+        executor="rules",
     )
     scheduler.add_job(
         monitor.deliver_due,

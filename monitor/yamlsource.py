@@ -39,7 +39,9 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]
             return None, [Problem(file, 1, "the file is empty")]
         problems: list[Problem] = []
         lines: dict[Location, int] = {}
-        _walk(node, (), lines, problems, file)
+        _walk(node, (), lines, problems, file, set())
+        if problems:
+            return None, problems
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -54,8 +56,26 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]
 
 
 def _walk(
-    node: yaml.Node, path: Location, lines: dict[Location, int], problems: list[Problem], file: str
+    node: yaml.Node,
+    path: Location,
+    lines: dict[Location, int],
+    problems: list[Problem],
+    file: str,
+    visited: set[int],
 ) -> None:
+    # An alias makes PyYAML reuse the anchored node: refusing reuse keeps
+    # rule files plain, and rules out recursive aliases and alias bombs.
+    if isinstance(node, yaml.CollectionNode):
+        if id(node) in visited:
+            problems.append(
+                Problem(
+                    file,
+                    node.start_mark.line + 1,
+                    "YAML anchors and aliases (&name, *name) are not supported here; use a list in rules/lists/",
+                )
+            )
+            return
+        visited.add(id(node))
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
@@ -69,7 +89,7 @@ def _walk(
                 continue
             seen[key] = line
             lines[(*path, key)] = line
-            _walk(value_node, (*path, key), lines, problems, file)
+            _walk(value_node, (*path, key), lines, problems, file, visited)
     elif isinstance(node, yaml.SequenceNode):
         for index, child in enumerate(node.value):
-            _walk(child, (*path, index), lines, problems, file)
+            _walk(child, (*path, index), lines, problems, file, visited)

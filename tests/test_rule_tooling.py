@@ -87,7 +87,10 @@ def test_a_failing_case_shows_what_matched_and_why(
     )
     assert "title:   South Korea could send weapons to Ukraine" in out
     assert "✓ 'south korea' — in title" in out
-    assert "guard 'hedge' fired: severity lowered to warning" in out
+    assert (
+        "guard 'hedge' fired (cue 'could' near 'south korea' in the title): severity lowered to warning"
+        in out
+    )
     assert out.strip().endswith("rule tests: 2 passed, 1 failed (1 rules)")
     (failure,) = ET.parse(junit).getroot().iter("failure")
     assert failure.get("message") == "expected critical, got warning"
@@ -151,8 +154,13 @@ def test_replay_json_has_matched_and_explain_shows_the_trace(
     )
     assert "== South Korea could send weapons to Ukraine" in out
     assert "  seoul-arms: ALERT warning" in out
-    assert "guard 'hedge' fired: severity lowered to warning" in out
-    assert "== Markets rally" in out and "(1 other rules: none of their terms appear)" in out
+    assert (
+        "guard 'hedge' fired (cue 'could' near 'south korea' in the title): severity lowered to warning"
+        in out
+    )
+    assert (
+        "== Markets rally" in out and "(1 other rules: a term they require does not appear)" in out
+    )
 
 
 def test_a_running_monitor_reloads_valid_rules_and_keeps_the_last_good_ones(
@@ -172,19 +180,21 @@ def test_a_running_monitor_reloads_valid_rules_and_keeps_the_last_good_ones(
             (tmp_path / "rules" / "other.yaml").write_text(
                 "id: other\ntitle: O\nseverity: info\nmatch:\n  any: [x]\n", encoding="utf-8"
             )
+            assert monitor.reload_rules() is False, "changed since the last look: let it settle"
             assert monitor.reload_rules() is True
-            assert "rules reloaded: 2 rules; added other" in caplog.text
+            assert (
+                "rules reloaded: 2 rules; added other; changed files: other.yaml, seoul-arms.yaml"
+                in caplog.text
+            )
             good = monitor.rules
 
             rule_file.write_text(
                 RULE.replace("severity: critical", "serverity: critical"), encoding="utf-8"
             )
             assert monitor.reload_rules() is False
+            assert monitor.reload_rules() is False
             assert monitor.rules is good, "the last good rules keep running"
-            assert (
-                "rule files changed but are invalid; still running the previous 2 rules"
-                in caplog.text
-            )
+            assert "but are invalid; still running the previous 2 rules" in caplog.text
             assert (
                 "seoul-arms.yaml:4: unknown key 'serverity' (did you mean 'severity'?)"
                 in caplog.text

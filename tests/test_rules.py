@@ -175,7 +175,7 @@ def test_terms_may_be_split_between_title_and_summary_but_phrases_may_not(tmp_pa
 
 def test_matched_terms_are_reported(tmp_path: Path) -> None:
     (match,) = load(tmp_path).match(item("North Korean troops and DPRK soldiers"))
-    assert match.matched_terms == ("north korean", "dprk", "troops", "soldiers")
+    assert match.matched_terms == ("north korean", "troops", "dprk", "soldiers")
 
 
 def test_feed_tags_limit_a_rule(tmp_path: Path) -> None:

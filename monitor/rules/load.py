@@ -43,13 +43,21 @@ def yaml_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in RULE_SUFFIXES)
 
 
-def rules_fingerprint(directory: Path) -> str:
-    """Changes whenever a rule or list file is added, removed or edited."""
-    digest = hashlib.sha256()
+def rules_fingerprint(directory: Path) -> dict[str, str]:
+    """A content digest of every rule and list file, by path.
+
+    Contents, not modification times: a copy that keeps times (cp -p, rsync)
+    is still seen. A file that vanishes while being read counts as changed.
+    """
+    digests = {}
     for path in [*yaml_files(directory), *yaml_files(directory / LISTS_DIR)]:
-        stat = path.stat()
-        digest.update(f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\0".encode())
-    return digest.hexdigest()
+        try:
+            digests[str(path.relative_to(directory))] = hashlib.sha256(
+                path.read_bytes()
+            ).hexdigest()
+        except OSError:
+            digests[str(path.relative_to(directory))] = "unreadable"
+    return digests
 
 
 def load_rules(directory: Path, shown_dir: str | None = None) -> RuleSet:
@@ -70,6 +78,9 @@ def load_rules(directory: Path, shown_dir: str | None = None) -> RuleSet:
     lists: dict[str, SourcedList] = {}
     for path in yaml_files(directory / LISTS_DIR):
         shown = f"{label}/{LISTS_DIR}/{path.name}"
+        if path.stem in lists:
+            problems.append(Problem(shown, None, f"a second file defines the list '${path.stem}'"))
+            continue
         listed = _load_spec(path, shown, ListSpec, problems)
         if listed is not None:
             list_spec, list_document = listed

@@ -297,26 +297,28 @@ class Evaluation:
             and not any(self._holds_fast(c, inner) for c in condition.none)
         )
 
-    def support(self, node: Node, fields: frozenset[str] = DEFAULT_FIELDS) -> frozenset[int]:
-        """The terms that make a holding node hold: what the rule matched on.
+    def support(
+        self, node: Node, fields: frozenset[str] = DEFAULT_FIELDS
+    ) -> frozenset[tuple[int, Hit]]:
+        """The hits that make a holding node hold: what the rule matched on.
 
-        Terms of branches that do not hold, and of 'none', are left out, so
-        guards measure from the words that carry the statement.
+        Terms of branches that do not hold, and of 'none', are left out, and
+        for 'near' only the words that satisfied it, so guards measure from
+        the words that carry the statement.
         """
         kind = type(node)
         if kind is TermRef:
-            return frozenset({node.id}) if self._present(node.id, fields) else frozenset()  # type: ignore[union-attr]
+            return frozenset((node.id, hit) for hit in self.term_hits(node, fields))  # type: ignore[union-attr, arg-type]
         if kind is ListRef:
-            return frozenset(t.id for t in node.terms if self._present(t.id, fields))  # type: ignore[union-attr]
-        if kind is Near:
-            near: Near = node  # type: ignore[assignment]
-            allowed = (near.fields or fields) & DEFAULT_FIELDS
+            terms: tuple[TermRef, ...] = node.terms  # type: ignore[union-attr]
             return frozenset(
-                t.id for group in near.groups for t in group if self._present(t.id, allowed)
+                (term.id, hit) for term in terms for hit in self.term_hits(term, fields)
             )
+        if kind is Near:
+            return frozenset(self.near_span(node, fields, every=True) or ())  # type: ignore[arg-type]
         condition: Condition = node  # type: ignore[assignment]
         inner = condition.fields or fields
-        found: set[int] = set()
+        found: set[tuple[int, Hit]] = set()
         for child in (*condition.all, *condition.any):
             if self._holds_fast(child, inner):
                 found |= self.support(child, inner)
@@ -356,17 +358,7 @@ class Evaluation:
         return self.holds(node, fields)
 
     def _near(self, node: Near, fields: frozenset[str]) -> bool:
-        allowed = (node.fields or fields) & DEFAULT_FIELDS
-        positions: list[list[tuple[str, int, int, int | None]]] = []
-        for group in node.groups:
-            group_hits = [
-                (h[0], h[1], h[2], self.document.sentence_at(h[0], h[1]))
-                for term in group
-                for h in self.term_hits(term, frozenset(allowed))
-                if h[1] >= 0
-            ]
-            positions.append(group_hits)
-        found = _near_match(positions, node.within, node.ordered)
+        found = self.near_span(node, fields) is not None
         if self.trace is None:
             return found
         groups = " / ".join(
@@ -376,6 +368,34 @@ class Evaluation:
         how = "in this order " if node.ordered else ""
         self._note(found, f"near {groups}", f"{how}within {node.within} words in one sentence")
         return found
+
+    def near_span(
+        self, node: Near, fields: frozenset[str], *, every: bool = False
+    ) -> tuple[tuple[int, Hit], ...] | None:
+        """The hits, one per group, that satisfy a 'near' test; None if none do.
+        With ``every``, those of every sentence where it holds, together.
+
+        Hits are grouped by sentence first, so the search stays small however
+        long the item is.
+        """
+        allowed = frozenset((node.fields or fields) & DEFAULT_FIELDS)
+        by_sentence: dict[tuple[str, int | None], list[list[tuple[int, Hit]]]] = {}
+        for index, group in enumerate(node.groups):
+            for term in group:
+                for hit in self.term_hits(term, allowed):
+                    if hit[1] < 0:
+                        continue
+                    key = (hit[0], self.document.sentence_at(hit[0], hit[1]))
+                    slots = by_sentence.setdefault(key, [[] for _ in node.groups])
+                    slots[index].append((term.id, hit))
+        spans: list[tuple[int, Hit]] = []
+        for slots in by_sentence.values():
+            found = _near_in_sentence(slots, node.within, node.ordered)
+            if found is not None:
+                if not every:
+                    return found
+                spans.extend(found)
+        return tuple(spans) or None
 
     def _note(self, held: bool, what: str, detail: str) -> None:
         if self.trace is not None:
@@ -389,24 +409,20 @@ def _where(found: Sequence[Hit]) -> str:
     return ("in " + ", ".join(sorted({h[0] for h in found}))) if found else "not found"
 
 
-def _near_match(
-    groups: list[list[tuple[str, int, int, int | None]]], within: int, ordered: bool
-) -> bool:
+def _near_in_sentence(
+    groups: list[list[tuple[int, Hit]]], within: int, ordered: bool
+) -> tuple[tuple[int, Hit], ...] | None:
     if any(not hits for hits in groups):
-        return False
+        return None
     for count, combination in enumerate(product(*groups)):
         if count >= _MAX_NEAR_COMBINATIONS:
-            return False
-        fields = {hit[0] for hit in combination}
-        sentences = {hit[3] for hit in combination}
-        if len(fields) != 1 or len(sentences) != 1:
+            break  # one sentence repeating a term hundreds of times: give up on it
+        if ordered and any(b[1][1] <= a[1][2] for a, b in pairwise(combination)):
             continue
-        if ordered and any(b[1] <= a[2] for a, b in pairwise(combination)):
-            continue
-        spans = sorted(combination, key=lambda hit: hit[1])
+        spans = sorted((hit for _, hit in combination), key=lambda hit: hit[1])
         if all(b[1] - a[2] - 1 <= within for a, b in pairwise(spans)):
-            return True
-    return False
+            return combination
+    return None
 
 
 # --- a whole rule ---------------------------------------------------------------
@@ -432,27 +448,25 @@ def evaluate_rule(rule: Rule, item: Item, evaluation: Evaluation) -> Match | Non
     applied: str | None = None
     for guard in rule.guards:
         label = guard.name or ", ".join(t.text for t in guard.cues[:4])
-        if not _guard_fires(rule, guard, evaluation, support):
+        reason = _guard_cue(rule, guard, evaluation, support)
+        if reason is None:
             _say(evaluation, f"guard '{label}' did not fire")
             continue
         if guard.action == "skip":
-            _say(evaluation, f"guard '{label}' fired: the statement is hedged or denied, no alert")
+            _say(evaluation, f"guard '{label}' fired ({reason}): hedged or denied, no alert")
             return None
         if guard.action == "keep":
-            _say(
-                evaluation,
-                f"guard '{label}' fired: kept as {severity.value}, later guards not checked",
-            )
+            _say(evaluation, f"guard '{label}' fired ({reason}): kept as {severity.value}")
             break
         severity = guard.to or severity.lowered()
         applied = label
-        _say(evaluation, f"guard '{label}' fired: severity lowered to {severity.value}")
+        _say(evaluation, f"guard '{label}' fired ({reason}): severity lowered to {severity.value}")
         break
     return Match(
         rule=rule,
         item=item,
         severity=severity,
-        matched=_matched(rule, evaluation, support),
+        matched=_matched(rule, support),
         guard=applied,
     )
 
@@ -462,13 +476,10 @@ def _say(evaluation: Evaluation, line: str) -> None:
         evaluation.trace.append(line)
 
 
-def _matched(
-    rule: Rule, evaluation: Evaluation, support: frozenset[int]
-) -> dict[str, tuple[str, ...]]:
+def _matched(rule: Rule, support: frozenset[tuple[int, Hit]]) -> dict[str, tuple[str, ...]]:
     by_field: dict[str, dict[str, None]] = {}
-    for term_id in sorted(support):
-        for hit in evaluation.hits.get(term_id, ()):
-            by_field.setdefault(hit[0], {})[rule.term_texts[term_id]] = None
+    for term_id, hit in sorted(support, key=lambda found: (found[1][0], found[1][1], found[0])):
+        by_field.setdefault(hit[0], {})[rule.term_texts.get(term_id, str(term_id))] = None
     return {name: tuple(terms) for name, terms in by_field.items()}
 
 
@@ -512,18 +523,19 @@ def trigger_terms(node: Node) -> frozenset[int] | None:
     return None
 
 
-def _claim_sentences(rule: Rule, evaluation: Evaluation, support: frozenset[int]) -> list[int]:
+def _claim_sentences(
+    rule: Rule, evaluation: Evaluation, support: frozenset[tuple[int, Hit]]
+) -> list[int]:
     """The sentences that carry the matched statement.
 
     Those where the rule holds on their own; else the headline's sentences
-    that hold any of the matched terms; else every sentence that does.
+    that hold matched words; else every sentence that does.
     """
     document = evaluation.document
     holding = sorted(
         {
             sentence
-            for term_id in support
-            for hit in evaluation.hits.get(term_id, ())
+            for _, hit in support
             if hit[1] >= 0 and (sentence := document.sentence_at(hit[0], hit[1])) is not None
         }
     )
@@ -534,31 +546,40 @@ def _claim_sentences(rule: Rule, evaluation: Evaluation, support: frozenset[int]
     return in_title or holding
 
 
-def _guard_fires(rule: Rule, guard: Guard, evaluation: Evaluation, support: frozenset[int]) -> bool:
+def _guard_cue(
+    rule: Rule, guard: Guard, evaluation: Evaluation, support: frozenset[tuple[int, Hit]]
+) -> str | None:
+    """What made the guard fire (a cue and the word it is next to), or None."""
     claims = _claim_sentences(rule, evaluation, support)
-    return bool(claims) and all(_hedged(guard, evaluation, support, s) for s in claims)
+    reasons = [_hedged(guard, evaluation, support, s) for s in claims]
+    if not claims or any(reason is None for reason in reasons):
+        return None
+    return reasons[0]
 
 
-def _hedged(guard: Guard, evaluation: Evaluation, support: frozenset[int], sentence: int) -> bool:
+def _hedged(
+    guard: Guard, evaluation: Evaluation, support: frozenset[tuple[int, Hit]], sentence: int
+) -> str | None:
     document = evaluation.document
     if guard.questions and document.sentences[sentence].question:
-        return True
+        return "the statement is a question"
     in_sentence = evaluation.restricted_to(sentence)
     anchors = [
         hit
-        for term_id in support
-        for hit in in_sentence.hits.get(term_id, ())
+        for _, hit in support
         if hit[1] >= 0 and document.sentence_at(hit[0], hit[1]) == sentence
     ]
     for cue in guard.cues:
         for hit in in_sentence.term_hits(cue, DEFAULT_FIELDS):
-            for anchor in anchors:
+            # Nearest first, so the reason names the word the cue is about.
+            for anchor in sorted(anchors, key=lambda a: (_gap(hit, a), a[1])):
                 if anchor[0] != hit[0] or _gap(hit, anchor) > guard.window:
                     continue
                 if guard.clause and not _same_clause(document, hit, anchor):
                     continue
-                return True
-    return False
+                near = " ".join(document.tokens[anchor[0]][anchor[1] : anchor[2] + 1])
+                return f"cue '{cue.text}' near '{near}' in the {hit[0]}"
+    return None
 
 
 def _same_clause(document: Document, a: Hit, b: Hit) -> bool:

@@ -37,7 +37,6 @@ _ABBREVIATIONS = frozenset(
         "st",
         "jr",
         "sr",
-        "no",
         "vs",
         "etc",
         "inc",
@@ -63,7 +62,8 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 _BOUNDARY = re.compile(r"([.!?…;]+)([\"'”’)\]]*)\s+")
-_CLAUSE_BREAK = re.compile(r"[,;:()\[\]–—]|\s-\s")
+# Commas between digits ("1,000 troops") and colons in times do not break a clause.
+_CLAUSE_BREAK = re.compile(r"(?<!\d)[,:](?!\d)|[,:](?=\s)|[;()\[\]–—]|\s-\s")
 _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 
