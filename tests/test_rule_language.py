@@ -336,3 +336,100 @@ def test_keep_guard_shields_factual_wording_from_later_guards(tmp_path: Path) ->
     rules = ruleset(tmp_path, rule)
     assert verdict(rules, "US threatens sanctions on Chinese banks") == "none"
     assert verdict(rules, "US imposes sanctions on Chinese banks it had threatened") == "critical"
+
+
+# --- review fixes -----------------------------------------------------------------
+
+
+def test_near_finds_a_match_after_many_near_misses(tmp_path: Path) -> None:
+    rule = HEAD + "match:\n  all:\n    - near: [[alpha], [beta], [gamma]]\n      within: 1\n"
+    rules = ruleset(tmp_path, rule)
+    summary = "alpha x x x x beta x x x x gamma. " * 30 + "Then alpha beta gamma."
+    assert verdict(rules, "Report", summary) == "critical"
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            "match:\n  all:\n    - none: [x]\n",
+            "would alert on items that contain none of its terms",
+        ),
+        ("match:\n  any: ['re: x|']\n", "matches the empty text, so it would match every item"),
+        (
+            "match:\n  any: [x]\nguards:\n  - cues: [y]\n    action: lower\n    to: critical\n",
+            "a guard can only lower it",
+        ),
+        ("supersedes: [r]\nmatch:\n  any: [x]\n", "supersedes itself"),
+        ("match: &m\n  any: [x, *m]\n", "YAML anchors and aliases"),
+    ],
+)
+def test_rules_that_cannot_work_as_written_are_refused(
+    tmp_path: Path, rule: str, message: str
+) -> None:
+    head = HEAD.replace("severity: critical", "severity: warning")
+    found = problems(tmp_path, head + rule)
+    assert any(message in p for p in found), found
+
+
+def test_rules_superseding_each_other_are_refused(tmp_path: Path) -> None:
+    directory = tmp_path / "rules"
+    directory.mkdir()
+    (directory / "a.yaml").write_text(
+        HEAD.replace("id: r", "id: a") + "supersedes: [b]\nmatch:\n  any: [x]\n"
+    )
+    (directory / "b.yaml").write_text(
+        HEAD.replace("id: r", "id: b") + "supersedes: [a]\nmatch:\n  any: [x]\n"
+    )
+    with pytest.raises(RuleError, match="supersedes itself, directly or through other rules"):
+        load_rules(directory)
+
+
+def test_a_comma_inside_a_number_does_not_split_a_clause(tmp_path: Path) -> None:
+    rule = (
+        HEAD
+        + "match:\n  all: [troops, killed]\nguards:\n  - cues: [reportedly]\n    action: skip\n"
+    )
+    rules = ruleset(tmp_path, rule)
+    assert verdict(rules, "Reportedly 1,000 troops killed") == "none"
+    assert verdict(rules, "Troops killed, reportedly near the border") == "critical"
+
+
+def test_the_first_tier_that_holds_wins(tmp_path: Path) -> None:
+    rule = HEAD + dedent(
+        """\
+        match:
+          any: [x]
+        tiers:
+          - severity: warning
+            when: {any: [y]}
+          - severity: info
+            when: {any: [y]}
+        """
+    )
+    assert verdict(ruleset(tmp_path, rule), "x y") == "warning"
+
+
+def test_guards_measure_from_the_words_that_satisfied_near(tmp_path: Path) -> None:
+    rule = HEAD + dedent(
+        """\
+        match:
+          all:
+            - near: [[alpha], [beta]]
+              within: 0
+        guards:
+          - cues: [could]
+            action: skip
+            clause: false
+            window: 2
+        """
+    )
+    rules = ruleset(tmp_path, rule)
+    assert verdict(rules, "alpha beta and later a beta could return") == "critical"
+    assert verdict(rules, "could alpha beta return") == "none"
+
+
+def test_matched_lists_only_the_terms_that_made_the_rule_hold(tmp_path: Path) -> None:
+    rule = HEAD + "match:\n  any:\n    - all: [alpha, beta]\n    - all: [gamma, delta]\n"
+    (match,) = ruleset(tmp_path, rule).match(make_item("alpha beta gamma"))
+    assert match.matched == {"title": ("alpha", "beta")}

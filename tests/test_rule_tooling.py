@@ -216,3 +216,41 @@ def test_every_shipped_list_is_used_by_some_rule() -> None:
 def test_copy_of_shipped_rules_loads_from_anywhere(tmp_path: Path) -> None:
     shutil.copytree(SHIPPED_RULES, tmp_path / "rules")
     assert len(load_rules(tmp_path / "rules").rules) == len(load_rules(SHIPPED_RULES).rules)
+
+
+def test_monitor_test_judges_cases_through_the_production_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "deploy.yaml").write_text(
+        "id: deploy\ntitle: D\nseverity: warning\nmatch:\n  any: [troops]\n"
+        "tests:\n  - title: Troops killed\n    expect: warning\n",
+        encoding="utf-8",
+    )
+    (rules / "combat.yaml").write_text(
+        "id: combat\ntitle: C\nseverity: critical\nsupersedes: [deploy]\nmatch:\n  all: [troops, killed]\n",
+        encoding="utf-8",
+    )
+    config = write_config(tmp_path, [FeedSpec("news", "https://x.example/rss")], rules_dir=rules)
+    code, out, _ = run(capsys, "test", "deploy", "--config", str(config))
+    assert code == 1, "the case expects an alert that production would never send"
+    assert "superseded by combat for this item" in out
+
+
+def test_reload_sees_a_list_change_and_a_same_size_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    config = setup_rules(tmp_path)
+    (tmp_path / "rules" / "lists").mkdir()
+    (tmp_path / "rules" / "lists" / "words.yaml").write_text("terms: [alpha]\n", encoding="utf-8")
+    monitor = build_monitor(load_config(config))
+    try:
+        (tmp_path / "rules" / "lists" / "words.yaml").write_text(
+            "terms: [gamma]\n", encoding="utf-8"
+        )
+        assert monitor.reload_rules() is False
+        assert monitor.reload_rules() is True, "a list-only, same-size change is a change"
+    finally:
+        monitor.close()

@@ -123,6 +123,20 @@ class Compiler:
             )
             for i, case in enumerate(spec.tests)
         )
+        for i, guard in enumerate(spec.guards):
+            if guard.to is not None and guard.to.rank > spec.severity.rank:
+                context.problem(
+                    ("guards", i, "to"),
+                    f"'to: {guard.to.value}' would raise the severity above the rule's "
+                    f"{spec.severity.value}; a guard can only lower it (or use action: keep)",
+                )
+        required = required_term_sets(condition)
+        if not required:
+            context.problem(
+                ("match",),
+                "this rule would alert on items that contain none of its terms "
+                "(its match is made only of 'none' parts); give it a term it requires",
+            )
         if len(self.problems) > before:
             return None
         return Rule(
@@ -139,7 +153,7 @@ class Compiler:
             supersedes=frozenset(spec.supersedes),
             positive_terms=frozenset(term.id for term in positive_terms(condition)),
             term_texts={term.id: term.text for term in positive_terms(condition)},
-            required=required_term_sets(condition),
+            required=required,
         )
 
 

@@ -109,16 +109,7 @@ def load_rules(directory: Path, shown_dir: str | None = None) -> RuleSet:
         rule = compiler.compile_rule(spec, shown, document.line_of)
         if rule is not None:
             rules.append(rule)
-    known_ids = {rule.id for rule in rules}
-    for rule in rules:
-        for other in sorted(rule.supersedes - known_ids):
-            problems.append(
-                Problem(
-                    rule.source,
-                    None,
-                    f"supersedes unknown rule '{other}'{did_you_mean(other, sorted(known_ids))}",
-                )
-            )
+    problems.extend(_supersedes_problems(rules))
     for name in lists:  # report problems in lists no rule uses, too
         compiler.resolve_list(name, lists[name].file, None)
     problems.extend(compiler.problems)
@@ -159,3 +150,32 @@ def _load_spec(
     if yaml_problems:
         return None
     return spec, document
+
+
+def _supersedes_problems(rules: list[Rule]) -> list[Problem]:
+    """Unknown ids, and rules superseding themselves or each other (no alert at all)."""
+    problems = []
+    known = {rule.id: rule for rule in rules}
+    for rule in rules:
+        for other in sorted(rule.supersedes - known.keys()):
+            hint = did_you_mean(other, sorted(known))
+            problems.append(Problem(rule.source, None, f"supersedes unknown rule '{other}'{hint}"))
+        # Walk what this rule supersedes, directly or not; meeting itself is a cycle.
+        seen: set[str] = set()
+        todo = list(rule.supersedes & known.keys())
+        while todo:
+            current = todo.pop()
+            if current == rule.id:
+                problems.append(
+                    Problem(
+                        rule.source,
+                        None,
+                        f"rule '{rule.id}' supersedes itself, directly or through other rules: "
+                        "an item matching them all would alert none of them",
+                    )
+                )
+                break
+            if current not in seen:
+                seen.add(current)
+                todo.extend(known[current].supersedes & known.keys())
+    return problems

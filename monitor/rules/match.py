@@ -631,8 +631,8 @@ class Matcher:
     def candidates_for(self, item: Item) -> list[Rule]:
         return self.candidates(self.index.scan(Document.of(item)))
 
-    def match(self, item: Item) -> list[Match]:
-        """Every rule the item satisfies, in rule order."""
+    def match_all(self, item: Item) -> list[Match]:
+        """Every rule the item satisfies, in rule order, superseded ones included."""
         document = Document.of(item)
         hits = self.index.scan(document)
         evaluation = Evaluation(document, hits)
@@ -641,6 +641,12 @@ class Matcher:
             found = evaluate_rule(rule, item, evaluation)
             if found is not None:
                 matches.append(found)
+        return matches
+
+    def match(self, item: Item) -> list[Match]:
+        """The rules that alert on the item: those it satisfies, less any
+        another satisfied rule supersedes."""
+        matches = self.match_all(item)
         superseded = {rule_id for m in matches for rule_id in m.rule.supersedes}
         return [m for m in matches if m.rule.id not in superseded] if superseded else matches
 

@@ -52,7 +52,10 @@ def parse_term(text: str) -> TermPattern:
     stripped = text.strip()
     if stripped.startswith(REGEX_PREFIX):
         pattern = stripped[len(REGEX_PREFIX) :].strip()
-        compile_regex(pattern)
+        if compile_regex(pattern).search("") is not None:
+            raise ValueError(
+                f"regular expression {pattern!r} matches the empty text, so it would match every item"
+            )
         return Regex(pattern)
     if len(stripped) > 2 and stripped.startswith("/") and stripped.rstrip("imsx").endswith("/"):
         raise ValueError(

@@ -68,8 +68,16 @@ def run_cases(rules: RuleSet, rule_ids: Sequence[str] = ()) -> list[CaseResult]:
     results = []
     for rule in selected:
         for case in rule.cases:
-            verdict = rules.matcher.explain(case_item(case), [rule])
-            found, trace = verdict[rule.id]
+            item = case_item(case)
+            # Judged through the same path as production (candidate pruning,
+            # supersedes), so a rule that never fires live cannot pass here.
+            found = next((m for m in rules.match(item) if m.rule.id == rule.id), None)
+            _, trace = rules.matcher.explain(item, [rule])[rule.id]
+            superseding = [
+                m.rule.id for m in rules.matcher.match_all(item) if rule.id in m.rule.supersedes
+            ]
+            if superseding:
+                trace = [*trace, f"superseded by {', '.join(superseding)} for this item"]
             results.append(CaseResult(rule, case, found.severity if found else None, tuple(trace)))
     return results
 
