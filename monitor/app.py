@@ -31,6 +31,7 @@ from monitor.alerts.policy import (
     route,
     silence_for,
 )
+from monitor.alerts.render import storm_summary
 from monitor.alerts.sinks import ConsoleSink, Posted, Sink, SlackSink, WebhookSink
 from monitor.config import FeedSettings, LoadedConfig, slack_token, slack_webhook_url
 from monitor.errors import (
@@ -78,6 +79,7 @@ class _DeliveryTally:
     retrying: int = 0
     failed: int = 0
     silenced: int = 0
+    rolled_up: int = 0
 
     def result(self, *, held: bool = False) -> DeliveryReport:
         return DeliveryReport(
@@ -85,6 +87,7 @@ class _DeliveryTally:
             retrying=self.retrying,
             failed=self.failed,
             silenced=self.silenced,
+            rolled_up=self.rolled_up,
             held=held,
         )
 
@@ -95,6 +98,8 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     silenced: int = 0
+    rolled_up: int = 0
+    """Of those sent, how many went out inside a storm summary."""
     held: bool = False
     """True when some delivery paused because Slack asked us to wait or is down."""
 
@@ -324,6 +329,7 @@ class Monitor:
         held = {channel for channel, until in self._channel_holds.items() if now < until}
         self._channel_holds = {c: u for c, u in self._channel_holds.items() if c in held}
         silences = self.store.active_silences(now)
+        storms: dict[str, list[OutboxEntry]] = {}
         due = self.store.due_alerts(
             now, self.config.delivery.batch_size, skip_channels=sorted(held)
         )
@@ -348,6 +354,9 @@ class Monitor:
             if entry.uncertain and self._already_posted(entry, report):
                 continue
             story = self._story_of(entry, now)
+            if story is None and self._in_storm(entry.channel, now, storms):
+                storms.setdefault(entry.channel, []).append(entry)
+                continue
             self._pace(entry.channel)
             try:
                 posted = self.sink.send(
@@ -398,7 +407,51 @@ class Monitor:
                 self.sink.destination,
                 entry.channel,
             )
+        for channel, entries in storms.items():
+            if self._roll_up(channel, entries, report):
+                return report.result(held=True)
         return report.result(held=bool(self._channel_holds))
+
+    def _in_storm(self, channel: str, now: datetime, storms: dict[str, list[OutboxEntry]]) -> bool:
+        """True once the channel had its share of top-level posts in the storm window."""
+        if channel in storms:
+            return True
+        slack = self.config.slack
+        return (
+            self.store.top_level_posts(channel, now - slack.storm_window) >= slack.storm_threshold
+        )
+
+    def _roll_up(self, channel: str, entries: list[OutboxEntry], report: _DeliveryTally) -> bool:
+        """Post one summary for alerts held back by a storm; True if Slack is down."""
+        window = int(self.config.slack.storm_window.total_seconds() // 60)
+        message = storm_summary([e.alert for e in entries], channel=channel, window_minutes=window)
+        self._pace(channel)
+        try:
+            posted = self.sink.post(channel, message)
+        except DeliveryError as exc:
+            stop = False
+            for entry in entries:
+                if isinstance(exc, TransientDeliveryError):
+                    stop = self._retry_later(entry, exc, report) or stop
+                else:
+                    self._give_up(entry, str(exc), report)
+            return stop
+        now = self.clock()
+        ref = posted.ts or f"rollup:{entries[0].id}"
+        for entry in entries:
+            self.store.mark_sent(
+                entry.id,
+                now=now,
+                destination=self.sink.destination,
+                ref=ref,
+                channel_id=posted.channel_id,
+            )
+        report.sent += len(entries)
+        report.rolled_up += len(entries)
+        log.warning(
+            "alert storm in %s: %d alerts rolled into one summary message", channel, len(entries)
+        )
+        return False
 
     def _already_posted(self, entry: OutboxEntry, report: _DeliveryTally) -> bool:
         """After a timeout or a dead sender, look for the alert's own post

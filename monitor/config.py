@@ -100,6 +100,12 @@ class SlackSettings(StrictModel):
     """Per rule: at most one top-level alert per story in this period
     (default: thread_window)."""
 
+    storm_threshold: int = Field(default=10, ge=1)
+    storm_window: Duration = timedelta(minutes=10)
+    """Once storm_threshold top-level alerts went to a channel within
+    storm_window, further ones are rolled into one summary message per
+    delivery run instead of a post each."""
+
     def story_window(self, rule_id: str) -> timedelta:
         return self.cooldown.get(rule_id, self.thread_window)
 

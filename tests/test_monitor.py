@@ -41,11 +41,18 @@ def make_monitor(
     sleeps: list[float] = []
 
     def make(
-        feeds: list[FeedSpec] | None = None, api_url: str | None = None, extra: str = ""
+        feeds: list[FeedSpec] | None = None,
+        api_url: str | None = None,
+        extra: str = "",
+        slack_extra: str = "",
     ) -> Monitor:
         specs = feeds or [FeedSpec("news", feed_server.url("/news"))]
         path = write_config(
-            tmp_path, specs, slack_api_url=api_url or slack_emulator.base_url, extra=extra
+            tmp_path,
+            specs,
+            slack_api_url=api_url or slack_emulator.base_url,
+            extra=extra,
+            slack_extra=slack_extra,
         )
         monitor = build_monitor(
             load_config(path), clock=clock, jitter=lambda: 0.5, sleep=sleeps.append
@@ -652,3 +659,60 @@ def test_a_post_whose_answer_never_came_is_not_posted_twice(
     assert "was already in #watch-desk (its answer was lost); not posting it again" in caplog.text
     (sent,) = monitor.store.outbox(["sent"])
     assert sent.uncertain is False
+
+
+def test_a_storm_is_rolled_into_one_summary_message(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([]))
+    monitor = make_monitor(slack_extra='storm_threshold = 2\nstorm_window = "10m"')
+    monitor.poll_all()
+    headlines = [
+        "North Korean troops killed in Kursk, Ukraine says",
+        "Ukraine captures North Korean soldiers near Sudzha",
+        "Dozens of DPRK servicemen die in assault on Ukrainian lines",
+        "Kyiv: Pyongyang's soldiers suffer heavy casualties in Russia's Kursk region",
+        "North Korean units wounded in drone strikes, Ukrainian army says",
+        "Zelensky says North Korean troops were killed in fighting near Kursk",
+    ]
+    burst = [
+        Entry(title, link=f"https://news.example/v{n}", guid=f"urn:v{n}", published=clock.now)
+        for n, title in enumerate(headlines, start=1)
+    ]
+    feed_server.set("/news", rss(burst))
+    assert monitor.poll_all()[0].alerts == 6
+    report = monitor.deliver_due()
+    assert (report.sent, report.rolled_up) == (6, 4)
+    messages = slack_emulator.messages_in("#watch-desk")
+    assert len(messages) == 3, "two alerts, then one summary for the other four"
+    summary = messages[-1]
+    assert summary.text.startswith("4 more alerts for #watch-desk, rolled into one message")
+    body = summary.blocks[-1]["text"]["text"]
+    assert (
+        body.count("\n") == 3
+        and "<https://news.example/v6|Zelensky says North Korean troops were killed in fighting near Kursk>"
+        in body
+    )
+    assert monitor.store.outbox_counts()["sent"] == 6
+
+    clock.advance(minutes=11)  # the storm window has passed: alerts post one by one again
+    feed_server.set(
+        "/news",
+        rss(
+            [
+                *burst,
+                Entry(
+                    "North Korean soldiers captured in Kursk, Ukraine says",
+                    link="https://news.example/c",
+                    guid="urn:c",
+                    published=clock.now,
+                ),
+            ]
+        ),
+    )
+    monitor.poll_all()
+    assert monitor.deliver_due().rolled_up == 0
+    assert len(slack_emulator.messages_in("#watch-desk")) == 4

@@ -141,3 +141,37 @@ def slack_message(
     )
     fallback = f"{mention_text + ' ' if mention_text else ''}{alert.severity.value.upper()}: {escape_mrkdwn(truncate(alert.rule_title, 150))}: {title}"
     return SlackMessage(text=truncate(fallback, SECTION_CHARS), blocks=blocks[:MAX_BLOCKS])
+
+
+ROLLUP_LINES = 25
+
+
+def storm_summary(alerts: list[Alert], *, channel: str, window_minutes: int) -> SlackMessage:
+    """One message standing for many alerts during a storm: count, titles, links."""
+    lines = []
+    for alert in alerts[:ROLLUP_LINES]:
+        title = escape_mrkdwn(truncate(alert.title or "(untitled item)", 150))
+        link = f"<{_safe_url(alert.link)}|{title}>" if alert.link else title
+        lines.append(
+            f"• {SEVERITY_MARKERS[alert.severity]} `{escape_mrkdwn(alert.rule_id)}` {link}"
+        )
+    if len(alerts) > ROLLUP_LINES:
+        lines.append(f"… and {len(alerts) - ROLLUP_LINES} more (monitor outbox --all lists them)")
+    heading = (
+        f"{len(alerts)} more alerts for {channel}, rolled into one message: "
+        f"the channel already had its share in the last {window_minutes} min"
+    )
+    body = truncate("\n".join(lines), SECTION_CHARS)
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": truncate(f":zap: {len(alerts)} more alerts", HEADER_CHARS),
+                "emoji": True,
+            },
+        },
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(heading)}]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": body}},
+    ]
+    return SlackMessage(text=truncate(heading, SECTION_CHARS), blocks=blocks)

@@ -101,6 +101,10 @@ class Sink(Protocol):
         """The alert's own post, if Slack already has it (after a timeout)."""
         ...
 
+    def post(self, channel: str, message: SlackMessage) -> Posted:
+        """A message that is not one alert (a storm roll-up, a digest)."""
+        ...
+
 
 class ConsoleSink:
     """Prints one line per alert; the default when no Slack token is set."""
@@ -131,6 +135,13 @@ class ConsoleSink:
 
     def find_posted(self, entry: OutboxEntry, oldest: datetime) -> Posted | None:
         return None
+
+    def post(self, channel: str, message: SlackMessage) -> Posted:
+        stream = self._stream or sys.stdout
+        with self._lock:
+            stream.write(f"{message.text} -> {channel}\n")
+            stream.flush()
+        return Posted()
 
 
 class SlackSink:
@@ -211,6 +222,19 @@ class SlackSink:
         )
         return self._posted(channel, response)
 
+    def post(self, channel: str, message: SlackMessage) -> Posted:
+        response = self._call(
+            channel,
+            lambda: self._client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+        )
+        return self._posted(channel, response)
+
     def _posted(self, channel: str, response: SlackResponse) -> Posted:
         ts, channel_id = response.get("ts"), response.get("channel")
         if channel_id:
@@ -255,7 +279,9 @@ class WebhookSink:
         return "slack-webhook"
 
     def send(self, entry: OutboxEntry, now: datetime, *, thread_ts: str | None = None) -> Posted:
-        message = render_entry(entry, now)
+        return self.post(entry.channel, render_entry(entry, now))
+
+    def post(self, channel: str, message: SlackMessage) -> Posted:
         try:
             response = self._client.send(
                 text=message.text, blocks=message.blocks, unfurl_links=False

@@ -445,6 +445,15 @@ class SQLiteStore:
                 (attempts, _ts(next_attempt_at), error, int(uncertain), alert_id),
             )
 
+    def top_level_posts(self, channel: str, since: datetime) -> int:
+        """Top-level posts to a channel since a time; a roll-up counts once."""
+        rows = self._query(
+            "SELECT COUNT(DISTINCT COALESCE(delivery_ref, 'alert:' || id)) FROM alerts "
+            "WHERE channel = ? AND status = 'sent' AND thread_ts IS NULL AND sent_at >= ?",
+            (channel, _ts(since)),
+        )
+        return int(rows[0][0])
+
     # --- stories (threads) ----------------------------------------------------
 
     def recent_stories(self, *, rule_id: str, channel: str, since: datetime) -> list[Story]:

@@ -25,6 +25,7 @@ def write_config(
     slack_api_url: str = "https://slack.invalid/api/",
     rules_dir: Path = SHIPPED_RULES,
     extra: str = "",
+    slack_extra: str = "",
 ) -> Path:
     """A config.toml in ``directory`` using the shipped rules unless told otherwise."""
     lines = [
@@ -37,6 +38,7 @@ def write_config(
         'channel = "#watch-desk"',
         f'api_url = "{slack_api_url}"',
         'timeout = "2s"',
+        slack_extra,
         "[fetch]",
         'timeout = "2s"',
         'connect_timeout = "2s"',
