@@ -116,6 +116,7 @@ class Monitor:
         clock: Clock = utc_now,
         jitter: Callable[[], float] = random.random,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         rules_fingerprint_at_load: dict[str, str] | None = None,
     ) -> None:
         self.loaded = loaded
@@ -135,6 +136,7 @@ class Monitor:
         self._channel_holds: dict[str, datetime] = {}
         self._last_post: dict[str, float] = {}
         self._sleep = sleep
+        self._monotonic = monotonic
         self._rules_fingerprint = (
             rules_fingerprint(loaded.rules_dir)
             if rules_fingerprint_at_load is None
@@ -534,10 +536,10 @@ class Monitor:
             return
         last = self._last_post.get(channel)
         if last is not None:
-            wait = interval - (time.monotonic() - last)
+            wait = interval - (self._monotonic() - last)
             if wait > 0:
                 self._sleep(wait)
-        self._last_post[channel] = time.monotonic()
+        self._last_post[channel] = self._monotonic()
 
     def _retry_later(
         self, entry: OutboxEntry, exc: TransientDeliveryError, report: _DeliveryTally
@@ -650,6 +652,7 @@ def build_monitor(
     clock: Clock = utc_now,
     jitter: Callable[[], float] = random.random,
     sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Monitor:
     """Build a Monitor from a validated config: rules, SQLite state, HTTP fetcher, sink."""
     # Taken before loading, so that an edit made while loading is seen later.
@@ -665,6 +668,7 @@ def build_monitor(
         clock=clock,
         jitter=jitter,
         sleep=sleep,
+        monotonic=monotonic,
         rules_fingerprint_at_load=fingerprint,
     )
 
