@@ -31,7 +31,7 @@ from monitor.alerts.policy import (
     route,
     silence_for,
 )
-from monitor.alerts.render import storm_summary
+from monitor.alerts.render import digest_message, storm_summary
 from monitor.alerts.sinks import ConsoleSink, Posted, Sink, SlackSink, WebhookSink
 from monitor.config import FeedSettings, LoadedConfig, slack_token, slack_webhook_url
 from monitor.errors import (
@@ -413,6 +413,58 @@ class Monitor:
             if self._roll_up(channel, entries, report):
                 return report.result(held=True)
         return report.result(held=bool(self._channel_holds))
+
+    def deliver_digest(self, channel: str, digest: str) -> DeliveryReport:
+        """Post one channel's digest: every alert waiting for it, grouped by rule.
+
+        The queue lives in the state database, so a restart loses nothing:
+        what waited goes out at the next scheduled time.
+        """
+        with self._delivery_lock:
+            report = _DeliveryTally()
+            now = self.clock()
+            silences = self.store.active_silences(now)
+            entries = []
+            for entry in self.store.digest_queue(channel, digest, now):
+                if not self.store.claim(entry.id, now=now):
+                    continue
+                silence = silence_for(entry.alert.rule_id, silences, now)
+                if silence is not None:
+                    self.store.mark_silenced(entry.id, now=now, silence=silence)
+                    report.silenced += 1
+                    continue
+                entries.append(entry)
+            if not entries:
+                return report.result()
+            message = digest_message([e.alert for e in entries], channel=channel, now=now)
+            self._pace(channel)
+            try:
+                posted = self.sink.post(channel, message)
+            except DeliveryError as exc:
+                for entry in entries:
+                    # Back in the queue for the next digest (no backoff: the schedule is the pace).
+                    self.store.reschedule(
+                        entry.id, attempts=entry.attempts + 1, next_attempt_at=now, error=str(exc)
+                    )
+                report.retrying += len(entries)
+                log.error(
+                    "digest for %s failed, %d alerts wait for the next one: %s",
+                    channel,
+                    len(entries),
+                    exc,
+                )
+                return report.result(held=True)
+            for entry in entries:
+                self.store.mark_sent(
+                    entry.id,
+                    now=self.clock(),
+                    destination=self.sink.destination,
+                    ref=posted.ts,
+                    channel_id=posted.channel_id,
+                )
+            report.sent += len(entries)
+            log.info("digest for %s delivered: %d alerts", channel, len(entries))
+            return report.result()
 
     def _in_storm(self, channel: str, now: datetime, storms: dict[str, list[OutboxEntry]]) -> bool:
         """True once the channel had its share of top-level posts in the storm window."""

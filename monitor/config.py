@@ -75,6 +75,20 @@ class RouteSettings(StrictModel):
     severities: tuple[Severity, ...] = ()
     channels: tuple[Channel, ...] = ()
     mentions: tuple[Mention, ...] = ()
+    digest: str | None = None
+    """A cron expression (minute hour day month weekday, UTC): instead of a
+    post each, these alerts go out together in one digest per channel at
+    those times."""
+
+    @field_validator("digest")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            # Imported here: the scheduler module imports the app, which imports config.
+            from monitor.scheduler import cron_trigger
+
+            cron_trigger(value)
+        return value
 
     def applies(self, rule_id: str, severity: Severity) -> bool:
         return (not self.rules or rule_id in self.rules) and (

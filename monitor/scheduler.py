@@ -66,6 +66,22 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
             name=f"poll {feed.name} every {format_duration(interval)}",
             next_run_time=start + stagger,
         )
+    digests = {
+        (channel, route.digest)
+        for route in config.slack.routes
+        if route.digest
+        for channel in route.channels or (config.slack.channel,)
+    }
+    for channel, digest in sorted(digests):
+        assert digest is not None
+        scheduler.add_job(
+            monitor.deliver_digest,
+            cron_trigger(digest),
+            args=[channel, digest],
+            id=f"digest:{channel}:{digest}",
+            name=f"digest for {channel} at {digest}",
+            executor="delivery",
+        )
     scheduler.add_job(
         monitor.reload_rules,
         IntervalTrigger(seconds=config.rules.reload_interval.total_seconds()),

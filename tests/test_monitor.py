@@ -736,3 +736,58 @@ def test_a_storm_is_rolled_into_one_summary_message(
     monitor.poll_all()
     assert monitor.deliver_due().rolled_up == 0
     assert len(slack_emulator.messages_in("#watch-desk")) == 4
+
+
+DIGEST = """
+[[slack.routes]]
+severities = ["warning", "info"]
+channels = ["#watch-digest"]
+digest = "0 8 * * *"
+"""
+
+
+def test_digest_routes_wait_for_their_schedule_and_survive_a_restart(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([]))
+    monitor = make_monitor(extra=DIGEST)
+    monitor.poll_all()
+    items = [
+        Entry(
+            "South Korea considers sending weapons to Ukraine",
+            link="https://n.example/1",
+            guid="urn:1",
+            published=clock.now,
+        ),
+        Entry(
+            "North Korea sends more troops to Russia, Seoul says",
+            link="https://n.example/2",
+            guid="urn:2",
+            published=clock.now,
+        ),
+        Entry(
+            "North Korean troops killed in Kursk, Ukraine says",
+            link="https://n.example/3",
+            guid="urn:3",
+            published=clock.now,
+        ),
+    ]
+    feed_server.set("/news", rss(items))
+    monitor.poll_all()
+    monitor.deliver_due()
+    assert [m.channel for m in slack_emulator.messages] == ["#watch-desk"], (
+        "only the critical one posts at once"
+    )
+
+    restarted = make_monitor(extra=DIGEST)
+    report = restarted.deliver_digest("#watch-digest", "0 8 * * *")
+    assert report.sent == 2
+    digest = slack_emulator.messages_in("#watch-digest")[0]
+    assert digest.text.startswith("Digest for #watch-digest: 2 alerts")
+    sections = [b["text"]["text"] for b in digest.blocks if b["type"] == "section"]
+    assert len(sections) == 2, "grouped by rule"
+    assert any("seoul-weapons-ukraine" in s and "<https://n.example/1|" in s for s in sections)
+    assert restarted.deliver_digest("#watch-digest", "0 8 * * *").sent == 0, "each alert once"

@@ -20,13 +20,28 @@ def test_jobs_never_overlap_and_delivery_has_its_own_executor(
         FeedSpec("a", "https://a.example/rss", interval="90s"),
         FeedSpec("b", "https://b.example/rss"),
     ]
-    monitor = build_monitor(load_config(write_config(tmp_path, feeds)))
+    routes = (
+        '[[slack.routes]]\nseverities = ["info"]\nchannels = ["#digest"]\ndigest = "30 7 * * 1-5"\n'
+    )
+    monitor = build_monitor(load_config(write_config(tmp_path, feeds, extra=routes)))
     try:
         scheduler = build_scheduler(monitor)
         scheduler.start(paused=True)  # job defaults apply once jobs are really added
         jobs = {job.id: job for job in scheduler.get_jobs()}
         scheduler.shutdown(wait=False)
-        assert set(jobs) == {"poll:a", "poll:b", "deliver", "reload-rules"}
+        assert set(jobs) == {
+            "poll:a",
+            "poll:b",
+            "deliver",
+            "reload-rules",
+            "digest:#digest:30 7 * * 1-5",
+        }
+        digest = jobs["digest:#digest:30 7 * * 1-5"]
+        assert digest.executor == "delivery"
+        assert (
+            str(digest.trigger)
+            == "cron[month='*', day='*', day_of_week='1-5', hour='7', minute='30']"
+        )
         for job in jobs.values():
             assert (job.max_instances, job.coalesce) == (1, True)
         assert jobs["poll:a"].trigger.interval.total_seconds() == 90

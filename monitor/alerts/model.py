@@ -90,6 +90,8 @@ class Target:
 
     channel: str
     mentions: tuple[str, ...] = ()
+    digest: str | None = None
+    """The cron schedule of the digest this alert waits for, if it is not posted alone."""
 
 
 RoutedAlert = tuple[Alert, Target]
@@ -107,6 +109,7 @@ class OutboxEntry:
     status: str = "pending"
     last_error: str | None = None
     next_attempt_at: datetime | None = None
+    digest: str | None = None
     uncertain: bool = False
     """An earlier attempt's outcome is unknown (timed out, or its sender died):
     Slack may already have the post, so look before posting again."""

@@ -76,21 +76,28 @@ def route(alert: Alert, slack: SlackSettings) -> tuple[Target, ...]:
     """The channels an alert goes to, with the mentions for each.
 
     Every route that applies to the alert's rule and severity adds its
-    channels (or the default channel, if it names none) with its mentions;
-    an alert no route claims goes to the default channel. Mentions per
-    severity are added in every channel.
+    channels (or the default channel, if it names none) with its mentions
+    and digest schedule; an alert no route claims goes to the default
+    channel. Mentions per severity are added in every channel. Where two
+    routes send to one channel, posting alone wins over a digest.
     """
-    targets: dict[str, list[str]] = {}
+    targets: dict[str, tuple[list[str], list[str | None]]] = {}
     for candidate in slack.routes:
         if candidate.applies(alert.rule_id, alert.severity):
             for channel in candidate.channels or (slack.channel,):
-                targets.setdefault(channel, []).extend(candidate.mentions)
+                mentions, digests = targets.setdefault(channel, ([], []))
+                mentions.extend(candidate.mentions)
+                digests.append(candidate.digest)
     if not targets:
-        targets[slack.channel] = []
+        targets[slack.channel] = ([], [None])
     by_severity = slack.mentions.get(alert.severity, ())
     return tuple(
-        Target(channel, tuple(dict.fromkeys([*mentions, *by_severity])))
-        for channel, mentions in targets.items()
+        Target(
+            channel,
+            tuple(dict.fromkeys([*mentions, *by_severity])),
+            None if None in digests else sorted(d for d in digests if d)[0],
+        )
+        for channel, (mentions, digests) in targets.items()
     )
 
 

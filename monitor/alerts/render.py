@@ -175,3 +175,50 @@ def storm_summary(alerts: list[Alert], *, channel: str, window_minutes: int) -> 
         {"type": "section", "text": {"type": "mrkdwn", "text": body}},
     ]
     return SlackMessage(text=truncate(heading, SECTION_CHARS), blocks=blocks)
+
+
+def digest_message(alerts: list[Alert], *, channel: str, now: datetime) -> SlackMessage:
+    """One message for a channel's digest: the alerts grouped by rule."""
+    by_rule: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        by_rule.setdefault(alert.rule_id, []).append(alert)
+    heading = f"Digest for {channel}: {len(alerts)} alerts ({format_time(now)})"
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": truncate(f":newspaper: {heading}", HEADER_CHARS),
+                "emoji": True,
+            },
+        },
+    ]
+    for rule_alerts in by_rule.values():
+        first = rule_alerts[0]
+        lines = [
+            f"*{SEVERITY_MARKERS[first.severity]} {escape_mrkdwn(first.rule_title)}* "
+            f"(`{escape_mrkdwn(first.rule_id)}`, {len(rule_alerts)})"
+        ]
+        for alert in rule_alerts[:ROLLUP_LINES]:
+            title = escape_mrkdwn(truncate(alert.title or "(untitled item)", 150))
+            link = f"<{_safe_url(alert.link)}|{title}>" if alert.link else title
+            lines.append(f"• {link} · {escape_mrkdwn(alert.feed)} · {format_time(alert.published)}")
+        if len(rule_alerts) > ROLLUP_LINES:
+            lines.append(f"… and {len(rule_alerts) - ROLLUP_LINES} more")
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": truncate("\n".join(lines), SECTION_CHARS)},
+            }
+        )
+    if len(blocks) > MAX_BLOCKS:
+        blocks = [
+            *blocks[: MAX_BLOCKS - 1],
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"… and {len(blocks) - MAX_BLOCKS + 1} more rules"}
+                ],
+            },
+        ]
+    return SlackMessage(text=escape_mrkdwn(heading), blocks=blocks)

@@ -60,6 +60,7 @@ CREATE TABLE alerts (
     created_at TEXT NOT NULL,
     channel TEXT NOT NULL,
     mentions TEXT NOT NULL DEFAULT '[]',
+    digest TEXT,
     status TEXT NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'silenced')),
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -120,6 +121,7 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
         attempts=row["attempts"],
         channel=row["channel"],
         mentions=tuple(json.loads(row["mentions"])),
+        digest=row["digest"],
         status=row["status"],
         # A claim that expired means a sender died mid-send: Slack may have the post.
         uncertain=bool(row["uncertain"]) or row["status"] == "sending",
@@ -258,8 +260,8 @@ class SQLiteStore:
             for alert, target in alerts:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO alerts (rule_id, item_identity, item_link, feed, severity, "
-                    "payload, created_at, next_attempt_at, channel, mentions) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "payload, created_at, next_attempt_at, channel, mentions, digest) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         alert.rule_id,
                         alert.item_identity,
@@ -271,6 +273,7 @@ class SQLiteStore:
                         stamp,
                         target.channel,
                         json.dumps(list(target.mentions)),
+                        target.digest,
                     ),
                 )
                 queued += cursor.rowcount
@@ -327,7 +330,7 @@ class SQLiteStore:
             "SELECT * FROM alerts "  # noqa: S608 - only "?" marks are interpolated
             "WHERE ((status = 'pending' AND next_attempt_at <= ?) "
             "OR (status = 'sending' AND claimed_at <= ?)) "
-            f"AND channel NOT IN ({marks}) ORDER BY id LIMIT ?",
+            f"AND digest IS NULL AND channel NOT IN ({marks}) ORDER BY id LIMIT ?",
             (_ts(now), _ts(now - SEND_LEASE), *skip_channels, limit),
         )
         return [_entry(row) for row in rows]
@@ -444,6 +447,15 @@ class SQLiteStore:
                 "last_error = ?, claimed_at = NULL, uncertain = MAX(uncertain, ?) WHERE id = ?",
                 (attempts, _ts(next_attempt_at), error, int(uncertain), alert_id),
             )
+
+    def digest_queue(self, channel: str, digest: str, now: datetime) -> list[OutboxEntry]:
+        """Alerts waiting for one channel's digest, oldest first."""
+        rows = self._query(
+            "SELECT * FROM alerts WHERE channel = ? AND digest = ? AND "
+            "(status = 'pending' OR (status = 'sending' AND claimed_at <= ?)) ORDER BY id",
+            (channel, digest, _ts(now - SEND_LEASE)),
+        )
+        return [_entry(row) for row in rows]
 
     def top_level_posts(self, channel: str, since: datetime) -> int:
         """Top-level posts to a channel since a time; a roll-up counts once."""
