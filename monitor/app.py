@@ -710,7 +710,7 @@ def build_monitor(
     # Taken before loading, so that an edit made while loading is seen later.
     fingerprint = rules_fingerprint(loaded.rules_dir)
     rules = load_rule_set(loaded)
-    store = SQLiteStore(loaded.state_path)
+    store = SQLiteStore(loaded.state_path, claim_lease=loaded.config.delivery.claim_lease)
     return Monitor(
         loaded=loaded,
         rules=rules,

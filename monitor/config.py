@@ -152,6 +152,7 @@ class DeliverySettings(StrictModel):
     retry_max: Duration = timedelta(minutes=30)
     batch_size: int = Field(default=50, ge=1, le=1000)
     max_attempts: int = Field(default=20, ge=1)
+    claim_lease: Duration = timedelta(minutes=10)
 
 
 class FeedSettings(StrictModel):

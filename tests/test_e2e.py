@@ -19,7 +19,7 @@ import pytest
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import FeedSpec, write_config
-from tests.support.slack_emulator import SlackEmulator
+from tests.support.slack_emulator import Fault, SlackEmulator
 
 pytestmark = pytest.mark.e2e
 
@@ -203,3 +203,41 @@ def test_run_reloads_changed_rules_and_refuses_broken_ones(
     assert "rules reloaded: 1 rules" in err
     assert "but are invalid; still running the previous 1 rules" in err
     assert "watch.yaml:3: unknown key 'serverity' (did you mean 'severity'?)" in err
+
+
+def test_killed_between_slack_accepting_and_recording_then_restarted(
+    tmp_path: Path, feed_server: FeedServer, slack_emulator: SlackEmulator
+) -> None:
+    """The documented window: Slack has the post, the outbox does not know.
+    After the claim lease the restarted monitor finds the post in the channel
+    history instead of sending it again, and delivers everything else."""
+    slack_emulator.token = TOKEN
+    feed_server.set("/news", rss([]))
+    config = write_config(
+        tmp_path,
+        [FeedSpec("news", feed_server.url("/news"), interval="1s")],
+        slack_api_url=slack_emulator.base_url,
+        extra='claim_lease = "2s"',
+    )
+    monitor = RunningMonitor(config)
+    try:
+        wait_until(lambda: feed_server.hits("/news") >= 2, "the baseline poll")
+        slack_emulator.queue_faults("chat.postMessage", Fault.accept_then_hang(60))
+        feed_server.set("/news", rss([story(7, datetime.now(UTC)), story(8, datetime.now(UTC))]))
+        slack_emulator.wait_for_messages(1, timeout=30)
+    finally:
+        monitor.process.kill()  # SIGKILL: no chance to record anything
+        monitor.process.wait()
+        if monitor.process.stderr is not None:
+            monitor.process.stderr.close()
+
+    restarted = RunningMonitor(config)
+    try:
+        restarted.wait_for_log("its answer was lost); not posting it again")
+        wait_until(lambda: len(slack_emulator.messages) >= 2, "the second alert")
+    finally:
+        err = restarted.stop(signal.SIGTERM)
+    titles = sorted(m.text for m in slack_emulator.messages)
+    assert len(titles) == 2 and len(set(titles)) == 2, "each alert exactly once"
+    assert "(7)" in titles[0] + titles[1] and "(8)" in titles[0] + titles[1]
+    assert "outbox: 0 pending, 0 failed" in err

@@ -131,8 +131,9 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
 
 
 class SQLiteStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, claim_lease: timedelta = SEND_LEASE) -> None:
         self.path = path
+        self.claim_lease = claim_lease
         try:
             if str(path) != ":memory:":
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -331,7 +332,7 @@ class SQLiteStore:
             "WHERE ((status = 'pending' AND next_attempt_at <= ?) "
             "OR (status = 'sending' AND claimed_at <= ?)) "
             f"AND digest IS NULL AND channel NOT IN ({marks}) ORDER BY id LIMIT ?",
-            (_ts(now), _ts(now - SEND_LEASE), *skip_channels, limit),
+            (_ts(now), _ts(now - self.claim_lease), *skip_channels, limit),
         )
         return [_entry(row) for row in rows]
 
@@ -410,7 +411,7 @@ class SQLiteStore:
             cursor = db.execute(
                 "UPDATE alerts SET status = 'sending', claimed_at = ? WHERE id = ? AND "
                 "(status = 'pending' OR (status = 'sending' AND claimed_at <= ?))",
-                (_ts(now), alert_id, _ts(now - SEND_LEASE)),
+                (_ts(now), alert_id, _ts(now - self.claim_lease)),
             )
             return cursor.rowcount == 1
 
@@ -453,7 +454,7 @@ class SQLiteStore:
         rows = self._query(
             "SELECT * FROM alerts WHERE channel = ? AND digest = ? AND "
             "(status = 'pending' OR (status = 'sending' AND claimed_at <= ?)) ORDER BY id",
-            (channel, digest, _ts(now - SEND_LEASE)),
+            (channel, digest, _ts(now - self.claim_lease)),
         )
         return [_entry(row) for row in rows]
 
