@@ -74,26 +74,9 @@ class PollReport:
 
 
 @dataclass
-class _DeliveryTally:
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-    silenced: int = 0
-    rolled_up: int = 0
-
-    def result(self, *, held: bool = False) -> DeliveryReport:
-        return DeliveryReport(
-            sent=self.sent,
-            retrying=self.retrying,
-            failed=self.failed,
-            silenced=self.silenced,
-            rolled_up=self.rolled_up,
-            held=held,
-        )
-
-
-@dataclass(frozen=True)
 class DeliveryReport:
+    """What one delivery run did; counted up while it runs."""
+
     sent: int = 0
     retrying: int = 0
     failed: int = 0
@@ -102,6 +85,10 @@ class DeliveryReport:
     """Of those sent, how many went out inside a storm summary."""
     held: bool = False
     """True when some delivery paused because Slack asked us to wait or is down."""
+
+    def result(self, *, held: bool = False) -> DeliveryReport:
+        self.held = held
+        return self
 
 
 class Monitor:
@@ -323,7 +310,7 @@ class Monitor:
             self._delivery_lock.release()
 
     def _deliver_batch(self) -> DeliveryReport:
-        report = _DeliveryTally()
+        report = DeliveryReport()
         now = self.clock()
         if self._hold_all_until is not None and now < self._hold_all_until:
             return DeliveryReport(held=True)
@@ -421,7 +408,7 @@ class Monitor:
         what waited goes out at the next scheduled time.
         """
         with self._delivery_lock:
-            report = _DeliveryTally()
+            report = DeliveryReport()
             now = self.clock()
             silences = self.store.active_silences(now)
             entries = []
@@ -475,7 +462,7 @@ class Monitor:
             self.store.top_level_posts(channel, now - slack.storm_window) >= slack.storm_threshold
         )
 
-    def _roll_up(self, channel: str, entries: list[OutboxEntry], report: _DeliveryTally) -> bool:
+    def _roll_up(self, channel: str, entries: list[OutboxEntry], report: DeliveryReport) -> bool:
         """Post one summary for alerts held back by a storm; True if Slack is down."""
         window = int(self.config.slack.storm_window.total_seconds() // 60)
         message = storm_summary([e.alert for e in entries], channel=channel, window_minutes=window)
@@ -507,7 +494,7 @@ class Monitor:
         )
         return False
 
-    def _already_posted(self, entry: OutboxEntry, report: _DeliveryTally) -> bool:
+    def _already_posted(self, entry: OutboxEntry, report: DeliveryReport) -> bool:
         """After a timeout or a dead sender, look for the alert's own post
         before posting it again: Slack may have taken it without our knowing."""
         oldest = entry.alert.created_at - timedelta(minutes=1)
@@ -594,7 +581,7 @@ class Monitor:
         self._last_post[channel] = self._monotonic()
 
     def _retry_later(
-        self, entry: OutboxEntry, exc: TransientDeliveryError, report: _DeliveryTally
+        self, entry: OutboxEntry, exc: TransientDeliveryError, report: DeliveryReport
     ) -> bool:
         """Reschedule one alert; True when every delivery must wait (Slack is down)."""
         delivery = self.config.delivery
@@ -638,7 +625,7 @@ class Monitor:
             return True
         return False
 
-    def _give_up(self, entry: OutboxEntry, reason: str, report: _DeliveryTally) -> None:
+    def _give_up(self, entry: OutboxEntry, reason: str, report: DeliveryReport) -> None:
         self.store.mark_failed(
             entry.id, attempts=entry.attempts + 1, now=self.clock(), error=reason
         )

@@ -362,12 +362,9 @@ def _test(loaded: LoadedConfig, args: argparse.Namespace) -> int:
 
 def _outbox(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     statuses = ["pending", "sending", "failed"] + (["sent", "silenced"] if args.all else [])
-    store = SQLiteStore(loaded.state_path)
-    try:
+    with SQLiteStore(loaded.state_path) as store:
         entries = store.outbox(statuses, limit=1000)
         counts = store.outbox_counts()
-    finally:
-        store.close()
     for entry in entries:
         alert = entry.alert
         reason = f"  ({entry.last_error})" if entry.last_error else ""
@@ -380,11 +377,8 @@ def _outbox(loaded: LoadedConfig, args: argparse.Namespace) -> int:
 
 
 def _retry(loaded: LoadedConfig, args: argparse.Namespace) -> int:
-    store = SQLiteStore(loaded.state_path)
-    try:
+    with SQLiteStore(loaded.state_path) as store:
         queued = store.requeue(args.alert_ids, now=utc_now())
-    finally:
-        store.close()
     print(
         f"{queued} failed alerts queued again; a running monitor sends them at its next delivery run"
     )
@@ -404,13 +398,10 @@ def _silence(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     assert isinstance(duration, timedelta)
     now = utc_now()
-    store = SQLiteStore(loaded.state_path)
-    try:
+    with SQLiteStore(loaded.state_path) as store:
         silence = store.add_silence(
             rule_id=args.rule_id, until=now + duration, reason=args.reason, now=now
         )
-    finally:
-        store.close()
     print(
         f"silence {silence.id}: {silence.rule_id} until {format_time(silence.until)} ({silence.reason})"
     )
@@ -418,11 +409,8 @@ def _silence(loaded: LoadedConfig, args: argparse.Namespace) -> int:
 
 
 def _silences(loaded: LoadedConfig, args: argparse.Namespace) -> int:
-    store = SQLiteStore(loaded.state_path)
-    try:
+    with SQLiteStore(loaded.state_path) as store:
         silences = store.active_silences(utc_now())
-    finally:
-        store.close()
     for silence in silences:
         print(
             f"{silence.id:>4} {silence.rule_id:<32} until {format_time(silence.until)}  {silence.reason}"
@@ -433,11 +421,8 @@ def _silences(loaded: LoadedConfig, args: argparse.Namespace) -> int:
 
 
 def _unsilence(loaded: LoadedConfig, args: argparse.Namespace) -> int:
-    store = SQLiteStore(loaded.state_path)
-    try:
+    with SQLiteStore(loaded.state_path) as store:
         removed = store.remove_silence(args.silence_id, now=utc_now())
-    finally:
-        store.close()
     if not removed:
         print(f"monitor unsilence: no active silence {args.silence_id}", file=sys.stderr)
         return EXIT_PROBLEMS
