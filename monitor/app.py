@@ -22,7 +22,7 @@ from typing import TextIO
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from monitor.alerts.model import Alert, OutboxEntry, Story, Target
+from monitor.alerts.model import Alert, OutboxEntry, Silence, Story, Target
 from monitor.alerts.policy import (
     AlertPolicy,
     decide,
@@ -325,20 +325,7 @@ class Monitor:
         for entry in due:
             if entry.channel in self._channel_holds:
                 continue  # throttled earlier in this run
-            if not self.store.claim(entry.id, now=self.clock()):
-                continue  # another process is sending it
-            silence = silence_for(entry.alert.rule_id, silences, now)
-            if silence is not None:
-                self.store.mark_silenced(entry.id, now=self.clock(), silence=silence)
-                report.silenced += 1
-                log.info(
-                    "alert %d (%s) to %s silenced by silence %d: %s",
-                    entry.id,
-                    entry.alert.rule_id,
-                    entry.channel,
-                    silence.id,
-                    silence.reason,
-                )
+            if not self._take(entry, silences, now, report):
                 continue
             if entry.uncertain and self._already_posted(entry, report):
                 continue
@@ -413,14 +400,8 @@ class Monitor:
             silences = self.store.active_silences(now)
             entries = []
             for entry in self.store.digest_queue(channel, digest, now):
-                if not self.store.claim(entry.id, now=now):
-                    continue
-                silence = silence_for(entry.alert.rule_id, silences, now)
-                if silence is not None:
-                    self.store.mark_silenced(entry.id, now=now, silence=silence)
-                    report.silenced += 1
-                    continue
-                entries.append(entry)
+                if self._take(entry, silences, now, report):
+                    entries.append(entry)
             if not entries:
                 return report.result()
             message = digest_message([e.alert for e in entries], channel=channel, now=now)
@@ -452,6 +433,27 @@ class Monitor:
             report.sent += len(entries)
             log.info("digest for %s delivered: %d alerts", channel, len(entries))
             return report.result()
+
+    def _take(
+        self, entry: OutboxEntry, silences: list[Silence], now: datetime, report: DeliveryReport
+    ) -> bool:
+        """Claim an alert for sending; False if another process has it or a silence covers it."""
+        if not self.store.claim(entry.id, now=self.clock()):
+            return False
+        silence = silence_for(entry.alert.rule_id, silences, now)
+        if silence is None:
+            return True
+        self.store.mark_silenced(entry.id, now=self.clock(), silence=silence)
+        report.silenced += 1
+        log.info(
+            "alert %d (%s) to %s silenced by silence %d: %s",
+            entry.id,
+            entry.alert.rule_id,
+            entry.channel,
+            silence.id,
+            silence.reason,
+        )
+        return False
 
     def _in_storm(self, channel: str, now: datetime, storms: dict[str, list[OutboxEntry]]) -> bool:
         """True once the channel had its share of top-level posts in the storm window."""
