@@ -501,7 +501,7 @@ class Monitor:
         before posting it again: Slack may have taken it without our knowing."""
         oldest = entry.alert.created_at - timedelta(minutes=1)
         try:
-            found = self.sink.find_posted(entry, oldest)
+            found = self.sink.find_posted(entry, oldest, self.store.known_channel_id(entry.channel))
         except DeliveryError as exc:
             log.warning(
                 "cannot check whether %s already has alert %d (%s); posting it again may show it twice",

@@ -97,8 +97,11 @@ class Sink(Protocol):
         """Edit an alert already posted (a thread parent's count of sources)."""
         ...
 
-    def find_posted(self, entry: OutboxEntry, oldest: datetime) -> Posted | None:
-        """The alert's own post, if Slack already has it (after a timeout)."""
+    def find_posted(
+        self, entry: OutboxEntry, oldest: datetime, channel_id: str | None = None
+    ) -> Posted | None:
+        """The alert's own post, if Slack already has it (after a timeout).
+        ``channel_id``: the channel's id from an earlier answer, if known."""
         ...
 
     def post(self, channel: str, message: SlackMessage) -> Posted:
@@ -133,7 +136,9 @@ class ConsoleSink:
     ) -> None:
         return None
 
-    def find_posted(self, entry: OutboxEntry, oldest: datetime) -> Posted | None:
+    def find_posted(
+        self, entry: OutboxEntry, oldest: datetime, channel_id: str | None = None
+    ) -> Posted | None:
         return None
 
     def post(self, channel: str, message: SlackMessage) -> Posted:
@@ -195,8 +200,12 @@ class SlackSink:
             ),
         )
 
-    def find_posted(self, entry: OutboxEntry, oldest: datetime) -> Posted | None:
-        channel = self._channel_ids.get(entry.channel, entry.channel)
+    def find_posted(
+        self, entry: OutboxEntry, oldest: datetime, channel_id: str | None = None
+    ) -> Posted | None:
+        # conversations.history wants the channel's id, not its name; after a
+        # restart this process has not seen it yet, so the store passes it in.
+        channel = channel_id or self._channel_ids.get(entry.channel, entry.channel)
         response = self._call(
             entry.channel,
             lambda: self._client.conversations_history(
@@ -307,7 +316,9 @@ class WebhookSink:
     ) -> None:
         return None
 
-    def find_posted(self, entry: OutboxEntry, oldest: datetime) -> Posted | None:
+    def find_posted(
+        self, entry: OutboxEntry, oldest: datetime, channel_id: str | None = None
+    ) -> Posted | None:
         return None
 
 

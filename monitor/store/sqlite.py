@@ -464,6 +464,15 @@ class SQLiteStore:
         )
         return [_entry(row) for row in rows]
 
+    def known_channel_id(self, channel: str) -> str | None:
+        """The id Slack gave for a channel name in an earlier answer, if any."""
+        rows = self._query(
+            "SELECT channel_id FROM alerts WHERE channel = ? AND channel_id IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (channel,),
+        )
+        return str(rows[0][0]) if rows else None
+
     def top_level_posts(self, channel: str, since: datetime) -> int:
         """Top-level posts to a channel since a time; a roll-up counts once."""
         rows = self._query(
