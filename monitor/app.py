@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
@@ -27,6 +27,7 @@ from monitor.alerts.policy import (
     AlertPolicy,
     decide,
     find_story,
+    poll_delay,
     retry_delay,
     route,
     silence_for,
@@ -67,6 +68,7 @@ class PollReport:
     alerts: int = 0
     not_modified: bool = False
     error: FeedError | None = None
+    next_poll_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -196,7 +198,7 @@ class Monitor:
         succeeds, so a crash midway means the items are seen again next time.
         """
         try:
-            return self._poll_feed(feed)
+            report = self._poll_feed(feed)
         except Exception as exc:
             kind = "state" if isinstance(exc, StateError) else "internal"
             log.exception("poll feed=%s FAILED (%s error)", feed.name, kind)
@@ -205,7 +207,22 @@ class Monitor:
                 self.store.record_failure(
                     feed=feed.name, url=feed.url, kind=kind, message=str(error), now=self.clock()
                 )
-            return PollReport(feed.name, error=error)
+            report = PollReport(feed.name, error=error)
+        return replace(report, next_poll_at=self._schedule_next(feed))
+
+    def _schedule_next(self, feed: FeedSettings) -> datetime | None:
+        """When this feed is due again: its interval, backed off after failures."""
+        try:
+            state = self.store.feed_state(feed.name)
+            failures = state.consecutive_failures if state else 0
+            when = self.clock() + poll_delay(
+                self.config.interval_of(feed), failures, max_backoff=self.config.polling.max_backoff
+            )
+            self.store.set_next_poll(feed.name, when)
+        except StateError as exc:
+            log.error("cannot record the next poll of feed=%s: %s", feed.name, exc)
+            return None
+        return when
 
     def _poll_feed(self, feed: FeedSettings) -> PollReport:
         started = time.monotonic()

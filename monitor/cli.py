@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 from monitor import __version__
 from monitor.alerts.model import Alert, OutboxEntry
 from monitor.alerts.policy import route
-from monitor.alerts.render import format_time
+from monitor.alerts.render import format_time, relative_time
 from monitor.alerts.sinks import SlackSink, render_entry
 from monitor.app import (
     ReplayResult,
@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "slack-test", parents=[common], help="send a test message to every configured channel"
     )
+    status_parser = commands.add_parser(
+        "status",
+        parents=[common],
+        help="feed health: last success, last error, failures, next poll",
+    )
+    status_parser.add_argument("--json", action="store_true", help="one JSON object per feed")
     replay_parser = commands.add_parser(
         "replay",
         parents=[common],
@@ -161,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "unsilence": _unsilence,
         "preview": _preview,
         "slack-test": _slack_test,
+        "status": _status,
     }
     try:
         if args.command == "check":
@@ -487,6 +494,71 @@ def _slack_test(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         else:
             print(f"ok   {channel}")
     return EXIT_PROBLEMS if failures else EXIT_OK
+
+
+def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
+    with SQLiteStore(loaded.state_path) as store:
+        health = {feed.name: feed for feed in store.feed_health()}
+    now = utc_now()
+    rows = []
+    for feed in loaded.config.feeds:
+        found = health.get(feed.name)
+        if found is None or found.last_polled_at is None:
+            state = "never polled"
+        elif found.consecutive_failures:
+            state = "FAILING"
+        else:
+            state = "ok"
+        rows.append((feed, found, state))
+    if args.json:
+        for feed, found, state in rows:
+            print(
+                json.dumps(
+                    {
+                        "feed": feed.name,
+                        "url": feed.url,
+                        "tags": list(feed.tags),
+                        "state": state,
+                        "last_success": _iso(found.last_success_at if found else None),
+                        "last_polled": _iso(found.last_polled_at if found else None),
+                        "last_error": found.last_error if found else None,
+                        "last_error_kind": found.last_error_kind if found else None,
+                        "consecutive_failures": found.consecutive_failures if found else 0,
+                        "next_poll": _iso(found.next_poll_at if found else None),
+                        "items_seen": found.items_seen if found else 0,
+                        "alerts_raised": found.alerts_raised if found else 0,
+                    }
+                )
+            )
+        return EXIT_OK
+    print(
+        f"{'FEED':<24} {'STATE':<13} {'LAST SUCCESS':<14} {'FAILS':>5} {'NEXT POLL':<12} {'ITEMS':>6} {'ALERTS':>6}  LAST ERROR"
+    )
+    for feed, found, state in rows:
+        success = (
+            relative_time(found.last_success_at, now) if found and found.last_success_at else "-"
+        )
+        next_poll = _until(found.next_poll_at, now) if found and found.next_poll_at else "-"
+        error = f"{found.last_error_kind}: {found.last_error}" if found and found.last_error else ""
+        print(
+            f"{feed.name:<24} {state:<13} {success:<14} {found.consecutive_failures if found else 0:>5} "
+            f"{next_poll:<12} {found.items_seen if found else 0:>6} {found.alerts_raised if found else 0:>6}  "
+            f"{error[:100]}"
+        )
+    failing = sum(state == "FAILING" for _, _, state in rows)
+    print(f"{len(rows)} feeds, {failing} failing")
+    return EXIT_OK
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _until(value: datetime, now: datetime) -> str:
+    seconds = int((value - now).total_seconds())
+    if seconds <= 0:
+        return "due"
+    return f"in {seconds // 60} min" if seconds >= 60 else f"in {seconds} s"
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -142,6 +142,9 @@ class FetchSettings(StrictModel):
 
 class PollingSettings(StrictModel):
     default_interval: Duration = timedelta(minutes=5)
+    max_backoff: Duration = timedelta(hours=1)
+    """After failures a feed is polled at its interval doubled per failure, up
+    to this; never less often, and never given up on."""
     baseline_window: Duration = timedelta(hours=6)
     max_item_age: Duration = timedelta(days=3)
 

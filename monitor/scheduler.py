@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -28,12 +29,24 @@ def cron_trigger(expression: str) -> CronTrigger:
         ) from exc
 
 
-def _poll_then_deliver(monitor: Monitor, feed: FeedSettings) -> None:
+def _poll_then_deliver(
+    monitor: Monitor, feed: FeedSettings, reschedule: Callable[[str, datetime], object]
+) -> None:
     report = monitor.poll_feed(feed)
+    if report.next_poll_at is not None and report.error is not None:
+        # Back off a failing feed; a success returns it to its interval.
+        reschedule(f"poll:{feed.name}", report.next_poll_at)
     if report.alerts:
         # Deliver at once rather than at the next delivery tick; deliver_due
         # returns immediately if a delivery run is already under way.
         monitor.deliver_due()
+
+
+def _rescheduler(scheduler: BackgroundScheduler) -> Callable[[str, datetime], object]:
+    def reschedule(job_id: str, when: datetime) -> object:
+        return scheduler.modify_job(job_id, next_run_time=when)
+
+    return reschedule
 
 
 def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
@@ -54,17 +67,22 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
     count = max(1, len(config.feeds))
     for index, feed in enumerate(config.feeds):
         interval = config.interval_of(feed)
-        # Spread first polls over a few seconds so start-up is not one burst.
+        # Spread first polls over a few seconds so start-up is not one burst;
+        # a feed backed off before a restart stays backed off.
         stagger = timedelta(seconds=min(5.0, interval.total_seconds() / 2) * index / count)
+        state = monitor.store.feed_state(feed.name)
+        first = start + stagger
+        if state is not None and state.next_poll_at is not None and state.consecutive_failures:
+            first = max(first, state.next_poll_at)
         scheduler.add_job(
             _poll_then_deliver,
             IntervalTrigger(
                 seconds=interval.total_seconds(), jitter=min(30.0, interval.total_seconds() / 10)
             ),
-            args=[monitor, feed],
+            args=[monitor, feed, _rescheduler(scheduler)],
             id=f"poll:{feed.name}",
             name=f"poll {feed.name} every {format_duration(interval)}",
-            next_run_time=start + stagger,
+            next_run_time=first,
         )
     digests = {
         (channel, route.digest)

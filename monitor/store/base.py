@@ -22,6 +22,23 @@ class FeedState:
     last_error: str | None
     last_error_kind: str | None
     consecutive_failures: int
+    next_poll_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """One feed as `monitor status` shows it."""
+
+    name: str
+    url: str
+    last_success_at: datetime | None
+    last_polled_at: datetime | None
+    last_error: str | None
+    last_error_kind: str | None
+    consecutive_failures: int
+    next_poll_at: datetime | None
+    items_seen: int
+    alerts_raised: int
 
 
 class Store(Protocol):
@@ -108,6 +125,10 @@ class Store(Protocol):
     def top_level_posts(self, channel: str, since: datetime) -> int: ...
 
     def known_channel_id(self, channel: str) -> str | None: ...
+
+    def set_next_poll(self, feed: str, at: datetime) -> None: ...
+
+    def feed_health(self) -> list[FeedHealth]: ...
 
     def digest_queue(self, channel: str, digest: str, now: datetime) -> list[OutboxEntry]: ...
 

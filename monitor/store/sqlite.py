@@ -20,7 +20,7 @@ from monitor.alerts.model import Alert, OutboxEntry, RoutedAlert, Silence, Story
 from monitor.errors import StateError
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
-from monitor.store.base import FeedState
+from monitor.store.base import FeedHealth, FeedState
 
 SCHEMA_VERSION = 1
 SEND_LEASE = timedelta(minutes=10)
@@ -41,7 +41,8 @@ CREATE TABLE feeds (
     last_polled_at TEXT,
     last_error TEXT,
     last_error_kind TEXT,
-    consecutive_failures INTEGER NOT NULL DEFAULT 0
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    next_poll_at TEXT
 );
 CREATE TABLE seen (
     feed TEXT NOT NULL,
@@ -225,6 +226,7 @@ class SQLiteStore:
             url=row["url"],
             validators=Validators(row["etag"], row["last_modified"]),
             first_success_at=_dt(row["first_success_at"]),
+            next_poll_at=_dt(row["next_poll_at"]),
             last_success_at=_dt(row["last_success_at"]),
             last_error=row["last_error"],
             last_error_kind=row["last_error_kind"],
@@ -297,6 +299,34 @@ class SQLiteStore:
                 (feed, url, validators.etag, validators.last_modified, stamp, stamp, stamp),
             )
         return queued
+
+    def set_next_poll(self, feed: str, at: datetime) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE feeds SET next_poll_at = ? WHERE name = ?", (_ts(at), feed))
+
+    def feed_health(self) -> list[FeedHealth]:
+        rows = self._query(
+            "SELECT f.*, "
+            "(SELECT COUNT(*) FROM seen s WHERE s.feed = f.name AND s.key NOT LIKE 'link+title:%') "
+            "AS items_seen, "
+            "(SELECT COUNT(DISTINCT a.rule_id || ' ' || a.item_identity) FROM alerts a "
+            "WHERE a.feed = f.name) AS alerts_raised FROM feeds f ORDER BY f.name"
+        )
+        return [
+            FeedHealth(
+                name=row["name"],
+                url=row["url"],
+                last_success_at=_dt(row["last_success_at"]),
+                last_polled_at=_dt(row["last_polled_at"]),
+                last_error=row["last_error"],
+                last_error_kind=row["last_error_kind"],
+                consecutive_failures=row["consecutive_failures"],
+                next_poll_at=_dt(row["next_poll_at"]),
+                items_seen=row["items_seen"],
+                alerts_raised=row["alerts_raised"],
+            )
+            for row in rows
+        ]
 
     def record_not_modified(self, *, feed: str, url: str, now: datetime) -> None:
         stamp = _ts(now)

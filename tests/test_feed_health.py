@@ -1,0 +1,72 @@
+"""Feed health: failing feeds back off and recover, and `monitor status` shows it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.app import build_monitor
+from monitor.cli import main
+from monitor.config import load_config
+from monitor.scheduler import _poll_then_deliver
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import Entry, rss
+from tests.support.setup import FakeClock, FeedSpec, write_config
+
+
+@pytest.fixture
+def config(tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    feed_server.set("/good", rss([Entry("Markets", link="https://x.example/1")]))
+    feed_server.set("/bad", "down", status=503)
+    return write_config(
+        tmp_path,
+        [FeedSpec("good", feed_server.url("/good")), FeedSpec("bad", feed_server.url("/bad"))],
+    )
+
+
+def test_a_failing_feed_backs_off_and_returns_to_its_interval_on_success(
+    config: Path, feed_server: FeedServer
+) -> None:
+    clock = FakeClock()
+    monitor = build_monitor(load_config(config), clock=clock)
+    bad = next(f for f in monitor.config.feeds if f.name == "bad")
+    rescheduled: list[tuple[str, datetime]] = []
+    try:
+        for _ in range(3):
+            _poll_then_deliver(monitor, bad, lambda job, when: rescheduled.append((job, when)))
+        assert rescheduled == [
+            ("poll:bad", clock.now + timedelta(minutes=10)),
+            ("poll:bad", clock.now + timedelta(minutes=20)),
+            ("poll:bad", clock.now + timedelta(minutes=40)),
+        ]
+        feed_server.set("/bad", rss([]))
+        _poll_then_deliver(monitor, bad, lambda job, when: rescheduled.append((job, when)))
+        assert len(rescheduled) == 3, "a success goes back to the plain interval"
+        state = monitor.store.feed_state("bad")
+        assert state is not None and state.consecutive_failures == 0
+        assert state.next_poll_at == clock.now + timedelta(minutes=5)
+    finally:
+        monitor.close()
+
+
+def test_status_shows_each_feeds_health(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["once", "--config", str(config)])
+    capsys.readouterr()
+    assert main(["status", "--config", str(config)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("FEED")
+    good = next(line for line in out if line.startswith("good "))
+    bad = next(line for line in out if line.startswith("bad "))
+    assert " ok " in good and " FAILING " in bad
+    assert "http: HTTP 503 Service Unavailable" in bad
+    assert out[-1] == "2 feeds, 1 failing"
+
+    assert main(["status", "--json", "--config", str(config)]) == 0
+    rows = {row["feed"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["bad"]["consecutive_failures"] == 1 and rows["bad"]["last_error_kind"] == "http"
+    assert rows["good"]["items_seen"] == 1 and rows["good"]["state"] == "ok"
+    assert rows["bad"]["next_poll"] is not None
