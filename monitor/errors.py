@@ -60,7 +60,8 @@ class FeedError(MonitorError):
     """A feed could not be read this time; ``kind`` names the failure class.
 
     Kinds: ``dns``, ``connect``, ``timeout``, ``http``, ``too-large``,
-    ``redirects``, ``url``, ``file``, ``not-a-feed``, ``parse``, and ``state``
+    ``redirects``, ``url``, ``file``, ``blocked`` (a bot wall), ``not-a-feed``,
+    ``parse``, and ``state``
     or ``internal`` for a fault of the monitor itself.
     """
 

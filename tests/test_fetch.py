@@ -202,3 +202,15 @@ def test_local_files_are_feeds_too(tmp_path: Path) -> None:
         with pytest.raises(FetchError, match="cannot read file") as caught:
             client.fetch(str(tmp_path / "missing.xml"))
     assert caught.value.kind == "file"
+
+
+def test_a_bot_wall_is_reported_as_such(feed_server: FeedServer) -> None:
+    page = "<html><head><title>Just a moment...</title></head><body>cf-chl challenge</body></html>"
+    feed_server.set("/feed", page, status=403, content_type="text/html")
+    error = failure(feed_server.url("/feed"))
+    assert (error.kind, str(error)) == (
+        "blocked",
+        "HTTP 403 Forbidden: the site's bot protection answered with a challenge page instead of the feed",
+    )
+    feed_server.set("/plain", "forbidden", status=403)
+    assert failure(feed_server.url("/plain")).kind == "http"

@@ -9,6 +9,7 @@ that an operator can act on (DNS, connect, timeout, HTTP status, size).
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import time
@@ -134,7 +135,7 @@ class HttpFetcher:
             if response.status_code == 304:
                 return FetchResult(final_url, 304, None, response_headers, _validators(response))
             if response.status_code >= 400:
-                raise _status_error(response)
+                raise _status_error(response, _peek(response))
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > self.limits.max_bytes:
                 raise _too_large(self.limits.max_bytes, f"it declares {int(declared):,} bytes")
@@ -222,9 +223,34 @@ def _validators(response: httpx.Response) -> Validators:
     return Validators(response.headers.get("ETag"), response.headers.get("Last-Modified"))
 
 
-def _status_error(response: httpx.Response) -> FetchError:
+_CHALLENGE = re.compile(
+    rb"cf-chl|challenge-platform|captcha|just a moment|attention required|checking your browser|"
+    rb"ddos-guard|perimeterx|are you a robot|access denied",
+    re.I,
+)
+
+
+def _peek(response: httpx.Response, limit: int = 8192) -> bytes:
+    """The start of an error page, to tell a bot wall from a plain error."""
+    head = b""
+    with contextlib.suppress(httpx.HTTPError):
+        for chunk in response.iter_bytes():
+            head += chunk
+            if len(head) >= limit:
+                break
+    return head[:limit]
+
+
+def _status_error(response: httpx.Response, body: bytes = b"") -> FetchError:
     reason = response.reason_phrase or ""
     detail = f"HTTP {response.status_code} {reason}".strip()
+    if response.status_code in (403, 429, 503) and (
+        _CHALLENGE.search(body) or "cloudflare" in response.headers.get("Server", "").lower()
+    ):
+        return FetchError(
+            "blocked",
+            f"{detail}: the site's bot protection answered with a challenge page instead of the feed",
+        )
     if response.status_code == 429 or response.status_code == 503:
         retry_after = response.headers.get("Retry-After")
         if retry_after:
