@@ -56,6 +56,10 @@ log = logging.getLogger("monitor")
 Clock = Callable[[], datetime]
 
 
+def _seconds(value: float | None) -> timedelta | None:
+    return timedelta(seconds=value) if value else None
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -69,6 +73,8 @@ class PollReport:
     not_modified: bool = False
     error: FeedError | None = None
     next_poll_at: datetime | None = None
+    asked_wait: timedelta | None = None
+    """How long the server asked us to wait before polling again, if it did."""
 
     @property
     def ok(self) -> bool:
@@ -208,16 +214,22 @@ class Monitor:
                     feed=feed.name, url=feed.url, kind=kind, message=str(error), now=self.clock()
                 )
             report = PollReport(feed.name, error=error)
-        return replace(report, next_poll_at=self._schedule_next(feed))
+        return replace(report, next_poll_at=self._schedule_next(feed, report.asked_wait))
 
-    def _schedule_next(self, feed: FeedSettings) -> datetime | None:
-        """When this feed is due again: its interval, backed off after failures."""
+    def _schedule_next(self, feed: FeedSettings, asked_wait: timedelta | None) -> datetime | None:
+        """When this feed is due again: its interval, backed off after failures,
+        or later where the server asked (Retry-After, Cache-Control max-age,
+        RSS ttl), up to polling.max_backoff."""
         try:
             state = self.store.feed_state(feed.name)
             failures = state.consecutive_failures if state else 0
-            when = self.clock() + poll_delay(
-                self.config.interval_of(feed), failures, max_backoff=self.config.polling.max_backoff
+            polling = self.config.polling
+            delay = poll_delay(
+                self.config.interval_of(feed), failures, max_backoff=polling.max_backoff
             )
+            if asked_wait is not None:
+                delay = max(delay, min(asked_wait, polling.max_backoff))
+            when = self.clock() + delay
             self.store.set_next_poll(feed.name, when)
         except StateError as exc:
             log.error("cannot record the next poll of feed=%s: %s", feed.name, exc)
@@ -242,7 +254,7 @@ class Monitor:
                     feed.name,
                     time.monotonic() - started,
                 )
-                return PollReport(feed.name, not_modified=True)
+                return PollReport(feed.name, not_modified=True, asked_wait=_seconds(result.max_age))
             assert result.body is not None
             parsed = parse_feed(
                 result.body,
@@ -257,7 +269,7 @@ class Monitor:
                 feed=feed.name, url=feed.url, kind=exc.kind, message=str(exc), now=now
             )
             log.error("poll feed=%s FAILED (%s): %s [url %s]", feed.name, exc.kind, exc, feed.url)
-            return PollReport(feed.name, error=exc)
+            return PollReport(feed.name, error=exc, asked_wait=_seconds(exc.retry_after))
         if parsed.warning:
             log.warning("poll feed=%s: %s", feed.name, parsed.warning)
         new_items = self.store.unseen(feed.name, parsed.items)
@@ -289,7 +301,14 @@ class Monitor:
             " (first poll: backlog baselined)" if first_poll else "",
             time.monotonic() - started,
         )
-        return PollReport(feed.name, items=len(parsed.items), new=len(new_items), alerts=queued)
+        asked = [s for s in (result.max_age, parsed.ttl_minutes and parsed.ttl_minutes * 60) if s]
+        return PollReport(
+            feed.name,
+            items=len(parsed.items),
+            new=len(new_items),
+            alerts=queued,
+            asked_wait=_seconds(max(asked)) if asked else None,
+        )
 
     def _targets(self, alert: Alert) -> tuple[Target, ...]:
         targets = route(alert, self.config.slack)

@@ -67,6 +67,8 @@ class FeedError(MonitorError):
 
     def __init__(self, kind: str, message: str) -> None:
         self.kind = kind
+        self.retry_after: float | None = None
+        """Seconds the server asked us to wait (Retry-After), if it said."""
         super().__init__(message)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -17,6 +20,9 @@ from monitor.config import FeedSettings
 from monitor.validation import format_duration
 
 log = logging.getLogger("monitor.scheduler")
+
+Reschedule = Callable[[str, datetime], object]
+"""Asks for a poll job to run next at a given time."""
 
 
 def cron_trigger(expression: str) -> CronTrigger:
@@ -29,12 +35,11 @@ def cron_trigger(expression: str) -> CronTrigger:
         ) from exc
 
 
-def _poll_then_deliver(
-    monitor: Monitor, feed: FeedSettings, reschedule: Callable[[str, datetime], object]
-) -> None:
+def _poll_then_deliver(monitor: Monitor, feed: FeedSettings, reschedule: Reschedule) -> None:
     report = monitor.poll_feed(feed)
-    if report.next_poll_at is not None and report.error is not None:
-        # Back off a failing feed; a success returns it to its interval.
+    if report.next_poll_at is not None:
+        # The interval, backed off after failures or stretched where the
+        # server asked; a success returns a feed to its interval.
         reschedule(f"poll:{feed.name}", report.next_poll_at)
     if report.alerts:
         # Deliver at once rather than at the next delivery tick; deliver_due
@@ -42,14 +47,28 @@ def _poll_then_deliver(
         monitor.deliver_due()
 
 
-def _rescheduler(scheduler: BackgroundScheduler) -> Callable[[str, datetime], object]:
-    def reschedule(job_id: str, when: datetime) -> object:
-        return scheduler.modify_job(job_id, next_run_time=when)
+def _apply(
+    scheduler: BackgroundScheduler, requests: queue.SimpleQueue[tuple[str, datetime]]
+) -> None:
+    """Move poll jobs to the times their feeds asked for.
 
-    return reschedule
+    Done on the main thread, never inside a job: APScheduler's shutdown holds
+    the job-store lock while it waits for running jobs, so a job calling
+    modify_job during shutdown would wait for ever.
+    """
+    while True:
+        try:
+            job_id, when = requests.get_nowait()
+        except queue.Empty:
+            return
+        with contextlib.suppress(JobLookupError):
+            scheduler.modify_job(job_id, next_run_time=when)
 
 
-def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
+def build_scheduler(
+    monitor: Monitor, requests: queue.SimpleQueue[tuple[str, datetime]] | None = None
+) -> BackgroundScheduler:
+    reschedule_queue: queue.SimpleQueue[tuple[str, datetime]] = requests or queue.SimpleQueue()
     config = monitor.config
     scheduler = BackgroundScheduler(
         timezone=UTC,
@@ -72,14 +91,14 @@ def build_scheduler(monitor: Monitor) -> BackgroundScheduler:
         stagger = timedelta(seconds=min(5.0, interval.total_seconds() / 2) * index / count)
         state = monitor.store.feed_state(feed.name)
         first = start + stagger
-        if state is not None and state.next_poll_at is not None and state.consecutive_failures:
+        if state is not None and state.next_poll_at is not None:
             first = max(first, state.next_poll_at)
         scheduler.add_job(
             _poll_then_deliver,
             IntervalTrigger(
                 seconds=interval.total_seconds(), jitter=min(30.0, interval.total_seconds() / 10)
             ),
-            args=[monitor, feed, _rescheduler(scheduler)],
+            args=[monitor, feed, lambda job_id, when: reschedule_queue.put((job_id, when))],
             id=f"poll:{feed.name}",
             name=f"poll {feed.name} every {format_duration(interval)}",
             next_run_time=first,
@@ -123,7 +142,8 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
 
     Whatever is in the outbox stays there and goes out on the next start.
     """
-    scheduler = build_scheduler(monitor)
+    requests: queue.SimpleQueue[tuple[str, datetime]] = queue.SimpleQueue()
+    scheduler = build_scheduler(monitor, requests)
     scheduler.start()
     log.info(
         "monitor running: %d feeds, %d rules, alerts to %s",
@@ -132,7 +152,8 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
         monitor.sink.destination,
     )
     try:
-        stop.wait()
+        while not stop.wait(0.2):
+            _apply(scheduler, requests)
     finally:
         log.info("stopping: waiting for running polls and deliveries to finish")
         scheduler.shutdown(wait=True)

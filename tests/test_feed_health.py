@@ -45,7 +45,9 @@ def test_a_failing_feed_backs_off_and_returns_to_its_interval_on_success(
         ]
         feed_server.set("/bad", rss([]))
         _poll_then_deliver(monitor, bad, lambda job, when: rescheduled.append((job, when)))
-        assert len(rescheduled) == 3, "a success goes back to the plain interval"
+        assert rescheduled[-1] == ("poll:bad", clock.now + timedelta(minutes=5)), (
+            "a success goes back to the plain interval"
+        )
         state = monitor.store.feed_state("bad")
         assert state is not None and state.consecutive_failures == 0
         assert state.next_poll_at == clock.now + timedelta(minutes=5)
@@ -70,3 +72,37 @@ def test_status_shows_each_feeds_health(config: Path, capsys: pytest.CaptureFixt
     assert rows["bad"]["consecutive_failures"] == 1 and rows["bad"]["last_error_kind"] == "http"
     assert rows["good"]["items_seen"] == 1 and rows["good"]["state"] == "ok"
     assert rows["bad"]["next_poll"] is not None
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "minutes"),
+    [
+        ({"Retry-After": "1800"}, "slow down", 429, 30),
+        ({"Cache-Control": "public, max-age=1200"}, None, 200, 20),
+        ({}, "ttl", 200, 45),
+        ({"Retry-After": "86400"}, "slow down", 429, 60),  # capped at polling.max_backoff
+        ({"Cache-Control": "max-age=60"}, None, 200, 5),  # never sooner than the interval
+    ],
+)
+def test_the_server_can_ask_for_a_longer_wait(
+    config: Path,
+    feed_server: FeedServer,
+    headers: dict[str, str],
+    body: str | None,
+    status: int,
+    minutes: int,
+) -> None:
+    text = body if body not in (None, "ttl") else rss([])
+    if body == "ttl":
+        text = rss([]).replace(
+            "<description>d</description>", "<description>d</description><ttl>45</ttl>"
+        )
+    feed_server.set("/good", text, status=status, headers=headers)
+    clock = FakeClock()
+    monitor = build_monitor(load_config(config), clock=clock)
+    good = next(f for f in monitor.config.feeds if f.name == "good")
+    try:
+        report = monitor.poll_feed(good)
+        assert report.next_poll_at == clock.now + timedelta(minutes=minutes)
+    finally:
+        monitor.close()

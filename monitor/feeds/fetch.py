@@ -50,6 +50,12 @@ class FetchResult:
     def not_modified(self) -> bool:
         return self.body is None
 
+    @property
+    def max_age(self) -> float | None:
+        """Cache-Control max-age in seconds, when the server sets one."""
+        match = re.search(r"max-age\s*=\s*(\d+)", self.headers.get("cache-control", ""))
+        return float(match.group(1)) if match else None
+
 
 class Fetcher(Protocol):
     def fetch(self, url: str, validators: Validators) -> FetchResult: ...
@@ -251,11 +257,12 @@ def _status_error(response: httpx.Response, body: bytes = b"") -> FetchError:
             "blocked",
             f"{detail}: the site's bot protection answered with a challenge page instead of the feed",
         )
-    if response.status_code == 429 or response.status_code == 503:
-        retry_after = response.headers.get("Retry-After")
-        if retry_after:
-            detail += f" (Retry-After: {retry_after})"
-    return FetchError("http", detail)
+    retry_after = response.headers.get("Retry-After", "").strip()
+    if retry_after and response.status_code in (429, 503):
+        detail += f" (Retry-After: {retry_after})"
+    error = FetchError("http", detail)
+    error.retry_after = float(retry_after) if retry_after.isdigit() else None
+    return error
 
 
 def _timed_out(url: str, limits: FetchLimits) -> FetchError:

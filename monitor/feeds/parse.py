@@ -43,6 +43,8 @@ class ParsedFeed:
     """Set when feedparser flagged the document (bozo) but it still gave items."""
     skipped: int = 0
     """Entries dropped as empty (no title, text or link) or as exact repeats."""
+    ttl_minutes: int | None = None
+    """RSS <ttl>: how long the publisher asks readers to wait between polls."""
 
 
 def parse_feed(
@@ -98,7 +100,14 @@ def parse_feed(
         positions[item.identity] = len(items)
         items.append(item)
     feed_title = fold_whitespace(str(parsed.get("feed", {}).get("title", "")))
-    return ParsedFeed(title=feed_title, items=tuple(items), warning=warning, skipped=skipped)
+    ttl = str(parsed.get("feed", {}).get("ttl", "")).strip()
+    return ParsedFeed(
+        title=feed_title,
+        items=tuple(items),
+        warning=warning,
+        skipped=skipped,
+        ttl_minutes=int(ttl) if ttl.isdigit() else None,
+    )
 
 
 def _normalise(
