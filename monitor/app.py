@@ -695,6 +695,7 @@ def fetch_limits(loaded: LoadedConfig) -> FetchLimits:
         max_bytes=fetch.max_bytes,
         max_redirects=fetch.max_redirects,
         user_agent=fetch.user_agent,
+        per_host=fetch.per_host,
     )
 
 

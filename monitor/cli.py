@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.upper,
         help="log level (default: INFO)",
     )
+    common.add_argument(
+        "--log-format",
+        default=argparse.SUPPRESS,
+        choices=["text", "json"],
+        help="log lines as readable text (default) or one JSON object each",
+    )
     parser = argparse.ArgumentParser(
         prog="monitor",
         parents=[common],
@@ -154,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config_path: Path = getattr(args, "config", Path("config.toml"))
-    setup_logging(getattr(args, "log_level", "INFO"))
+    setup_logging(getattr(args, "log_level", "INFO"), getattr(args, "log_format", "text"))
     handlers: dict[str, Callable[[LoadedConfig, argparse.Namespace], int]] = {
         "run": _run,
         "once": _once,

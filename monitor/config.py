@@ -138,6 +138,7 @@ class FetchSettings(StrictModel):
     max_redirects: int = Field(default=5, ge=0, le=20)
     user_agent: str = DEFAULT_USER_AGENT
     concurrency: int = Field(default=4, ge=1, le=64)
+    per_host: int = Field(default=2, ge=1, le=16)
 
 
 class PollingSettings(StrictModel):

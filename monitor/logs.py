@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from datetime import UTC, datetime
 
 SECRET_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
 
@@ -23,14 +25,33 @@ class RedactingFormatter(logging.Formatter):
         return line
 
 
-def setup_logging(level: str = "INFO") -> None:
+class JsonFormatter(RedactingFormatter):
+    """One JSON object per line, for log shippers; secrets redacted the same way."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        line = json.dumps(data, ensure_ascii=False)
+        for secret in self._secrets:
+            line = line.replace(secret, "[redacted]")
+        return line
+
+
+def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
+    secrets = [os.environ.get(name, "") for name in SECRET_ENV_VARS]
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        RedactingFormatter(
-            "%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-            [os.environ.get(name, "") for name in SECRET_ENV_VARS],
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter("%(message)s", secrets))
+    else:
+        handler.setFormatter(
+            RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", secrets)
         )
-    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

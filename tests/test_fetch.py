@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -214,3 +215,12 @@ def test_a_bot_wall_is_reported_as_such(feed_server: FeedServer) -> None:
     )
     feed_server.set("/plain", "forbidden", status=403)
     assert failure(feed_server.url("/plain")).kind == "http"
+
+
+def test_one_host_gets_at_most_per_host_requests_at_once(feed_server: FeedServer) -> None:
+    for n in range(6):
+        feed_server.set(f"/feed{n}", BODY, delay=0.3)
+    with fetcher(per_host=2) as client, ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda n: client.fetch(feed_server.url(f"/feed{n}")), range(6)))
+    assert all(r.body == BODY.encode() for r in results)
+    assert feed_server.max_concurrent() == 2

@@ -44,3 +44,21 @@ def test_setup_logging_redacts_the_token_from_the_environment(
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+
+
+def test_json_log_lines_carry_level_logger_message_and_redact_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-json-secret-token")
+    setup_logging("INFO", "json")
+    logging.getLogger("monitor.test").warning("feed=x uses xoxb-json-secret-token")
+    (line,) = capsys.readouterr().err.splitlines()
+    record = json.loads(line)
+    assert (record["level"], record["logger"], record["message"]) == (
+        "WARNING",
+        "monitor.test",
+        "feed=x uses [redacted]",
+    )
+    assert record["time"].endswith("+00:00")

@@ -13,6 +13,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -69,6 +70,8 @@ class FetchLimits:
     max_bytes: int = 10 * 2**20
     max_redirects: int = 5
     user_agent: str = "watchdesk-monitor"
+    per_host: int = 2
+    """Requests to one host at a time, however many feeds it serves."""
 
 
 def is_local_path(url: str) -> bool:
@@ -89,6 +92,8 @@ class HttpFetcher:
 
     def __init__(self, limits: FetchLimits, transport: httpx.BaseTransport | None = None) -> None:
         self.limits = limits
+        self._hosts: dict[str, threading.BoundedSemaphore] = {}
+        self._hosts_lock = threading.Lock()
         self._client = httpx.Client(
             timeout=httpx.Timeout(limits.timeout, connect=limits.connect_timeout),
             follow_redirects=True,
@@ -112,6 +117,23 @@ class HttpFetcher:
     def fetch(self, url: str, validators: Validators = Validators()) -> FetchResult:
         if is_local_path(url):
             return self._read_file(url)
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:
+            host = ""  # a malformed URL: the fetch itself reports it
+        with self._host_slot(host):
+            return self._fetch_http(url, validators)
+
+    @contextlib.contextmanager
+    def _host_slot(self, host: str) -> Iterator[None]:
+        """Hold one of the host's slots for the duration of a fetch: one host
+        is never hammered, however many of its feeds fall due together."""
+        with self._hosts_lock:
+            slot = self._hosts.setdefault(host, threading.BoundedSemaphore(self.limits.per_host))
+        with slot:
+            yield
+
+    def _fetch_http(self, url: str, validators: Validators) -> FetchResult:
         headers = {}
         if validators.etag:
             headers["If-None-Match"] = validators.etag
