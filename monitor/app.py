@@ -9,6 +9,7 @@ the constructor, so tests swap in local servers or fakes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import random
 import threading
@@ -256,6 +257,16 @@ class Monitor:
                 )
                 return PollReport(feed.name, not_modified=True, asked_wait=_seconds(result.max_age))
             assert result.body is not None
+            body_hash = hashlib.sha256(result.body).hexdigest()
+            if same_source and state is not None and state.body_hash == body_hash:
+                # The server ignores validators but sent the same bytes: nothing new.
+                self.store.record_not_modified(feed=feed.name, url=feed.url, now=now)
+                log.info(
+                    "poll feed=%s unchanged (same body) in %.2fs",
+                    feed.name,
+                    time.monotonic() - started,
+                )
+                return PollReport(feed.name, not_modified=True, asked_wait=_seconds(result.max_age))
             parsed = parse_feed(
                 result.body,
                 feed_name=feed.name,
@@ -285,6 +296,7 @@ class Monitor:
             ],
             validators=result.validators,
             now=now,
+            body_hash=body_hash,
         )
         extra = ""
         if decision.baselined:

@@ -791,3 +791,20 @@ def test_digest_routes_wait_for_their_schedule_and_survive_a_restart(
     assert len(sections) == 2, "grouped by rule"
     assert any("seoul-weapons-ukraine" in s and "<https://n.example/1|" in s for s in sections)
     assert restarted.deliver_digest("#watch-digest", "0 8 * * *").sent == 0, "each alert once"
+
+
+def test_a_server_ignoring_validators_with_the_same_bytes_is_not_parsed_again(
+    make_monitor,
+    feed_server: FeedServer,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+) -> None:
+    feed_server.set("/news", rss([troops(clock, 1)]))
+    monitor = make_monitor()
+    assert monitor.poll_all()[0].items == 1
+    with caplog.at_level(logging.INFO, logger="monitor"):
+        (again,) = monitor.poll_all()
+    assert again.not_modified and again.items == 0
+    assert "poll feed=news unchanged (same body)" in caplog.text
+    feed_server.set("/news", rss([troops(clock, 2), troops(clock, 1)]))
+    assert monitor.poll_all()[0].new == 1, "a changed body is parsed"

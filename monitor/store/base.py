@@ -23,6 +23,8 @@ class FeedState:
     last_error_kind: str | None
     consecutive_failures: int
     next_poll_at: datetime | None = None
+    body_hash: str | None = None
+    """Digest of the last body read, to skip parsing a server's unchanged repeat."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Store(Protocol):
         alerts: Sequence[RoutedAlert],
         validators: Validators,
         now: datetime,
+        body_hash: str | None = None,
     ) -> int:
         """Atomically remember the items, queue the alerts, and store the validators.
 

@@ -42,7 +42,8 @@ CREATE TABLE feeds (
     last_error TEXT,
     last_error_kind TEXT,
     consecutive_failures INTEGER NOT NULL DEFAULT 0,
-    next_poll_at TEXT
+    next_poll_at TEXT,
+    body_hash TEXT
 );
 CREATE TABLE seen (
     feed TEXT NOT NULL,
@@ -227,6 +228,7 @@ class SQLiteStore:
             validators=Validators(row["etag"], row["last_modified"]),
             first_success_at=_dt(row["first_success_at"]),
             next_poll_at=_dt(row["next_poll_at"]),
+            body_hash=row["body_hash"],
             last_success_at=_dt(row["last_success_at"]),
             last_error=row["last_error"],
             last_error_kind=row["last_error_kind"],
@@ -258,6 +260,7 @@ class SQLiteStore:
         alerts: Sequence[RoutedAlert],
         validators: Validators,
         now: datetime,
+        body_hash: str | None = None,
     ) -> int:
         stamp = _ts(now)
         queued = 0
@@ -298,6 +301,7 @@ class SQLiteStore:
                 "last_error = NULL, last_error_kind = NULL, consecutive_failures = 0",
                 (feed, url, validators.etag, validators.last_modified, stamp, stamp, stamp),
             )
+            db.execute("UPDATE feeds SET body_hash = ? WHERE name = ?", (body_hash, feed))
         return queued
 
     def set_next_poll(self, feed: str, at: datetime) -> None:
