@@ -19,5 +19,6 @@ RUN mkdir -p /app/state && chown monitor:monitor /app/state
 
 USER monitor
 VOLUME ["/app/state"]
+EXPOSE 9108
 ENTRYPOINT ["monitor"]
 CMD ["run", "--config", "/app/config.toml"]

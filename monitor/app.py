@@ -49,6 +49,7 @@ from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.items import Item
 from monitor.rules.load import RuleSet, load_rules, rules_fingerprint
 from monitor.rules.match import Match
+from monitor.server import Metrics
 from monitor.store.base import Store
 from monitor.store.sqlite import SQLiteStore
 
@@ -139,6 +140,9 @@ class Monitor:
             else rules_fingerprint_at_load
         )
         self._pending_fingerprint: dict[str, str] | None = None
+        self.metrics = Metrics()
+        self.scheduler_running = False
+        self._last_success: datetime | None = None
 
     # --- rules --------------------------------------------------------------
 
@@ -204,6 +208,7 @@ class Monitor:
         not stop the others. Nothing is committed unless the whole poll
         succeeds, so a crash midway means the items are seen again next time.
         """
+        started = time.monotonic()
         try:
             report = self._poll_feed(feed)
         except Exception as exc:
@@ -215,7 +220,32 @@ class Monitor:
                     feed=feed.name, url=feed.url, kind=kind, message=str(error), now=self.clock()
                 )
             report = PollReport(feed.name, error=error)
+        self._count_poll(feed, report, time.monotonic() - started)
         return replace(report, next_poll_at=self._schedule_next(feed, report.asked_wait))
+
+    def _count_poll(self, feed: FeedSettings, report: PollReport, seconds: float) -> None:
+        metrics = self.metrics
+        outcome = "error" if report.error else ("not_modified" if report.not_modified else "ok")
+        metrics.polls.labels(feed.name, outcome).inc()
+        metrics.poll_duration.observe(seconds)
+        if report.error is not None:
+            metrics.poll_errors.labels(report.error.kind).inc()
+        else:
+            self._last_success = self.clock()
+            metrics.last_success.set(self._last_success.timestamp())
+            metrics.items.labels(feed.name).inc(report.new)
+
+    def health(self) -> tuple[bool, dict[str, object]]:
+        """For /healthz: is the scheduler alive, and how old is the last good poll."""
+        age = (self.clock() - self._last_success).total_seconds() if self._last_success else None
+        return self.scheduler_running, {
+            "scheduler_running": self.scheduler_running,
+            "last_successful_poll_age_seconds": age,
+        }
+
+    def refresh_gauges(self) -> None:
+        counts = self.store.outbox_counts()
+        self.metrics.outbox_pending.set(counts["pending"] + counts["sending"])
 
     def _schedule_next(self, feed: FeedSettings, asked_wait: timedelta | None) -> datetime | None:
         """When this feed is due again: its interval, backed off after failures,
@@ -298,6 +328,8 @@ class Monitor:
             now=now,
             body_hash=body_hash,
         )
+        for alert in decision.alerts:
+            self.metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
         extra = ""
         if decision.baselined:
             extra += f" baselined={decision.baselined}"
@@ -350,7 +382,10 @@ class Monitor:
         if not self._delivery_lock.acquire(blocking=False):
             return DeliveryReport()
         try:
-            return self._deliver_batch()
+            report = self._deliver_batch()
+            for outcome in ("sent", "retrying", "failed", "silenced"):
+                self.metrics.deliveries.labels(outcome).inc(getattr(report, outcome))
+            return report
         except StateError as exc:
             log.error("delivery stopped: %s", exc)
             return DeliveryReport(held=True)
@@ -423,6 +458,9 @@ class Monitor:
                 )
                 return report.result(held=True)
             report.sent += 1
+            self.metrics.delivery_latency.observe(
+                max(0.0, (self.clock() - entry.alert.created_at).total_seconds())
+            )
             log.info(
                 "delivered alert %d (%s: %s) to %s %s",
                 entry.id,

@@ -188,6 +188,13 @@ class FeedSettings(StrictModel):
         return value
 
 
+class ServerSettings(StrictModel):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=9108, ge=0, le=65535)
+    """0 picks a free port (it is logged)."""
+
+
 class Config(StrictModel):
     state: StateSettings = StateSettings()
     rules: RulesSettings = RulesSettings()
@@ -195,6 +202,7 @@ class Config(StrictModel):
     fetch: FetchSettings = FetchSettings()
     polling: PollingSettings = PollingSettings()
     delivery: DeliverySettings = DeliverySettings()
+    server: ServerSettings = ServerSettings()
     feeds: tuple[FeedSettings, ...] = ()
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import Monitor
 from monitor.config import FeedSettings
+from monitor.server import HealthServer
 from monitor.validation import format_duration
 
 log = logging.getLogger("monitor.scheduler")
@@ -137,6 +138,30 @@ def build_scheduler(
     return scheduler
 
 
+def _start_health_server(monitor: Monitor) -> HealthServer | None:
+    settings = monitor.config.server
+    if not settings.enabled:
+        return None
+    try:
+        server = HealthServer(
+            monitor.metrics,
+            monitor.health,
+            settings.host,
+            settings.port,
+            before_scrape=monitor.refresh_gauges,
+        ).start()
+    except OSError as exc:
+        log.error(
+            "cannot serve /healthz and /metrics on %s:%d (%s); running without them",
+            settings.host,
+            settings.port,
+            exc,
+        )
+        return None
+    log.info("serving /healthz and /metrics on http://%s:%d/", settings.host, server.port)
+    return server
+
+
 def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
     """Run the schedule until ``stop`` is set, then let running jobs finish.
 
@@ -145,6 +170,8 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
     requests: queue.SimpleQueue[tuple[str, datetime]] = queue.SimpleQueue()
     scheduler = build_scheduler(monitor, requests)
     scheduler.start()
+    monitor.scheduler_running = True
+    server = _start_health_server(monitor)
     log.info(
         "monitor running: %d feeds, %d rules, alerts to %s",
         len(monitor.config.feeds),
@@ -156,6 +183,9 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
             _apply(scheduler, requests)
     finally:
         log.info("stopping: waiting for running polls and deliveries to finish")
+        monitor.scheduler_running = False
+        if server is not None:
+            server.stop()
         scheduler.shutdown(wait=True)
         counts = monitor.store.outbox_counts()
         log.info("stopped; outbox: %d pending, %d failed", counts["pending"], counts["failed"])

@@ -42,6 +42,8 @@ def write_config(
         "[fetch]",
         'timeout = "2s"',
         'connect_timeout = "2s"',
+        "[server]",
+        "port = 0",
         "[delivery]",
         'interval = "1s"',
         extra,
