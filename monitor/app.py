@@ -278,25 +278,21 @@ class Monitor:
         first_poll = state is None or not same_source or state.first_success_at is None
         try:
             result = self.fetcher.fetch(feed.url, validators)
-            if result.not_modified:
+            body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
+            # A 304, or a server that ignores validators but sent the same bytes: nothing new.
+            unchanged = "HTTP 304" if result.not_modified else None
+            if same_source and state is not None and body_hash and state.body_hash == body_hash:
+                unchanged = "same body"
+            if unchanged:
                 self.store.record_not_modified(feed=feed.name, url=feed.url, now=now)
                 log.info(
-                    "poll feed=%s not modified (HTTP 304) in %.2fs",
+                    "poll feed=%s unchanged (%s) in %.2fs",
                     feed.name,
+                    unchanged,
                     time.monotonic() - started,
                 )
                 return PollReport(feed.name, not_modified=True, asked_wait=_seconds(result.max_age))
             assert result.body is not None
-            body_hash = hashlib.sha256(result.body).hexdigest()
-            if same_source and state is not None and state.body_hash == body_hash:
-                # The server ignores validators but sent the same bytes: nothing new.
-                self.store.record_not_modified(feed=feed.name, url=feed.url, now=now)
-                log.info(
-                    "poll feed=%s unchanged (same body) in %.2fs",
-                    feed.name,
-                    time.monotonic() - started,
-                )
-                return PollReport(feed.name, not_modified=True, asked_wait=_seconds(result.max_age))
             parsed = parse_feed(
                 result.body,
                 feed_name=feed.name,

@@ -109,12 +109,27 @@ class Sink(Protocol):
         ...
 
 
-class ConsoleSink:
+class _NoThreads:
+    """For sinks that can neither edit a message nor look one up."""
+
+    supports_threads = False
+
+    def update(
+        self, channel_id: str, ts: str, entry: OutboxEntry, now: datetime, sources: int
+    ) -> None:
+        return None
+
+    def find_posted(
+        self, entry: OutboxEntry, oldest: datetime, channel_id: str | None = None
+    ) -> Posted | None:
+        return None
+
+
+class ConsoleSink(_NoThreads):
     """Prints one line per alert; the default when no Slack token is set."""
 
     min_interval = 0.0
     single_channel = False
-    supports_threads = False
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
@@ -130,16 +145,6 @@ class ConsoleSink:
             stream.write(console_line(entry.alert, entry.channel) + "\n")
             stream.flush()
         return Posted()
-
-    def update(
-        self, channel_id: str, ts: str, entry: OutboxEntry, now: datetime, sources: int
-    ) -> None:
-        return None
-
-    def find_posted(
-        self, entry: OutboxEntry, oldest: datetime, channel_id: str | None = None
-    ) -> Posted | None:
-        return None
 
     def post(self, channel: str, message: SlackMessage) -> Posted:
         stream = self._stream or sys.stdout
@@ -273,11 +278,10 @@ class SlackSink:
             ) from exc
 
 
-class WebhookSink:
+class WebhookSink(_NoThreads):
     """Posts through an incoming webhook: one fixed channel, no threads or updates."""
 
     single_channel = True
-    supports_threads = False
 
     def __init__(self, client: WebhookClient, *, min_interval: float = 1.0) -> None:
         self._client = client
@@ -310,16 +314,6 @@ class WebhookSink:
                 f"Slack webhook refused the message: HTTP {response.status_code} {str(response.body)[:100]}"
             )
         return Posted()
-
-    def update(
-        self, channel_id: str, ts: str, entry: OutboxEntry, now: datetime, sources: int
-    ) -> None:
-        return None
-
-    def find_posted(
-        self, entry: OutboxEntry, oldest: datetime, channel_id: str | None = None
-    ) -> Posted | None:
-        return None
 
 
 def render_entry(entry: OutboxEntry, now: datetime) -> SlackMessage:
