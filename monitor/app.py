@@ -18,44 +18,64 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from pathlib import Path
+from typing import Generic, TextIO, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from monitor.alerts.model import Alert, OutboxEntry, Silence, Story, Target
+from monitor.alerts.ops import (
+    expected_silence,
+    feed_conditions,
+    incident_changes,
+    ops_alert,
+    recovery_alert,
+)
 from monitor.alerts.policy import (
     AlertPolicy,
     decide,
     find_story,
-    poll_delay,
     retry_delay,
     route,
     silence_for,
 )
 from monitor.alerts.render import digest_message, storm_summary
 from monitor.alerts.sinks import ConsoleSink, Posted, Sink, SlackSink, WebhookSink
-from monitor.config import FeedSettings, LoadedConfig, slack_token, slack_webhook_url
+from monitor.config import (
+    Config,
+    FeedSettings,
+    LoadedConfig,
+    load_config,
+    slack_token,
+    slack_webhook_url,
+)
 from monitor.errors import (
+    ConfigError,
     DeliveryError,
     FeedError,
     PermanentDeliveryError,
+    Problem,
     RuleError,
     StateError,
     TransientDeliveryError,
 )
 from monitor.feeds.fetch import Fetcher, FetchLimits, HttpFetcher, Validators
 from monitor.feeds.parse import ParsedFeed, parse_feed
+from monitor.feeds.pool import ParserPool, default_processes
+from monitor.feeds.schedule import next_poll_delay, publish_gap
 from monitor.items import Item
 from monitor.rules.load import RuleSet, load_rules, rules_fingerprint
 from monitor.rules.match import Match
 from monitor.server import Metrics
-from monitor.store.base import Store
+from monitor.store.base import PruneReport, Store
 from monitor.store.sqlite import SQLiteStore
+from monitor.validation import did_you_mean
 
 log = logging.getLogger("monitor")
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def _seconds(value: float | None) -> timedelta | None:
@@ -115,12 +135,14 @@ class Monitor:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         rules_fingerprint_at_load: dict[str, str] | None = None,
+        parser: ParserPool | None = None,
     ) -> None:
         self.loaded = loaded
         self.config = loaded.config
         self.rules = rules
         self.store = store
         self.fetcher = fetcher
+        self.parser = parser or ParserPool(0)
         self.sink = sink
         self.clock = clock
         self._jitter = jitter
@@ -134,12 +156,12 @@ class Monitor:
         self._last_post: dict[str, float] = {}
         self._sleep = sleep
         self._monotonic = monotonic
-        self._rules_fingerprint = (
+        self._rules_files = Settling(
             rules_fingerprint(loaded.rules_dir)
             if rules_fingerprint_at_load is None
             else rules_fingerprint_at_load
         )
-        self._pending_fingerprint: dict[str, str] | None = None
+        self._config_file = Settling(_file_digest(loaded.path))
         self.metrics = Metrics()
         self.scheduler_running = False
         self._last_success: datetime | None = None
@@ -155,15 +177,10 @@ class Monitor:
         logged once, and the last good rules keep running. Polls under way
         keep the rule set they started with.
         """
-        fingerprint = rules_fingerprint(self.loaded.rules_dir)
-        if fingerprint == self._rules_fingerprint:
-            self._pending_fingerprint = None
+        settled = self._rules_files.look(rules_fingerprint(self.loaded.rules_dir))
+        if settled is None:
             return False
-        if fingerprint != self._pending_fingerprint:
-            self._pending_fingerprint = fingerprint
-            return False  # changed since the last look: let it settle
-        previous, self._rules_fingerprint = self._rules_fingerprint, fingerprint
-        self._pending_fingerprint = None
+        previous, fingerprint = settled
         changed = sorted(
             name
             for name in fingerprint.keys() | previous.keys()
@@ -199,6 +216,72 @@ class Monitor:
         )
         return True
 
+    def reload_config(self) -> FeedChanges | None:
+        """Apply a changed config.toml if it is valid; the feeds it changed.
+
+        Feeds added, removed or changed take effect at once (the scheduler
+        adds and removes their poll jobs), as do routes, mentions, polling,
+        ops and delivery policy. What was wired at start (state, rules
+        directory, fetch limits, server, Slack connection, delivery tick)
+        keeps its old value until a restart, and the log says so. The file
+        must settle (two equal looks) like rule files; an invalid change is
+        logged once and the running config stays.
+        """
+        settled = self._config_file.look(_file_digest(self.loaded.path))
+        if settled is None:
+            return None
+        try:
+            loaded = load_config(self.loaded.path)
+        except ConfigError as exc:
+            log.error(
+                "config file %s changed but is invalid; still running the previous config:\n%s",
+                self.loaded.path,
+                "\n".join(f"  {problem}" for problem in exc.problems),
+            )
+            return None
+        for problem in config_rule_problems(loaded, self.rules):
+            # Logged, not refused: a route to a rule not loaded yet never
+            # matches, and the rule may be on its way in the same deploy.
+            log.warning("config file %s: %s", self.loaded.path, problem.message)
+        config, restart_only = keep_restart_only(self.config, loaded.config)
+        if restart_only:
+            log.warning(
+                "config file %s: %s changed; that takes effect at the next restart",
+                self.loaded.path,
+                ", ".join(restart_only),
+            )
+        old_feeds = {feed.name: feed for feed in self.config.feeds}
+        new_feeds = {feed.name: feed for feed in config.feeds}
+        changes = FeedChanges(
+            added=tuple(sorted(new_feeds.keys() - old_feeds.keys())),
+            removed=tuple(sorted(old_feeds.keys() - new_feeds.keys())),
+            changed=tuple(
+                sorted(
+                    name
+                    for name in old_feeds.keys() & new_feeds.keys()
+                    if old_feeds[name] != new_feeds[name]
+                )
+            ),
+        )
+        self.loaded = replace(self.loaded, config=config)
+        self.config = config
+        self._policy = AlertPolicy(
+            baseline_window=config.polling.baseline_window,
+            max_item_age=config.polling.max_item_age,
+        )
+        for name in changes.removed:
+            # Nobody watches a removed feed: its open incidents end without a notice.
+            for incident in self.store.open_incidents(name):
+                self.store.close_incident(incident.id, alerts=[], now=self.clock())
+        log.info(
+            "config reloaded: %d feeds; added: %s; removed: %s; changed: %s",
+            len(config.feeds),
+            ", ".join(changes.added) or "none",
+            ", ".join(changes.removed) or "none",
+            ", ".join(changes.changed) or "none",
+        )
+        return changes
+
     # --- polling ------------------------------------------------------------
 
     def poll_feed(self, feed: FeedSettings) -> PollReport:
@@ -221,7 +304,72 @@ class Monitor:
                 )
             report = PollReport(feed.name, error=error)
         self._count_poll(feed, report, time.monotonic() - started)
-        return replace(report, next_poll_at=self._schedule_next(feed, report.asked_wait))
+        next_poll_at = self._schedule_next(feed, report.asked_wait)
+        self.check_feed_health(feed)
+        return replace(report, next_poll_at=next_poll_at)
+
+    def check_feed_health(self, feed: FeedSettings) -> None:
+        """Open an incident (one ops alert) for a feed failing or silent too
+        long, and close it (one recovery notice) when that ends."""
+        ops = self.config.ops
+        if not ops.enabled:
+            return
+        try:
+            state = self.store.feed_state(feed.name)
+            if state is None:
+                return
+            now = self.clock()
+            silent_after = expected_silence(
+                state.publish_gap,
+                own=feed.silent_after,
+                factor=ops.silent_factor,
+                minimum=ops.silent_min,
+            )
+            conditions = feed_conditions(
+                state, now=now, failing_after=ops.failing_after, silent_after=silent_after
+            )
+            to_open, to_close = incident_changes(conditions, self.store.open_incidents(feed.name))
+            target = Target(self.config.ops_channel(), ops.mentions)
+            for condition in to_open:
+                alert = ops_alert(feed.name, feed.url, condition, now)
+                if self.store.open_incident(
+                    feed=feed.name,
+                    kind=condition.kind,
+                    since=condition.since,
+                    detail=condition.detail,
+                    alerts=[(alert, target)],
+                    now=now,
+                ):
+                    self.metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
+                    log.warning(
+                        "ops alert for %s: %s (%s)", target.channel, alert.title, condition.detail
+                    )
+            for incident in to_close:
+                alert = recovery_alert(feed.name, feed.url, incident, now)
+                if self.store.close_incident(incident.id, alerts=[(alert, target)], now=now):
+                    self.metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
+                    log.info("ops recovery notice for %s: %s", target.channel, alert.title)
+        except StateError as exc:
+            log.error("cannot check the health of feed=%s: %s", feed.name, exc)
+
+    def prune(self) -> PruneReport:
+        """Forget what is older than polling.seen_retention (see Store.prune)."""
+        cutoff = self.clock() - self.config.polling.seen_retention
+        try:
+            report = self.store.prune(cutoff)
+        except StateError as exc:
+            log.error("cannot prune the state database: %s", exc)
+            return PruneReport()
+        log.info(
+            "pruned records older than %s: %d seen items, %d delivered alerts, %d stories, "
+            "%d closed incidents",
+            f"{cutoff:%Y-%m-%d %H:%M} UTC",
+            report.seen,
+            report.alerts,
+            report.stories,
+            report.incidents,
+        )
+        return report
 
     def _count_poll(self, feed: FeedSettings, report: PollReport, seconds: float) -> None:
         metrics = self.metrics
@@ -246,20 +394,26 @@ class Monitor:
     def refresh_gauges(self) -> None:
         counts = self.store.outbox_counts()
         self.metrics.outbox_pending.set(counts["pending"] + counts["sending"])
+        incidents = self.store.open_incidents()
+        for kind in ("failing", "silent"):
+            self.metrics.open_incidents.labels(kind).set(sum(i.kind == kind for i in incidents))
 
     def _schedule_next(self, feed: FeedSettings, asked_wait: timedelta | None) -> datetime | None:
-        """When this feed is due again: its interval, backed off after failures,
+        """When this feed is due again: its interval (adapted to how often it
+        publishes, within its floor and ceiling), backed off after failures,
         or later where the server asked (Retry-After, Cache-Control max-age,
-        RSS ttl), up to polling.max_backoff."""
+        RSS ttl), up to polling.max_backoff; plus jitter."""
         try:
             state = self.store.feed_state(feed.name)
-            failures = state.consecutive_failures if state else 0
             polling = self.config.polling
-            delay = poll_delay(
-                self.config.interval_of(feed), failures, max_backoff=polling.max_backoff
+            delay = next_poll_delay(
+                self.config.interval_for(feed, state.publish_gap if state else None),
+                failures=state.consecutive_failures if state else 0,
+                max_backoff=polling.max_backoff,
+                asked_wait=asked_wait,
+                jitter=polling.jitter,
+                random_unit=self._jitter(),
             )
-            if asked_wait is not None:
-                delay = max(delay, min(asked_wait, polling.max_backoff))
             when = self.clock() + delay
             self.store.set_next_poll(feed.name, when)
         except StateError as exc:
@@ -293,7 +447,7 @@ class Monitor:
                 )
                 return PollReport(feed.name, not_modified=True, asked_wait=_seconds(result.max_age))
             assert result.body is not None
-            parsed = parse_feed(
+            parsed = self.parser.parse(
                 result.body,
                 feed_name=feed.name,
                 feed_url=feed.url,
@@ -323,6 +477,11 @@ class Monitor:
             validators=result.validators,
             now=now,
             body_hash=body_hash,
+            publish_gap=publish_gap((item.timestamp for item in parsed.items), now),
+            # An undated new item is news now; a future date (a bad clock) is capped at now.
+            newest_item_at=max(
+                (min(item.timestamp or now, now) for item in new_items), default=None
+            ),
         )
         for alert in decision.alerts:
             self.metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
@@ -727,10 +886,116 @@ class Monitor:
         close = getattr(self.fetcher, "close", None)
         if callable(close):
             close()
+        self.parser.close()
         self.store.close()
 
 
 # --- wiring -------------------------------------------------------------------
+
+
+class Settling(Generic[T]):
+    """Watches a file's fingerprint and reports a change once it has settled.
+
+    A change counts once two looks in a row see the same new value, so a file
+    caught halfway through a deploy or an editor's save is not taken for the
+    new version. A settled change becomes current even if it turns out
+    invalid, so it is reported (and logged) once, not at every look.
+    """
+
+    def __init__(self, current: T) -> None:
+        self.current = current
+        self._pending: T | None = None
+
+    def look(self, seen: T) -> tuple[T, T] | None:
+        """``(previous, new)`` when a change has settled, else None."""
+        if seen == self.current:
+            self._pending = None
+            return None
+        if seen != self._pending:
+            self._pending = seen
+            return None
+        previous, self.current, self._pending = self.current, seen, None
+        return previous, seen
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class FeedChanges:
+    """What a config reload did to the feeds, by name."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+
+RESTART_ONLY: dict[str, tuple[str, ...] | None] = {
+    "state": None,
+    "rules": None,
+    "fetch": None,
+    "server": None,
+    "slack": ("api_url", "timeout", "min_interval"),
+    "delivery": ("interval", "claim_lease"),
+}
+"""Settings wired into long-lived parts at start (a section, or some of its keys)."""
+
+
+def keep_restart_only(old: Config, new: Config) -> tuple[Config, list[str]]:
+    """``new`` with the settings only a restart can apply kept as in ``old``,
+    and the names of those that differ."""
+    updates: dict[str, object] = {}
+    differing: list[str] = []
+    for section, keys in RESTART_ONLY.items():
+        old_part, new_part = getattr(old, section), getattr(new, section)
+        if keys is None:
+            if old_part != new_part:
+                differing.append(section)
+                updates[section] = old_part
+            continue
+        kept = {
+            key: getattr(old_part, key)
+            for key in keys
+            if getattr(old_part, key) != getattr(new_part, key)
+        }
+        if kept:
+            differing.extend(f"{section}.{key}" for key in kept)
+            updates[section] = new_part.model_copy(update=kept)
+    return new.model_copy(update=updates), differing
+
+
+def config_rule_problems(loaded: LoadedConfig, rules: RuleSet) -> list[Problem]:
+    """Where config.toml and the rules disagree: routes naming no rule, and
+    rules limited to feed tags no feed has."""
+    config, shown = loaded.config, str(loaded.path)
+    problems: list[Problem] = []
+    known_ids = [rule.id for rule in rules.rules]
+    for number, route_settings in enumerate(config.slack.routes):
+        for rule_id in route_settings.rules:
+            if rule_id not in known_ids and not rule_id.startswith("ops."):
+                problems.append(
+                    Problem(
+                        shown,
+                        None,
+                        f"slack.routes[{number}]: no rule '{rule_id}'{did_you_mean(rule_id, known_ids)}",
+                    )
+                )
+    known_tags = {tag for feed in config.feeds for tag in feed.tags}
+    for rule in rules.rules:
+        if rule.feed_tags and rule.feed_tags.isdisjoint(known_tags):
+            problems.append(
+                Problem(
+                    rule.source,
+                    None,
+                    f"rule '{rule.id}' is limited to feed tags {sorted(rule.feed_tags)} "
+                    "that no configured feed has, so it can never match",
+                )
+            )
+    return problems
 
 
 def fetch_limits(loaded: LoadedConfig) -> FetchLimits:
@@ -783,7 +1048,9 @@ def build_monitor(
     fingerprint = rules_fingerprint(loaded.rules_dir)
     rules = load_rule_set(loaded)
     store = SQLiteStore(loaded.state_path, claim_lease=loaded.config.delivery.claim_lease)
+    processes = loaded.config.fetch.parse_processes
     return Monitor(
+        parser=ParserPool(default_processes() if processes is None else processes),
         loaded=loaded,
         rules=rules,
         store=store,

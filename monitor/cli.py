@@ -27,6 +27,7 @@ from monitor.app import (
     ReplayResult,
     build_monitor,
     build_sink,
+    config_rule_problems,
     fetch_limits,
     load_rule_set,
     replay,
@@ -41,7 +42,7 @@ from monitor.rules.match import Match
 from monitor.rules.model import schema_json
 from monitor.rules.testing import junit_xml, run_cases
 from monitor.store.sqlite import SQLiteStore
-from monitor.validation import did_you_mean, parse_duration
+from monitor.validation import did_you_mean, format_duration, parse_duration
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -219,6 +220,7 @@ def _once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         reports = monitor.poll_all()
         delivery = monitor.deliver_due()
         counts = monitor.store.outbox_counts()
+        monitor.prune()  # run from cron, `once` is the only thing that prunes
     finally:
         monitor.close()
     failed = [r for r in reports if not r.ok]
@@ -258,28 +260,7 @@ def _check(config_path: Path) -> int:
         try:
             rules = load_rule_set(loaded)
             rule_count, file_count = len(rules.rules), len(rules.files)
-            known_ids = [rule.id for rule in rules.rules]
-            for number, route_settings in enumerate(loaded.config.slack.routes):
-                for rule_id in route_settings.rules:
-                    if rule_id not in known_ids:
-                        problems.append(
-                            Problem(
-                                str(config_path),
-                                None,
-                                f"slack.routes[{number}]: no rule '{rule_id}'{did_you_mean(rule_id, known_ids)}",
-                            )
-                        )
-            known_tags = {tag for feed in loaded.config.feeds for tag in feed.tags}
-            for rule in rules.rules:
-                if rule.feed_tags and rule.feed_tags.isdisjoint(known_tags):
-                    problems.append(
-                        Problem(
-                            rule.source,
-                            None,
-                            f"rule '{rule.id}' is limited to feed tags {sorted(rule.feed_tags)} "
-                            "that no configured feed has, so it can never match",
-                        )
-                    )
+            problems.extend(config_rule_problems(loaded, rules))
         except RuleError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -513,11 +494,14 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
             state = "never polled"
         elif found.consecutive_failures:
             state = "FAILING"
+        elif "silent" in found.incidents:
+            state = "SILENT"
         else:
             state = "ok"
-        rows.append((feed, found, state))
+        interval = loaded.config.interval_for(feed, found.publish_gap if found else None)
+        rows.append((feed, found, state, interval))
     if args.json:
-        for feed, found, state in rows:
+        for feed, found, state, interval in rows:
             print(
                 json.dumps(
                     {
@@ -530,29 +514,40 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
                         "last_error": found.last_error if found else None,
                         "last_error_kind": found.last_error_kind if found else None,
                         "consecutive_failures": found.consecutive_failures if found else 0,
+                        "failing_since": _iso(found.failing_since if found else None),
+                        "last_new_item": _iso(found.last_item_at if found else None),
+                        "publish_gap_seconds": found.publish_gap.total_seconds()
+                        if found and found.publish_gap
+                        else None,
+                        "interval_seconds": interval.total_seconds(),
                         "next_poll": _iso(found.next_poll_at if found else None),
                         "items_seen": found.items_seen if found else 0,
                         "alerts_raised": found.alerts_raised if found else 0,
+                        "open_incidents": list(found.incidents) if found else [],
                     }
                 )
             )
         return EXIT_OK
     print(
-        f"{'FEED':<24} {'STATE':<13} {'LAST SUCCESS':<14} {'FAILS':>5} {'NEXT POLL':<12} {'ITEMS':>6} {'ALERTS':>6}  LAST ERROR"
+        f"{'FEED':<24} {'STATE':<13} {'LAST SUCCESS':<14} {'FAILS':>5} {'LAST NEW':<14} "
+        f"{'EVERY':>6} {'NEXT POLL':<12} {'ITEMS':>6} {'ALERTS':>6}  LAST ERROR"
     )
-    for feed, found, state in rows:
+    for feed, found, state, interval in rows:
         success = (
             relative_time(found.last_success_at, now) if found and found.last_success_at else "-"
         )
+        newest = relative_time(found.last_item_at, now) if found and found.last_item_at else "-"
         next_poll = _until(found.next_poll_at, now) if found and found.next_poll_at else "-"
         error = f"{found.last_error_kind}: {found.last_error}" if found and found.last_error else ""
         print(
             f"{feed.name:<24} {state:<13} {success:<14} {found.consecutive_failures if found else 0:>5} "
+            f"{newest:<14} {format_duration(timedelta(seconds=round(interval.total_seconds()))):>6} "
             f"{next_poll:<12} {found.items_seen if found else 0:>6} {found.alerts_raised if found else 0:>6}  "
             f"{error[:100]}"
         )
-    failing = sum(state == "FAILING" for _, _, state in rows)
-    print(f"{len(rows)} feeds, {failing} failing")
+    failing = sum(state == "FAILING" for _, _, state, _ in rows)
+    silent = sum(state == "SILENT" for _, _, state, _ in rows)
+    print(f"{len(rows)} feeds, {failing} failing, {silent} silent")
     return EXIT_OK
 
 

@@ -22,8 +22,16 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from monitor import __version__
 from monitor.errors import ConfigError, Problem
 from monitor.feeds.fetch import is_local_path
+from monitor.feeds.schedule import adaptive_interval
 from monitor.rules.model import Severity
-from monitor.validation import ByteSize, Duration, Location, StrictModel, problems_from_validation
+from monitor.validation import (
+    ByteSize,
+    Duration,
+    Location,
+    StrictModel,
+    format_duration,
+    problems_from_validation,
+)
 
 TOKEN_ENV = "SLACK_BOT_TOKEN"  # noqa: S105 - the variable's name, not a secret
 WEBHOOK_ENV = "SLACK_WEBHOOK_URL"
@@ -139,15 +147,75 @@ class FetchSettings(StrictModel):
     user_agent: str = DEFAULT_USER_AGENT
     concurrency: int = Field(default=4, ge=1, le=64)
     per_host: int = Field(default=2, ge=1, le=16)
+    parse_processes: int | None = Field(default=None, ge=0, le=16)
+    """Processes that parse large feed documents beside the poll threads
+    (feedparser holds the GIL). 0 parses in the poll threads; unset means
+    one per CPU core on a machine with more than one."""
+
+
+class PollBounds(StrictModel):
+    """Limits on how often one class of feeds (a tag) is polled."""
+
+    floor: Duration | None = None
+    """Never poll more often than this, however fast the feed publishes."""
+    ceiling: Duration | None = None
+    """Never poll less often than this, however slowly it publishes."""
 
 
 class PollingSettings(StrictModel):
     default_interval: Duration = timedelta(minutes=5)
+    """How often a feed is polled until its publishing rate is known."""
+    floor: Duration = timedelta(minutes=2)
+    ceiling: Duration = timedelta(minutes=30)
+    """A feed's interval follows how often it publishes (half its typical gap
+    between items), kept between floor and ceiling."""
+    jitter: float = Field(default=0.1, ge=0.0, le=0.5)
+    """Each delay is moved by up to this share either way, so feeds on one
+    host drift apart instead of polling in lockstep."""
+    tags: dict[Tag, PollBounds] = Field(default_factory=dict)
+    """Per feed tag: a tighter (or looser) floor and ceiling, e.g. sanctions."""
     max_backoff: Duration = timedelta(hours=1)
     """After failures a feed is polled at its interval doubled per failure, up
     to this; never less often, and never given up on."""
     baseline_window: Duration = timedelta(hours=6)
     max_item_age: Duration = timedelta(days=3)
+    seen_retention: Duration = timedelta(days=90)
+    """Records of items seen are kept this long after the item left its feed;
+    must exceed max_item_age, so that an item whose record is pruned is too
+    old to alert if it ever comes back."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PollingSettings:
+        if self.floor.total_seconds() < 1:
+            raise ValueError("polling.floor must be at least 1s")
+        if self.floor > self.ceiling:
+            raise ValueError(
+                f"polling.floor ({format_duration(self.floor)}) is longer than "
+                f"polling.ceiling ({format_duration(self.ceiling)})"
+            )
+        if self.seen_retention <= self.max_item_age:
+            raise ValueError(
+                f"polling.seen_retention ({format_duration(self.seen_retention)}) must be longer "
+                f"than polling.max_item_age ({format_duration(self.max_item_age)}): an item "
+                "whose seen record was pruned could otherwise alert a second time"
+            )
+        return self
+
+
+class OpsSettings(StrictModel):
+    """Alerts about the monitor's own sources: feeds failing or gone silent."""
+
+    enabled: bool = True
+    channel: Channel | None = None
+    """Where ops alerts go (default: slack.channel)."""
+    mentions: tuple[Mention, ...] = ()
+    failing_after: Duration = timedelta(hours=1)
+    """A feed failing without a break for this long raises one ops alert."""
+    silent_factor: float = Field(default=4.0, ge=1.0)
+    silent_min: Duration = timedelta(days=1)
+    """A feed that brings no new item for silent_factor times its typical gap
+    between items, and at least silent_min, raises one ops alert (a feed can
+    set its own silent_after)."""
 
 
 class DeliverySettings(StrictModel):
@@ -164,6 +232,11 @@ class FeedSettings(StrictModel):
     url: str = Field(min_length=1)
     tags: tuple[Tag, ...] = ()
     interval: Duration | None = None
+    """A fixed interval: this feed is polled this often, whatever it publishes."""
+    floor: Duration | None = None
+    ceiling: Duration | None = None
+    silent_after: Duration | None = None
+    """Raise an ops alert when the feed brings nothing new for this long."""
 
     @field_validator("url")
     @classmethod
@@ -180,12 +253,21 @@ class FeedSettings(StrictModel):
             )
         return value
 
-    @field_validator("interval")
+    @field_validator("interval", "floor", "ceiling", "silent_after")
     @classmethod
     def _positive(cls, value: timedelta | None) -> timedelta | None:
         if value is not None and value.total_seconds() < 1:
-            raise ValueError("interval must be at least 1s")
+            raise ValueError("must be at least 1s")
         return value
+
+    @model_validator(mode="after")
+    def _fixed_or_adaptive(self) -> FeedSettings:
+        if self.interval is not None and (self.floor is not None or self.ceiling is not None):
+            raise ValueError(
+                "interval fixes how often the feed is polled; floor and ceiling bound an "
+                "adaptive interval: set one or the other"
+            )
+        return self
 
 
 class ServerSettings(StrictModel):
@@ -203,6 +285,7 @@ class Config(StrictModel):
     polling: PollingSettings = PollingSettings()
     delivery: DeliverySettings = DeliverySettings()
     server: ServerSettings = ServerSettings()
+    ops: OpsSettings = OpsSettings()
     feeds: tuple[FeedSettings, ...] = ()
 
     @model_validator(mode="after")
@@ -214,10 +297,47 @@ class Config(StrictModel):
                 if value in seen:
                     raise ValueError(f"two feeds have the same {attribute} {value!r}")
                 seen.add(value)
+        for feed in self.feeds:
+            floor, ceiling = self.poll_bounds(feed)
+            if floor > ceiling:
+                raise ValueError(
+                    f"feed {feed.name!r} would be polled at least every {format_duration(ceiling)} "
+                    f"but at most every {format_duration(floor)}: its floor (own, from its tags "
+                    "or polling.floor) is longer than its ceiling"
+                )
         return self
 
+    def poll_bounds(self, feed: FeedSettings) -> tuple[timedelta, timedelta]:
+        """The least and the most time between two polls of a feed.
+
+        A fixed interval pins both. Otherwise the feed's own floor and
+        ceiling win, then its tags' (the tightest where several tags set
+        one: a feed that is both news and sanctions is polled as sanctions),
+        then polling's.
+        """
+        if feed.interval is not None:
+            return feed.interval, feed.interval
+        tagged = [self.polling.tags[tag] for tag in feed.tags if tag in self.polling.tags]
+        floors = [b.floor for b in tagged if b.floor is not None]
+        ceilings = [b.ceiling for b in tagged if b.ceiling is not None]
+        floor = feed.floor or (min(floors) if floors else self.polling.floor)
+        ceiling = feed.ceiling or (min(ceilings) if ceilings else self.polling.ceiling)
+        return floor, ceiling
+
     def interval_of(self, feed: FeedSettings) -> timedelta:
-        return feed.interval or self.polling.default_interval
+        """How often a feed is polled before anything is known of its rate."""
+        floor, ceiling = self.poll_bounds(feed)
+        return min(max(self.polling.default_interval, floor), ceiling)
+
+    def interval_for(self, feed: FeedSettings, publish_gap: timedelta | None) -> timedelta:
+        """A feed's interval (before backoff and jitter) given its publishing rate."""
+        floor, ceiling = self.poll_bounds(feed)
+        return adaptive_interval(
+            publish_gap, floor=floor, ceiling=ceiling, default=self.interval_of(feed)
+        )
+
+    def ops_channel(self) -> str:
+        return self.ops.channel or self.slack.channel
 
     def feed_by_url(self, url: str) -> FeedSettings | None:
         return next((f for f in self.feeds if f.url == url), None)

@@ -71,6 +71,21 @@ class FeedError(MonitorError):
         """Seconds the server asked us to wait (Retry-After), if it said."""
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt field by field: subclasses take other arguments than
+        # (kind, message), and a parser process sends these back pickled.
+        return (_rebuild_feed_error, (type(self), self.kind, str(self), self.retry_after))
+
+
+def _rebuild_feed_error(
+    cls: type[FeedError], kind: str, message: str, retry_after: float | None
+) -> FeedError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.kind = kind
+    error.retry_after = retry_after
+    return error
+
 
 class FetchError(FeedError):
     """The transport failed: the feed's bytes never arrived whole."""

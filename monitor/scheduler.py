@@ -22,8 +22,11 @@ from monitor.validation import format_duration
 
 log = logging.getLogger("monitor.scheduler")
 
-Reschedule = Callable[[str, datetime], object]
-"""Asks for a poll job to run next at a given time."""
+Request = Callable[[BackgroundScheduler], object]
+"""A change to the schedule, applied on the main thread (see :func:`_apply`)."""
+Requests = queue.SimpleQueue[Request]
+
+PRUNE_EVERY = timedelta(hours=1)
 
 
 def cron_trigger(expression: str) -> CronTrigger:
@@ -36,40 +39,134 @@ def cron_trigger(expression: str) -> CronTrigger:
         ) from exc
 
 
-def _poll_then_deliver(monitor: Monitor, feed: FeedSettings, reschedule: Reschedule) -> None:
+def _poll_then_deliver(monitor: Monitor, feed: FeedSettings, requests: Requests) -> None:
     report = monitor.poll_feed(feed)
     if report.next_poll_at is not None:
-        # The interval, backed off after failures or stretched where the
-        # server asked; a success returns a feed to its interval.
-        reschedule(f"poll:{feed.name}", report.next_poll_at)
+        # The adaptive interval, backed off after failures or stretched where
+        # the server asked; a success returns a feed to its interval.
+        when = report.next_poll_at
+        requests.put(
+            lambda scheduler: _move(scheduler, f"poll:{feed.name}", when),
+        )
     if report.alerts:
         # Deliver at once rather than at the next delivery tick; deliver_due
         # returns immediately if a delivery run is already under way.
         monitor.deliver_due()
 
 
-def _apply(
-    scheduler: BackgroundScheduler, requests: queue.SimpleQueue[tuple[str, datetime]]
-) -> None:
-    """Move poll jobs to the times their feeds asked for.
+def _move(scheduler: BackgroundScheduler, job_id: str, when: datetime) -> None:
+    with contextlib.suppress(JobLookupError):  # the feed was removed meanwhile
+        scheduler.modify_job(job_id, next_run_time=when)
+
+
+def _reload_config(monitor: Monitor, requests: Requests) -> None:
+    if monitor.reload_config() is not None:
+        requests.put(lambda scheduler: sync_jobs(scheduler, monitor, requests))
+
+
+def _apply(scheduler: BackgroundScheduler, requests: Requests) -> None:
+    """Apply the schedule changes jobs asked for.
 
     Done on the main thread, never inside a job: APScheduler's shutdown holds
-    the job-store lock while it waits for running jobs, so a job calling
-    modify_job during shutdown would wait for ever.
+    the job-store lock while it waits for running jobs, so a job changing
+    jobs during shutdown would wait for ever.
     """
     while True:
         try:
-            job_id, when = requests.get_nowait()
+            request = requests.get_nowait()
         except queue.Empty:
             return
-        with contextlib.suppress(JobLookupError):
-            scheduler.modify_job(job_id, next_run_time=when)
+        try:
+            request(scheduler)
+        except Exception:
+            log.exception("could not change the schedule")
 
 
-def build_scheduler(
-    monitor: Monitor, requests: queue.SimpleQueue[tuple[str, datetime]] | None = None
-) -> BackgroundScheduler:
-    reschedule_queue: queue.SimpleQueue[tuple[str, datetime]] = requests or queue.SimpleQueue()
+def _poll_job_name(monitor: Monitor, feed: FeedSettings) -> str:
+    floor, ceiling = monitor.config.poll_bounds(feed)
+    every = (
+        format_duration(floor)
+        if floor == ceiling
+        else f"{format_duration(floor)}-{format_duration(ceiling)}"
+    )
+    return f"poll {feed.name} every {every}"
+
+
+def _add_poll_job(
+    scheduler: BackgroundScheduler,
+    monitor: Monitor,
+    feed: FeedSettings,
+    requests: Requests,
+    first: datetime,
+) -> None:
+    interval = monitor.config.interval_of(feed)
+    scheduler.add_job(
+        _poll_then_deliver,
+        # Only a fallback: every poll moves its job to the time it computed.
+        IntervalTrigger(
+            seconds=interval.total_seconds(), jitter=min(30.0, interval.total_seconds() / 10)
+        ),
+        args=[monitor, feed, requests],
+        id=f"poll:{feed.name}",
+        name=_poll_job_name(monitor, feed),
+        next_run_time=first,
+    )
+
+
+def _digests(monitor: Monitor) -> set[tuple[str, str]]:
+    slack = monitor.config.slack
+    return {
+        (channel, route.digest)
+        for route in slack.routes
+        if route.digest
+        for channel in route.channels or (slack.channel,)
+    }
+
+
+def _add_digest_job(
+    scheduler: BackgroundScheduler, monitor: Monitor, channel: str, digest: str
+) -> None:
+    scheduler.add_job(
+        monitor.deliver_digest,
+        cron_trigger(digest),
+        args=[channel, digest],
+        id=f"digest:{channel}:{digest}",
+        name=f"digest for {channel} at {digest}",
+        executor="delivery",
+    )
+
+
+def sync_jobs(scheduler: BackgroundScheduler, monitor: Monitor, requests: Requests) -> None:
+    """Make the poll and digest jobs match the monitor's (reloaded) config.
+
+    A new feed is polled at once (its backlog is baselined like any new
+    feed's); a changed one is polled at once with its new settings; a
+    removed one is no longer polled (a poll under way finishes).
+    """
+    now = datetime.now(UTC)
+    feeds = {f"poll:{feed.name}": feed for feed in monitor.config.feeds}
+    digests = {f"digest:{c}:{d}": (c, d) for c, d in _digests(monitor)}
+    for job in scheduler.get_jobs():
+        if job.id.startswith("poll:"):
+            feed = feeds.pop(job.id, None)
+            if feed is None:
+                job.remove()
+            elif job.args[1] != feed:
+                job.modify(
+                    args=[monitor, feed, requests],
+                    name=_poll_job_name(monitor, feed),
+                    next_run_time=now,
+                )
+        elif job.id.startswith("digest:") and digests.pop(job.id, None) is None:
+            job.remove()
+    for feed in feeds.values():
+        _add_poll_job(scheduler, monitor, feed, requests, now)
+    for channel, digest in digests.values():
+        _add_digest_job(scheduler, monitor, channel, digest)
+
+
+def build_scheduler(monitor: Monitor, requests: Requests | None = None) -> BackgroundScheduler:
+    request_queue: Requests = requests or queue.SimpleQueue()
     config = monitor.config
     scheduler = BackgroundScheduler(
         timezone=UTC,
@@ -94,38 +191,32 @@ def build_scheduler(
         first = start + stagger
         if state is not None and state.next_poll_at is not None:
             first = max(first, state.next_poll_at)
-        scheduler.add_job(
-            _poll_then_deliver,
-            IntervalTrigger(
-                seconds=interval.total_seconds(), jitter=min(30.0, interval.total_seconds() / 10)
-            ),
-            args=[monitor, feed, lambda job_id, when: reschedule_queue.put((job_id, when))],
-            id=f"poll:{feed.name}",
-            name=f"poll {feed.name} every {format_duration(interval)}",
-            next_run_time=first,
-        )
-    digests = {
-        (channel, route.digest)
-        for route in config.slack.routes
-        if route.digest
-        for channel in route.channels or (config.slack.channel,)
-    }
-    for channel, digest in sorted(digests):
-        assert digest is not None
-        scheduler.add_job(
-            monitor.deliver_digest,
-            cron_trigger(digest),
-            args=[channel, digest],
-            id=f"digest:{channel}:{digest}",
-            name=f"digest for {channel} at {digest}",
-            executor="delivery",
-        )
+        _add_poll_job(scheduler, monitor, feed, request_queue, first)
+    for channel, digest in sorted(_digests(monitor)):
+        _add_digest_job(scheduler, monitor, channel, digest)
+    reload_every = config.rules.reload_interval.total_seconds()
     scheduler.add_job(
         monitor.reload_rules,
-        IntervalTrigger(seconds=config.rules.reload_interval.total_seconds()),
+        IntervalTrigger(seconds=reload_every),
         id="reload-rules",
         name="reload changed rule files",
         executor="rules",
+    )
+    scheduler.add_job(
+        _reload_config,
+        IntervalTrigger(seconds=reload_every),
+        args=[monitor, request_queue],
+        id="reload-config",
+        name="reload a changed config file",
+        executor="rules",
+    )
+    scheduler.add_job(
+        monitor.prune,
+        IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
+        id="prune",
+        name="prune records past polling.seen_retention",
+        executor="rules",
+        next_run_time=start + timedelta(minutes=1),
     )
     scheduler.add_job(
         monitor.deliver_due,
@@ -167,7 +258,7 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
 
     Whatever is in the outbox stays there and goes out on the next start.
     """
-    requests: queue.SimpleQueue[tuple[str, datetime]] = queue.SimpleQueue()
+    requests: Requests = queue.SimpleQueue()
     scheduler = build_scheduler(monitor, requests)
     scheduler.start()
     monitor.scheduler_running = True

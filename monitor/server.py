@@ -68,6 +68,12 @@ class Metrics:
             "When a feed was last read successfully.",
             registry=self.registry,
         )
+        self.open_incidents = Gauge(
+            "monitor_feed_incidents_open",
+            "Feeds failing or silent for too long (each raised one ops alert).",
+            ["kind"],
+            registry=self.registry,
+        )
 
 
 class HealthServer:

@@ -241,3 +241,31 @@ def test_killed_between_slack_accepting_and_recording_then_restarted(
     assert len(titles) == 2 and len(set(titles)) == 2, "each alert exactly once"
     assert "(7)" in titles[0] + titles[1] and "(8)" in titles[0] + titles[1]
     assert "outbox: 0 pending, 0 failed" in err
+
+
+def test_run_picks_up_feeds_added_and_removed_in_config_without_a_restart(
+    tmp_path: Path, feed_server: FeedServer, slack_emulator: SlackEmulator
+) -> None:
+    for path in ("/old", "/new"):
+        feed_server.set(path, rss([]))
+    old = FeedSpec("old", feed_server.url("/old"), interval="1s")
+    new = FeedSpec("new", feed_server.url("/new"), interval="1s")
+    config = write_config(tmp_path, [old], slack_api_url=slack_emulator.base_url)
+    slack_emulator.token = TOKEN
+    monitor = RunningMonitor(config)
+    try:
+        wait_until(lambda: feed_server.hits("/old") >= 2, "polls of the first feed")
+        write_config(tmp_path, [new], slack_api_url=slack_emulator.base_url)
+        monitor.wait_for_log("config reloaded: 1 feeds; added: new; removed: old")
+        wait_until(lambda: feed_server.hits("/new") >= 2, "polls of the added feed")
+        hits_after_removal = feed_server.hits("/old")
+        # Polled every second before: three more seconds of polls of the
+        # new feed, and the old one is not polled again.
+        after = feed_server.hits("/new")
+        wait_until(lambda: feed_server.hits("/new") >= after + 3, "more polls of the added feed")
+        assert (
+            feed_server.hits("/old") <= hits_after_removal + 1
+        )  # one poll may have been under way
+    finally:
+        err = monitor.stop(signal.SIGTERM)
+    assert "poll feed=new" in err

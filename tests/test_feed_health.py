@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import queue
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,10 +12,20 @@ import pytest
 from monitor.app import build_monitor
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.scheduler import _poll_then_deliver
+from monitor.scheduler import Requests, _apply, _poll_then_deliver
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import FakeClock, FeedSpec, write_config
+
+
+class RecordingScheduler:
+    """Stands in for APScheduler where a test only needs to see jobs moved."""
+
+    def __init__(self) -> None:
+        self.moves: list[tuple[str, datetime]] = []
+
+    def modify_job(self, job_id: str, *, next_run_time: datetime) -> None:
+        self.moves.append((job_id, next_run_time))
 
 
 @pytest.fixture
@@ -32,19 +43,26 @@ def test_a_failing_feed_backs_off_and_returns_to_its_interval_on_success(
     config: Path, feed_server: FeedServer
 ) -> None:
     clock = FakeClock()
-    monitor = build_monitor(load_config(config), clock=clock)
+    monitor = build_monitor(load_config(config), clock=clock, jitter=lambda: 0.0)
     bad = next(f for f in monitor.config.feeds if f.name == "bad")
-    rescheduled: list[tuple[str, datetime]] = []
+    scheduler = RecordingScheduler()
+    rescheduled = scheduler.moves
+    requests: Requests = queue.SimpleQueue()
+
+    def poll() -> None:
+        _poll_then_deliver(monitor, bad, requests)
+        _apply(scheduler, requests)  # type: ignore[arg-type]
+
     try:
         for _ in range(3):
-            _poll_then_deliver(monitor, bad, lambda job, when: rescheduled.append((job, when)))
+            poll()
         assert rescheduled == [
             ("poll:bad", clock.now + timedelta(minutes=10)),
             ("poll:bad", clock.now + timedelta(minutes=20)),
             ("poll:bad", clock.now + timedelta(minutes=40)),
         ]
         feed_server.set("/bad", rss([]))
-        _poll_then_deliver(monitor, bad, lambda job, when: rescheduled.append((job, when)))
+        poll()
         assert rescheduled[-1] == ("poll:bad", clock.now + timedelta(minutes=5)), (
             "a success goes back to the plain interval"
         )
@@ -65,13 +83,17 @@ def test_status_shows_each_feeds_health(config: Path, capsys: pytest.CaptureFixt
     bad = next(line for line in out if line.startswith("bad "))
     assert " ok " in good and " FAILING " in bad
     assert "http: HTTP 503 Service Unavailable" in bad
-    assert out[-1] == "2 feeds, 1 failing"
+    assert out[-1] == "2 feeds, 1 failing, 0 silent"
+    assert "   5m " in good, "the interval each feed is polled at"
 
     assert main(["status", "--json", "--config", str(config)]) == 0
     rows = {row["feed"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
     assert rows["bad"]["consecutive_failures"] == 1 and rows["bad"]["last_error_kind"] == "http"
     assert rows["good"]["items_seen"] == 1 and rows["good"]["state"] == "ok"
     assert rows["bad"]["next_poll"] is not None
+    assert rows["bad"]["failing_since"] is not None and rows["good"]["failing_since"] is None
+    assert rows["good"]["interval_seconds"] == 300 and rows["good"]["open_incidents"] == []
+    assert rows["good"]["last_new_item"] is not None
 
 
 @pytest.mark.parametrize(
@@ -99,7 +121,7 @@ def test_the_server_can_ask_for_a_longer_wait(
         )
     feed_server.set("/good", text, status=status, headers=headers)
     clock = FakeClock()
-    monitor = build_monitor(load_config(config), clock=clock)
+    monitor = build_monitor(load_config(config), clock=clock, jitter=lambda: 0.0)
     good = next(f for f in monitor.config.feeds if f.name == "good")
     try:
         report = monitor.poll_feed(good)

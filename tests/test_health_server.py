@@ -83,6 +83,19 @@ def test_metrics_and_health_are_served_and_parse(
         assert values[("monitor_deliveries_total", (("outcome", "sent"),))] == 1
         assert values[("monitor_outbox_pending", ())] == 0
         assert values[("monitor_delivery_latency_seconds_count", ())] == 1
+        assert values[("monitor_feed_incidents_open", (("kind", "failing"),))] == 0
+
+        clock.advance(hours=2)  # the bad feed has now failed for longer than ops.failing_after
+        monitor.poll_all()
+        values = samples(httpx.get(f"{base}/metrics").text)
+        assert values[("monitor_feed_incidents_open", (("kind", "failing"),))] == 1
+        assert values[("monitor_feed_incidents_open", (("kind", "silent"),))] == 0
+        assert (
+            values[
+                ("monitor_alerts_total", (("rule", "ops.feed-failing"), ("severity", "warning")))
+            ]
+            == 1
+        )
         assert httpx.get(f"{base}/other").status_code == 404
     finally:
         server.stop()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.alerts.policy import AlertPolicy, decide, poll_delay, retry_delay
+from monitor.alerts.policy import AlertPolicy, decide, retry_delay
 from monitor.rules.match import Match
 from tests.support.records import make_item, make_match
 
@@ -47,18 +47,3 @@ def test_retry_delay_doubles_with_a_cap_and_bounded_jitter(
         attempts, initial=timedelta(seconds=30), maximum=timedelta(minutes=30), jitter=jitter
     )
     assert delay.total_seconds() == pytest.approx(seconds, rel=1e-4)
-
-
-@pytest.mark.parametrize(
-    ("failures", "minutes"),
-    [(0, 5), (1, 10), (2, 20), (3, 40), (4, 60), (50, 60)],
-)
-def test_failing_feeds_back_off_to_a_cap_and_are_never_given_up(
-    failures: int, minutes: int
-) -> None:
-    delay = poll_delay(timedelta(minutes=5), failures, max_backoff=timedelta(hours=1))
-    assert delay == timedelta(minutes=minutes)
-
-
-def test_a_cap_below_the_interval_never_polls_faster_than_the_interval() -> None:
-    assert poll_delay(timedelta(hours=2), 3, max_backoff=timedelta(hours=1)) == timedelta(hours=2)

@@ -34,6 +34,8 @@ def test_jobs_never_overlap_and_delivery_has_its_own_executor(
             "poll:b",
             "deliver",
             "reload-rules",
+            "reload-config",
+            "prune",
             "digest:#digest:30 7 * * 1-5",
         }
         digest = jobs["digest:#digest:30 7 * * 1-5"]

@@ -125,14 +125,3 @@ def same_story(title: str, link: str | None, other_title: str, other_link: str |
 
 def find_story(alert: Alert, stories: Iterable[Story]) -> Story | None:
     return next((s for s in stories if same_story(alert.title, alert.link, s.title, s.link)), None)
-
-
-def poll_delay(interval: timedelta, failures: int, *, max_backoff: timedelta) -> timedelta:
-    """When to poll a feed next: its interval, doubled for each consecutive
-    failure up to ``max_backoff`` (never shorter than the interval itself).
-    A feed is never given up on: a tool that stops polling after a few
-    errors leaves the desk blind without telling it."""
-    if failures <= 0:
-        return interval
-    backed_off = interval * (1 << min(failures, 20))
-    return max(interval, min(backed_off, max_backoff))

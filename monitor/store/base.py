@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from monitor.alerts.model import OutboxEntry, RoutedAlert, Silence, Story
@@ -25,6 +25,12 @@ class FeedState:
     next_poll_at: datetime | None = None
     body_hash: str | None = None
     """Digest of the last body read, to skip parsing a server's unchanged repeat."""
+    failing_since: datetime | None = None
+    """When the current run of failures began (None while the feed works)."""
+    last_item_at: datetime | None = None
+    """When the feed last brought a new item (its date, else when first seen)."""
+    publish_gap: timedelta | None = None
+    """The typical time between its items, as last measured."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,32 @@ class FeedHealth:
     next_poll_at: datetime | None
     items_seen: int
     alerts_raised: int
+    failing_since: datetime | None = None
+    last_item_at: datetime | None = None
+    publish_gap: timedelta | None = None
+    incidents: tuple[str, ...] = ()
+    """Kinds of its open incidents (failing, silent)."""
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A feed failing or silent for too long: one ops alert opened it, and
+    one recovery notice closes it."""
+
+    id: int
+    feed: str
+    kind: str
+    since: datetime
+    detail: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    seen: int = 0
+    alerts: int = 0
+    stories: int = 0
+    incidents: int = 0
 
 
 class Store(Protocol):
@@ -60,11 +92,16 @@ class Store(Protocol):
         validators: Validators,
         now: datetime,
         body_hash: str | None = None,
+        publish_gap: timedelta | None = None,
+        newest_item_at: datetime | None = None,
     ) -> int:
         """Atomically remember the items, queue the alerts, and store the validators.
 
-        Returns how many alerts were queued (an alert that exists already for
-        the same rule and item is not queued twice).
+        Every item in the document is marked as present now (pruning spares
+        it). ``publish_gap`` replaces the feed's measured rate when given;
+        ``newest_item_at`` moves its last new item forward. Returns how many
+        alerts were queued (an alert that exists already for the same rule
+        and item is not queued twice).
         """
         ...
 
@@ -138,5 +175,33 @@ class Store(Protocol):
     def mark_failed(self, alert_id: int, *, attempts: int, now: datetime, error: str) -> None: ...
 
     def outbox_counts(self) -> dict[str, int]: ...
+
+    def open_incidents(self, feed: str | None = None) -> list[Incident]: ...
+
+    def open_incident(
+        self,
+        *,
+        feed: str,
+        kind: str,
+        since: datetime,
+        detail: str,
+        alerts: Sequence[RoutedAlert],
+        now: datetime,
+    ) -> bool:
+        """Record an incident and queue its ops alert in one transaction;
+        False (and nothing queued) if one of that kind is open already."""
+        ...
+
+    def close_incident(
+        self, incident_id: int, *, alerts: Sequence[RoutedAlert], now: datetime
+    ) -> bool:
+        """Close an incident and queue its recovery notice in one transaction."""
+        ...
+
+    def prune(self, cutoff: datetime) -> PruneReport:
+        """Forget what is older than ``cutoff``: seen records of items that left
+        their feed before it (never those in a feed's latest document), sent
+        or silenced alerts, stories and closed incidents."""
+        ...
 
     def close(self) -> None: ...

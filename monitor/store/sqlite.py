@@ -20,9 +20,9 @@ from monitor.alerts.model import Alert, OutboxEntry, RoutedAlert, Silence, Story
 from monitor.errors import StateError
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
-from monitor.store.base import FeedHealth, FeedState
+from monitor.store.base import FeedHealth, FeedState, Incident, PruneReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SEND_LEASE = timedelta(minutes=10)
 """How long a claimed alert is left to its sender before another may send it."""
 
@@ -102,6 +102,32 @@ CREATE TABLE silences (
 );
 """
 
+_MIGRATIONS: dict[int, str] = {
+    # Version 2: feed health over time (failing since, newest item, publishing
+    # rate), incidents behind ops alerts, and when each item was last in its
+    # feed, so seen records can be pruned. Existing records count as seen at
+    # the upgrade: retention starts then, and nothing is pruned early.
+    2: """
+ALTER TABLE feeds ADD COLUMN failing_since TEXT;
+ALTER TABLE feeds ADD COLUMN last_item_at TEXT;
+ALTER TABLE feeds ADD COLUMN publish_gap REAL;
+ALTER TABLE seen ADD COLUMN last_seen_at TEXT;
+UPDATE seen SET last_seen_at = :now;
+UPDATE feeds SET last_item_at = last_success_at;
+CREATE INDEX seen_by_age ON seen (feed, last_seen_at);
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    feed TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('failing', 'silent')),
+    since TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    closed_at TEXT
+);
+CREATE UNIQUE INDEX incidents_open ON incidents (feed, kind) WHERE closed_at IS NULL;
+""",
+}
+
 
 def _ts(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
@@ -109,6 +135,10 @@ def _ts(value: datetime) -> str:
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _gap(seconds: float | None) -> timedelta | None:
+    return timedelta(seconds=seconds) if seconds is not None else None
 
 
 def _required(value: str | None) -> datetime:
@@ -200,13 +230,11 @@ class SQLiteStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
-                db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-                return
-            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
+                db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+                version = 1
+            else:
+                row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
                 raise StateError(
                     f"state database {str(self.path)!r} has schema version {version}, newer than "
@@ -214,6 +242,14 @@ class SQLiteStore:
                 )
             if version < 1:
                 raise StateError(f"state database {str(self.path)!r} has no schema version")
+            # Every step runs in this one transaction: an upgrade that fails
+            # halfway leaves the file as it was.
+            now = _ts(datetime.now(UTC))
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        db.execute(statement, {"now": now} if ":now" in statement else {})
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(target),))
 
     # --- feeds and items -------------------------------------------------
 
@@ -233,6 +269,9 @@ class SQLiteStore:
             last_error=row["last_error"],
             last_error_kind=row["last_error_kind"],
             consecutive_failures=row["consecutive_failures"],
+            failing_since=_dt(row["failing_since"]),
+            last_item_at=_dt(row["last_item_at"]),
+            publish_gap=_gap(row["publish_gap"]),
         )
 
     def unseen(self, feed: str, items: Sequence[Item]) -> list[Item]:
@@ -261,34 +300,17 @@ class SQLiteStore:
         validators: Validators,
         now: datetime,
         body_hash: str | None = None,
+        publish_gap: timedelta | None = None,
+        newest_item_at: datetime | None = None,
     ) -> int:
         stamp = _ts(now)
-        queued = 0
         with self._transaction() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO seen (feed, key, first_seen_at) VALUES (?, ?, ?)",
-                [(feed, key, stamp) for item in items for key in item.seen_keys],
+                "INSERT INTO seen (feed, key, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (feed, key) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                [(feed, key, stamp, stamp) for item in items for key in item.seen_keys],
             )
-            for alert, target in alerts:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO alerts (rule_id, item_identity, item_link, feed, severity, "
-                    "payload, created_at, next_attempt_at, channel, mentions, digest) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        alert.rule_id,
-                        alert.item_identity,
-                        alert.link,
-                        alert.feed,
-                        alert.severity.value,
-                        alert.to_json(),
-                        stamp,
-                        stamp,
-                        target.channel,
-                        json.dumps(list(target.mentions)),
-                        target.digest,
-                    ),
-                )
-                queued += cursor.rowcount
+            queued = _queue(db, alerts, stamp)
             db.execute(
                 "INSERT INTO feeds (name, url, etag, last_modified, first_success_at, last_success_at, "
                 "last_polled_at, consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, 0) "
@@ -301,7 +323,22 @@ class SQLiteStore:
                 "last_error = NULL, last_error_kind = NULL, consecutive_failures = 0",
                 (feed, url, validators.etag, validators.last_modified, stamp, stamp, stamp),
             )
-            db.execute("UPDATE feeds SET body_hash = ? WHERE name = ?", (body_hash, feed))
+            db.execute(
+                "UPDATE feeds SET body_hash = ?, failing_since = NULL, "
+                "publish_gap = COALESCE(?, publish_gap), "
+                "last_item_at = CASE WHEN ? IS NULL THEN COALESCE(last_item_at, ?) "
+                "ELSE MAX(COALESCE(last_item_at, ''), ?) END WHERE name = ?",
+                (
+                    body_hash,
+                    publish_gap.total_seconds() if publish_gap is not None else None,
+                    *(
+                        (None, stamp, None)
+                        if newest_item_at is None
+                        else (1, stamp, _ts(newest_item_at))
+                    ),
+                    feed,
+                ),
+            )
         return queued
 
     def set_next_poll(self, feed: str, at: datetime) -> None:
@@ -314,7 +351,9 @@ class SQLiteStore:
             "(SELECT COUNT(*) FROM seen s WHERE s.feed = f.name AND s.key NOT LIKE 'link+title:%') "
             "AS items_seen, "
             "(SELECT COUNT(DISTINCT a.rule_id || ' ' || a.item_identity) FROM alerts a "
-            "WHERE a.feed = f.name) AS alerts_raised FROM feeds f ORDER BY f.name"
+            "WHERE a.feed = f.name AND a.rule_id NOT LIKE 'ops.%') AS alerts_raised, "
+            "(SELECT GROUP_CONCAT(i.kind) FROM incidents i WHERE i.feed = f.name "
+            "AND i.closed_at IS NULL) AS incidents FROM feeds f ORDER BY f.name"
         )
         return [
             FeedHealth(
@@ -328,6 +367,12 @@ class SQLiteStore:
                 next_poll_at=_dt(row["next_poll_at"]),
                 items_seen=row["items_seen"],
                 alerts_raised=row["alerts_raised"],
+                failing_since=_dt(row["failing_since"]),
+                last_item_at=_dt(row["last_item_at"]),
+                publish_gap=_gap(row["publish_gap"]),
+                incidents=tuple(sorted((row["incidents"] or "").split(",")))
+                if row["incidents"]
+                else (),
             )
             for row in rows
         ]
@@ -337,7 +382,8 @@ class SQLiteStore:
         with self._transaction() as db:
             db.execute(
                 "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "
-                "last_error_kind = NULL, consecutive_failures = 0 WHERE name = ? AND url = ?",
+                "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL "
+                "WHERE name = ? AND url = ?",
                 (stamp, stamp, feed, url),
             )
 
@@ -348,11 +394,12 @@ class SQLiteStore:
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_kind, "
-                "consecutive_failures) VALUES (?, ?, ?, ?, ?, 1) "
+                "consecutive_failures, failing_since) VALUES (?, ?, ?, ?, ?, 1, ?) "
                 "ON CONFLICT (name) DO UPDATE SET last_polled_at = excluded.last_polled_at, "
                 "last_error = excluded.last_error, last_error_kind = excluded.last_error_kind, "
-                "consecutive_failures = feeds.consecutive_failures + 1",
-                (feed, url, stamp, message, kind),
+                "consecutive_failures = feeds.consecutive_failures + 1, "
+                "failing_since = COALESCE(feeds.failing_since, excluded.failing_since)",
+                (feed, url, stamp, message, kind, stamp),
             )
 
     # --- outbox -------------------------------------------------------------
@@ -583,3 +630,110 @@ class SQLiteStore:
         counts = {"pending": 0, "sending": 0, "sent": 0, "failed": 0, "silenced": 0}
         counts.update({row["status"]: row["n"] for row in rows})
         return counts
+
+    # --- incidents (ops alerts) -------------------------------------------------
+
+    def open_incidents(self, feed: str | None = None) -> list[Incident]:
+        rows = self._query(
+            "SELECT * FROM incidents WHERE closed_at IS NULL AND (? IS NULL OR feed = ?) "
+            "ORDER BY id",
+            (feed, feed),
+        )
+        return [
+            Incident(
+                id=row["id"],
+                feed=row["feed"],
+                kind=row["kind"],
+                since=_required(row["since"]),
+                detail=row["detail"],
+                opened_at=_required(row["opened_at"]),
+            )
+            for row in rows
+        ]
+
+    def open_incident(
+        self,
+        *,
+        feed: str,
+        kind: str,
+        since: datetime,
+        detail: str,
+        alerts: Sequence[RoutedAlert],
+        now: datetime,
+    ) -> bool:
+        stamp = _ts(now)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO incidents (feed, kind, since, detail, opened_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (feed, kind, _ts(since), detail, stamp),
+            )
+            if cursor.rowcount == 0:
+                return False
+            _queue(db, alerts, stamp)
+        return True
+
+    def close_incident(
+        self, incident_id: int, *, alerts: Sequence[RoutedAlert], now: datetime
+    ) -> bool:
+        stamp = _ts(now)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE incidents SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+                (stamp, incident_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            _queue(db, alerts, stamp)
+        return True
+
+    # --- retention --------------------------------------------------------------
+
+    def prune(self, cutoff: datetime) -> PruneReport:
+        stamp = _ts(cutoff)
+        with self._transaction() as db:
+            seen = 0
+            # The keys of a feed's latest document carry its newest stamp and
+            # are spared however old: they are still in the feed, and would
+            # alert again if forgotten.
+            latest = db.execute("SELECT feed, MAX(last_seen_at) FROM seen GROUP BY feed").fetchall()
+            for feed, newest in latest:
+                seen += db.execute(
+                    "DELETE FROM seen WHERE feed = ? AND last_seen_at < ? AND last_seen_at < ?",
+                    (feed, stamp, newest),
+                ).rowcount
+            alerts = db.execute(
+                "DELETE FROM alerts WHERE status IN ('sent', 'silenced') AND created_at < ?",
+                (stamp,),
+            ).rowcount
+            stories = db.execute("DELETE FROM stories WHERE last_at < ?", (stamp,)).rowcount
+            incidents = db.execute(
+                "DELETE FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?", (stamp,)
+            ).rowcount
+        return PruneReport(seen=seen, alerts=alerts, stories=stories, incidents=incidents)
+
+
+def _queue(db: sqlite3.Connection, alerts: Sequence[RoutedAlert], stamp: str) -> int:
+    """Put alerts in the outbox; one for the same rule, item and channel exists at most once."""
+    queued = 0
+    for alert, target in alerts:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO alerts (rule_id, item_identity, item_link, feed, severity, "
+            "payload, created_at, next_attempt_at, channel, mentions, digest) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                alert.rule_id,
+                alert.item_identity,
+                alert.link,
+                alert.feed,
+                alert.severity.value,
+                alert.to_json(),
+                stamp,
+                stamp,
+                target.channel,
+                json.dumps(list(target.mentions)),
+                target.digest,
+            ),
+        )
+        queued += cursor.rowcount
+    return queued

@@ -15,7 +15,8 @@ class FeedSpec:
     name: str
     url: str
     tags: tuple[str, ...] = ("news",)
-    interval: str = "5m"
+    interval: str | None = "5m"
+    """None: the interval adapts to the feed's publishing rate."""
 
 
 def write_config(
@@ -55,8 +56,9 @@ def write_config(
             f'name = "{feed.name}"',
             f'url = "{feed.url}"',
             f"tags = [{tags}]",
-            f'interval = "{feed.interval}"',
         ]
+        if feed.interval is not None:
+            lines.append(f'interval = "{feed.interval}"')
     path = directory / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -1,0 +1,105 @@
+"""Parsing on every core: feedparser is pure Python and holds the GIL, so
+poll threads alone parse on one core however many the machine has.
+
+Large documents go to worker processes; small ones are parsed in the calling
+thread, where the round trip to a worker would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+
+from monitor.feeds.parse import ParsedFeed, parse_feed
+
+log = logging.getLogger("monitor.parse")
+
+OFFLOAD_BYTES = 16 * 1024
+"""Documents smaller than this are parsed in the calling thread."""
+
+
+def default_processes() -> int:
+    """One worker per core on a machine with more than one, else none."""
+    cores = os.cpu_count() or 1
+    return min(cores, 8) if cores > 1 else 0
+
+
+class ParserPool:
+    """Parses feed documents, the large ones in worker processes.
+
+    Workers are started on first use (with ``spawn``: forking a process that
+    runs threads can copy a held lock into the child). If a worker dies, the
+    document is parsed in the calling thread and a new pool is started for
+    the next one, so a crash costs time, never a feed.
+    """
+
+    def __init__(self, processes: int, *, offload_bytes: int = OFFLOAD_BYTES) -> None:
+        self.processes = processes
+        self.offload_bytes = offload_bytes
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._closed = False
+
+    def parse(
+        self,
+        body: bytes,
+        *,
+        feed_name: str,
+        feed_url: str,
+        tags: tuple[str, ...] = (),
+        headers: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+    ) -> ParsedFeed:
+        """Like :func:`parse_feed`, and raises what it raises."""
+        job = partial(
+            parse_feed,
+            feed_name=feed_name,
+            feed_url=feed_url,
+            tags=tags,
+            headers=dict(headers or {}),
+            base_url=base_url,
+        )
+        executor = self._executor_for(len(body))
+        if executor is None:
+            return job(body)
+        try:
+            return executor.submit(job, body).result()
+        except BrokenProcessPool:
+            log.warning(
+                "a parser process died while parsing feed=%s; parsed in this process instead, "
+                "and the parser processes are restarted",
+                feed_name,
+            )
+            self._discard(executor)
+            return job(body)
+
+    def _executor_for(self, size: int) -> ProcessPoolExecutor | None:
+        if self.processes <= 0 or size < self.offload_bytes:
+            return None
+        with self._lock:
+            if self._closed:
+                return None
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self.processes, mp_context=multiprocessing.get_context("spawn")
+                )
+            return self._executor
+
+    def _discard(self, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)

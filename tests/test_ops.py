@@ -1,0 +1,134 @@
+"""Ops conditions and incidents (pure): when a feed counts as failing or silent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.alerts.ops import (
+    expected_silence,
+    feed_conditions,
+    incident_changes,
+    ops_alert,
+    recovery_alert,
+    span,
+)
+from monitor.feeds.fetch import Validators
+from monitor.rules.model import Severity
+from monitor.store.base import FeedState, Incident
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def state(**changes: object) -> FeedState:
+    fields: dict[str, object] = {
+        "name": "wire",
+        "url": "https://news.example/rss",
+        "validators": Validators(),
+        "first_success_at": NOW - 10 * HOUR,
+        "last_success_at": NOW,
+        "last_error": None,
+        "last_error_kind": None,
+        "consecutive_failures": 0,
+        "last_item_at": NOW - HOUR,
+    }
+    fields.update(changes)
+    return FeedState(**fields)  # type: ignore[arg-type]
+
+
+def conditions(feed: FeedState) -> list[tuple[str, datetime]]:
+    found = feed_conditions(feed, now=NOW, failing_after=HOUR, silent_after=24 * HOUR)
+    return [(c.kind, c.since) for c in found]
+
+
+def test_a_healthy_feed_has_no_condition() -> None:
+    assert conditions(state()) == []
+
+
+def test_failing_counts_from_the_first_failure_of_the_run() -> None:
+    failing = {"last_error": "HTTP 503", "last_error_kind": "http", "consecutive_failures": 4}
+    assert conditions(state(failing_since=NOW - 59 * timedelta(minutes=1), **failing)) == []
+    assert conditions(state(failing_since=NOW - HOUR, **failing)) == [("failing", NOW - HOUR)]
+
+
+def test_a_failing_feed_is_not_also_called_silent() -> None:
+    old = NOW - 30 * 24 * HOUR
+    assert conditions(state(failing_since=NOW - 2 * HOUR, last_item_at=old)) == [
+        ("failing", NOW - 2 * HOUR)
+    ]
+
+
+def test_silence_counts_from_the_last_new_item() -> None:
+    assert conditions(state(last_item_at=NOW - 23 * HOUR)) == []
+    assert conditions(state(last_item_at=NOW - 24 * HOUR)) == [("silent", NOW - 24 * HOUR)]
+    assert conditions(state(last_item_at=None)) == []
+
+
+@pytest.mark.parametrize(
+    ("gap", "own", "expected"),
+    [
+        (None, None, timedelta(days=1)),  # rate unknown: the minimum
+        (timedelta(hours=1), None, timedelta(days=1)),  # 4 h, below the minimum
+        (timedelta(days=2), None, timedelta(days=8)),  # 4 x the gap
+        (timedelta(minutes=5), timedelta(hours=2), timedelta(hours=2)),  # the feed's own
+    ],
+)
+def test_the_expected_silence_follows_the_rate(
+    gap: timedelta | None, own: timedelta | None, expected: timedelta
+) -> None:
+    assert expected_silence(gap, own=own, factor=4, minimum=timedelta(days=1)) == expected
+
+
+def test_an_incident_opens_once_and_closes_once() -> None:
+    failing = feed_conditions(
+        state(failing_since=NOW - 2 * HOUR, last_error="timed out", last_error_kind="timeout"),
+        now=NOW,
+        failing_after=HOUR,
+        silent_after=24 * HOUR,
+    )
+    to_open, to_close = incident_changes(failing, [])
+    assert [c.kind for c in to_open] == ["failing"] and to_close == []
+    incident = Incident(1, "wire", "failing", NOW - 2 * HOUR, "timed out (timeout)", NOW)
+    assert incident_changes(failing, [incident]) == ([], []), "still failing: nothing new"
+    assert incident_changes([], [incident]) == ([], [incident]), "recovered: close it"
+
+
+def test_ops_alerts_read_like_news_for_the_desk() -> None:
+    incident = Incident(1, "wire", "failing", NOW - 3 * HOUR, "timed out (timeout)", NOW - 2 * HOUR)
+    (condition,) = feed_conditions(
+        state(failing_since=NOW - 3 * HOUR, last_error="timed out", last_error_kind="timeout"),
+        now=NOW,
+        failing_after=HOUR,
+        silent_after=24 * HOUR,
+    )
+    alert = ops_alert("wire", "https://news.example/rss", condition, NOW)
+    assert alert.title == "Feed wire has been failing for 3 h 00 min: the desk is blind to it"
+    assert (alert.rule_id, alert.severity, alert.summary) == (
+        "ops.feed-failing",
+        Severity.WARNING,
+        "timed out (timeout)",
+    )
+    notice = recovery_alert("wire", "/srv/feeds/wire.xml", incident, NOW)
+    assert notice.title == "Feed wire is back after failing for 3 h 00 min"
+    assert (notice.rule_id, notice.severity, notice.link) == (
+        "ops.feed-recovered",
+        Severity.INFO,
+        None,
+    )
+    assert notice.item_identity != alert.item_identity
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (timedelta(minutes=12), "12 min"),
+        (timedelta(hours=2, minutes=5), "2 h 05 min"),
+        (timedelta(days=3), "3 d"),
+        (timedelta(days=3, hours=4, minutes=30), "3 d 4 h"),
+        (timedelta(seconds=-5), "0 min"),
+    ],
+)
+def test_spans_read_as_a_person_says_them(value: timedelta, text: str) -> None:
+    assert span(value) == text

@@ -1,0 +1,74 @@
+"""Parsing in worker processes gives exactly what parsing in the thread gives."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import NotAFeedError
+from monitor.feeds.parse import parse_feed
+from monitor.feeds.pool import ParserPool
+from tests.support.feeds import Entry, atom, rss
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "realworld"
+ARGS = {"feed_name": "wire", "feed_url": "https://news.example/feed", "tags": ("news",)}
+
+
+@pytest.fixture
+def pool() -> Iterator[ParserPool]:
+    parser = ParserPool(2, offload_bytes=0)  # every document goes to a worker
+    yield parser
+    parser.close()
+
+
+def test_a_worker_parses_like_the_calling_thread(pool: ParserPool) -> None:
+    body = rss([Entry(f"Item {n}", link=f"https://news.example/{n}") for n in range(50)]).encode()
+    assert pool.parse(body, **ARGS) == parse_feed(body, **ARGS)
+
+
+def test_errors_come_back_from_a_worker_with_their_kind(pool: ParserPool) -> None:
+    page = b"<!doctype html><html><head><title>Just a moment...</title></head></html>"
+    with pytest.raises(NotAFeedError, match="HTML page") as raised:
+        pool.parse(page, **ARGS)
+    assert raised.value.kind == "not-a-feed"
+
+
+def test_a_dead_worker_costs_time_never_a_feed(
+    pool: ParserPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = atom([Entry("Entity List additions", link="https://gov.example/1")]).encode()
+    executor = pool._executor_for(len(body))
+    assert executor is not None
+    with pytest.raises(Exception, match="terminated abruptly"):
+        executor.submit(os._exit, 1).result()
+    with caplog.at_level(logging.WARNING, logger="monitor.parse"):
+        parsed = pool.parse(body, **ARGS)
+    assert [item.title for item in parsed.items] == ["Entity List additions"]
+    assert "a parser process died while parsing feed=wire" in caplog.text
+    assert pool.parse(body, **ARGS) == parsed  # a new pool took over
+
+
+def test_small_documents_and_a_pool_of_none_stay_in_the_thread() -> None:
+    pool = ParserPool(0, offload_bytes=0)
+    body = rss([Entry("x", link="https://news.example/x")]).encode()
+    assert pool._executor_for(len(body)) is None
+    assert ParserPool(2)._executor_for(100) is None
+    assert pool.parse(body, **ARGS).items
+    pool.close()
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpora/realworld is not present")
+def test_real_feeds_parse_the_same_in_a_worker(pool: ParserPool) -> None:
+    for path in sorted(CORPUS.iterdir())[:12]:
+        body = path.read_bytes()
+        args = {**ARGS, "feed_url": f"https://bench.example/{path.name}"}
+        try:
+            expected = parse_feed(body, **args)
+        except NotAFeedError:
+            continue
+        assert pool.parse(body, **args) == expected, path.name
