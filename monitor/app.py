@@ -26,9 +26,11 @@ from slack_sdk.webhook import WebhookClient
 
 from monitor.alerts.model import Alert, OutboxEntry, Silence, Story, Target
 from monitor.alerts.ops import (
+    OPS_RULE_IDS,
     expected_silence,
     feed_conditions,
     incident_changes,
+    is_ops_alert,
     ops_alert,
     recovery_alert,
 )
@@ -769,8 +771,12 @@ class Monitor:
         return True
 
     def _story_of(self, entry: OutboxEntry, now: datetime) -> Story | None:
-        """The earlier alert of the same story whose thread this one joins, if any."""
-        if not self.sink.supports_threads:
+        """The earlier alert of the same story whose thread this one joins, if any.
+
+        Ops alerts are never threaded: those of two feeds read alike but are
+        separate incidents, and a recovery notice must be seen in the channel.
+        """
+        if not self.sink.supports_threads or is_ops_alert(entry.alert):
             return None
         window = self.config.slack.story_window(entry.alert.rule_id)
         stories = self.store.recent_stories(
@@ -781,7 +787,11 @@ class Monitor:
     def _record_story(self, entry: OutboxEntry, story: Story | None, posted: Posted) -> None:
         now = self.clock()
         if story is None:
-            if posted.ts is not None and self.sink.supports_threads:
+            if (
+                posted.ts is not None
+                and self.sink.supports_threads
+                and not is_ops_alert(entry.alert)
+            ):
                 self.store.add_story(
                     Story(
                         0,
@@ -973,10 +983,10 @@ def config_rule_problems(loaded: LoadedConfig, rules: RuleSet) -> list[Problem]:
     rules limited to feed tags no feed has."""
     config, shown = loaded.config, str(loaded.path)
     problems: list[Problem] = []
-    known_ids = [rule.id for rule in rules.rules]
+    known_ids = [*(rule.id for rule in rules.rules), *OPS_RULE_IDS]
     for number, route_settings in enumerate(config.slack.routes):
         for rule_id in route_settings.rules:
-            if rule_id not in known_ids and not rule_id.startswith("ops."):
+            if rule_id not in known_ids:
                 problems.append(
                     Problem(
                         shown,

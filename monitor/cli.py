@@ -20,6 +20,7 @@ from typing import Any
 
 from monitor import __version__
 from monitor.alerts.model import Alert, OutboxEntry
+from monitor.alerts.ops import OPS_RULE_IDS
 from monitor.alerts.policy import route
 from monitor.alerts.render import format_time, relative_time
 from monitor.alerts.sinks import SlackSink, render_entry
@@ -381,8 +382,8 @@ def _retry(loaded: LoadedConfig, args: argparse.Namespace) -> int:
 
 def _silence(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     rules = load_rule_set(loaded)
-    if rules.by_id(args.rule_id) is None:
-        hint = did_you_mean(args.rule_id, [r.id for r in rules.rules])
+    if rules.by_id(args.rule_id) is None and args.rule_id not in OPS_RULE_IDS:
+        hint = did_you_mean(args.rule_id, [*(r.id for r in rules.rules), *OPS_RULE_IDS])
         print(f"monitor silence: no rule '{args.rule_id}'{hint}", file=sys.stderr)
         return EXIT_UNUSABLE
     try:

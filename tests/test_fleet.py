@@ -382,3 +382,37 @@ def test_settings_wired_at_start_wait_for_a_restart(
     assert "slack.min_interval changed; that takes effect at the next restart" in caplog.text
     assert monitor.config.slack.min_interval == timedelta(seconds=1)
     assert monitor.config.ops_channel() == "#new-ops", "ops settings apply at once"
+
+
+def test_ops_alerts_of_two_feeds_are_separate_posts_not_one_thread(
+    make_monitor: MakeMonitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,
+) -> None:
+    feed_server.set("/a", "down", status=503)
+    feed_server.set("/b", "down", status=503)
+    monitor = make_monitor(
+        [FeedSpec("alpha", feed_server.url("/a")), FeedSpec("beta", feed_server.url("/b"))]
+    )
+    for _ in range(3):
+        monitor.poll_all()
+        clock.advance(minutes=40)
+    deliver(monitor)
+    posts = slack_emulator.top_level("#desk-ops")
+    assert sorted(p.text.split("Feed ")[2].split()[0] for p in posts) == ["alpha", "beta"]
+    assert slack_emulator.updates == [], "neither was counted as a second source of the other"
+
+
+def test_ops_alerts_can_be_silenced_like_a_rule(
+    tmp_path: Path,
+    make_monitor: MakeMonitor,
+    feed_server: FeedServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from monitor.cli import main
+
+    monitor = make_monitor([FeedSpec("a", feed_server.url("/a"))])
+    args = ["silence", "ops.feed-silent", "--for", "7d", "--reason", "a quiet week", "--config"]
+    assert main([*args, str(monitor.loaded.path)]) == 0
+    assert "ops.feed-silent until" in capsys.readouterr().out

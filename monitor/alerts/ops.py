@@ -22,8 +22,13 @@ RULE_IDS = {
     SILENT: "ops.feed-silent",
 }
 RECOVERED_RULE_ID = "ops.feed-recovered"
+OPS_RULE_IDS = (*RULE_IDS.values(), RECOVERED_RULE_ID)
 """Ops alerts carry these rule ids, so `monitor silence` and routes-by-rule
 treat them like any rule's alerts."""
+
+
+def is_ops_alert(alert: Alert) -> bool:
+    return alert.rule_id.startswith("ops.")
 
 
 @dataclass(frozen=True)
