@@ -8,7 +8,6 @@ the constructor, so tests swap in local servers or fakes.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import random
@@ -70,7 +69,7 @@ from monitor.items import Item
 from monitor.rules.load import RuleSet, load_rules, rules_fingerprint
 from monitor.rules.match import Match
 from monitor.server import Metrics
-from monitor.store.base import PruneReport, Store
+from monitor.store.base import FeedState, PruneReport, Store
 from monitor.store.sqlite import SQLiteStore
 from monitor.validation import did_you_mean
 
@@ -97,8 +96,7 @@ class PollReport:
     not_modified: bool = False
     error: FeedError | None = None
     next_poll_at: datetime | None = None
-    asked_wait: timedelta | None = None
-    """How long the server asked us to wait before polling again, if it did."""
+    """When the feed is due again (None if that could not be recorded)."""
 
     @property
     def ok(self) -> bool:
@@ -300,15 +298,27 @@ class Monitor:
             kind = "state" if isinstance(exc, StateError) else "internal"
             log.exception("poll feed=%s FAILED (%s error)", feed.name, kind)
             error = FeedError(kind, f"{type(exc).__name__}: {exc}")
-            with contextlib.suppress(StateError):
-                self.store.record_failure(
-                    feed=feed.name, url=feed.url, kind=kind, message=str(error), now=self.clock()
+            next_poll_at: datetime | None = None
+            try:
+                state = self.store.feed_state(feed.name)
+                next_poll_at = self._next_poll(
+                    feed, state, failures=(state.consecutive_failures if state else 0) + 1
                 )
-            report = PollReport(feed.name, error=error)
+                self.store.record_failure(
+                    feed=feed.name,
+                    url=feed.url,
+                    kind=kind,
+                    message=str(error),
+                    now=self.clock(),
+                    next_poll_at=next_poll_at,
+                )
+            except StateError as state_error:
+                log.error("cannot record the failed poll of feed=%s: %s", feed.name, state_error)
+                next_poll_at = None
+            report = PollReport(feed.name, error=error, next_poll_at=next_poll_at)
         self._count_poll(feed, report, time.monotonic() - started)
-        next_poll_at = self._schedule_next(feed, report.asked_wait)
         self.check_feed_health(feed)
-        return replace(report, next_poll_at=next_poll_at)
+        return report
 
     def check_feed_health(self, feed: FeedSettings) -> None:
         """Open an incident (one ops alert) for a feed failing or silent too
@@ -400,28 +410,31 @@ class Monitor:
         for kind in ("failing", "silent"):
             self.metrics.open_incidents.labels(kind).set(sum(i.kind == kind for i in incidents))
 
-    def _schedule_next(self, feed: FeedSettings, asked_wait: timedelta | None) -> datetime | None:
+    def _next_poll(
+        self,
+        feed: FeedSettings,
+        state: FeedState | None,
+        *,
+        failures: int,
+        publish_gap: timedelta | None = None,
+        asked_wait: timedelta | None = None,
+    ) -> datetime:
         """When this feed is due again: its interval (adapted to how often it
         publishes, within its floor and ceiling), backed off after failures,
         or later where the server asked (Retry-After, Cache-Control max-age,
-        RSS ttl), up to polling.max_backoff; plus jitter."""
-        try:
-            state = self.store.feed_state(feed.name)
-            polling = self.config.polling
-            delay = next_poll_delay(
-                self.config.interval_for(feed, state.publish_gap if state else None),
-                failures=state.consecutive_failures if state else 0,
-                max_backoff=polling.max_backoff,
-                asked_wait=asked_wait,
-                jitter=polling.jitter,
-                random_unit=self._jitter(),
-            )
-            when = self.clock() + delay
-            self.store.set_next_poll(feed.name, when)
-        except StateError as exc:
-            log.error("cannot record the next poll of feed=%s: %s", feed.name, exc)
-            return None
-        return when
+        RSS ttl), up to polling.max_backoff; plus jitter. It is stored with
+        the poll's outcome, in the same transaction."""
+        polling = self.config.polling
+        gap = publish_gap or (state.publish_gap if state else None)
+        delay = next_poll_delay(
+            self.config.interval_for(feed, gap),
+            failures=failures,
+            max_backoff=polling.max_backoff,
+            asked_wait=asked_wait,
+            jitter=polling.jitter,
+            random_unit=self._jitter(),
+        )
+        return self.clock() + delay
 
     def _poll_feed(self, feed: FeedSettings) -> PollReport:
         started = time.monotonic()
@@ -440,14 +453,19 @@ class Monitor:
             if same_source and state is not None and body_hash and state.body_hash == body_hash:
                 unchanged = "same body"
             if unchanged:
-                self.store.record_not_modified(feed=feed.name, url=feed.url, now=now)
+                next_poll_at = self._next_poll(
+                    feed, state, failures=0, asked_wait=_seconds(result.max_age)
+                )
+                self.store.record_not_modified(
+                    feed=feed.name, url=feed.url, now=now, next_poll_at=next_poll_at
+                )
                 log.info(
                     "poll feed=%s unchanged (%s) in %.2fs",
                     feed.name,
                     unchanged,
                     time.monotonic() - started,
                 )
-                return PollReport(feed.name, not_modified=True, asked_wait=_seconds(result.max_age))
+                return PollReport(feed.name, not_modified=True, next_poll_at=next_poll_at)
             assert result.body is not None
             parsed = self.parser.parse(
                 result.body,
@@ -458,17 +476,37 @@ class Monitor:
                 base_url=result.url,
             )
         except FeedError as exc:
+            next_poll_at = self._next_poll(
+                feed,
+                state,
+                failures=(state.consecutive_failures if state else 0) + 1,
+                asked_wait=_seconds(exc.retry_after),
+            )
             self.store.record_failure(
-                feed=feed.name, url=feed.url, kind=exc.kind, message=str(exc), now=now
+                feed=feed.name,
+                url=feed.url,
+                kind=exc.kind,
+                message=str(exc),
+                now=now,
+                next_poll_at=next_poll_at,
             )
             log.error("poll feed=%s FAILED (%s): %s [url %s]", feed.name, exc.kind, exc, feed.url)
-            return PollReport(feed.name, error=exc, asked_wait=_seconds(exc.retry_after))
+            return PollReport(feed.name, error=exc, next_poll_at=next_poll_at)
         if parsed.warning:
             log.warning("poll feed=%s: %s", feed.name, parsed.warning)
         new_items = self.store.unseen(feed.name, parsed.items)
         rules = self.rules  # one rule set for the whole poll, even if a reload swaps it
         matches = [m for item in new_items for m in rules.match(item)]
         decision = decide(matches, now=now, first_poll=first_poll, policy=self._policy)
+        gap = publish_gap((item.timestamp for item in parsed.items), now)
+        asked = [s for s in (result.max_age, parsed.ttl_minutes and parsed.ttl_minutes * 60) if s]
+        next_poll_at = self._next_poll(
+            feed,
+            state if same_source else None,
+            failures=0,
+            publish_gap=gap,
+            asked_wait=_seconds(max(asked)) if asked else None,
+        )
         queued = self.store.commit_poll(
             feed=feed.name,
             url=feed.url,
@@ -479,7 +517,8 @@ class Monitor:
             validators=result.validators,
             now=now,
             body_hash=body_hash,
-            publish_gap=publish_gap((item.timestamp for item in parsed.items), now),
+            publish_gap=gap,
+            next_poll_at=next_poll_at,
             # An undated new item is news now; a future date (a bad clock) is capped at now.
             newest_item_at=max(
                 (min(item.timestamp or now, now) for item in new_items), default=None
@@ -502,13 +541,12 @@ class Monitor:
             " (first poll: backlog baselined)" if first_poll else "",
             time.monotonic() - started,
         )
-        asked = [s for s in (result.max_age, parsed.ttl_minutes and parsed.ttl_minutes * 60) if s]
         return PollReport(
             feed.name,
             items=len(parsed.items),
             new=len(new_items),
             alerts=queued,
-            asked_wait=_seconds(max(asked)) if asked else None,
+            next_poll_at=next_poll_at,
         )
 
     def _targets(self, alert: Alert) -> tuple[Target, ...]:

@@ -136,26 +136,41 @@ def fold_whitespace(text: str) -> str:
     return _WHITESPACE.sub(" ", _CONTROL_CHARS.sub("", text)).strip()
 
 
-def html_to_text(markup: str) -> str:
-    """Plain text of an HTML fragment: tags dropped, entities decoded, space folded."""
+HTML_CHUNK_CHARS = 16 * 1024
+
+
+def html_to_text(markup: str, limit: int | None = None) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, space folded.
+
+    With ``limit``, the result may stop once it is longer than ``limit``
+    characters: a caller that keeps only that much is spared parsing the
+    rest of a whole article embedded in a description. Its first ``limit``
+    characters are those of the full text.
+    """
     if "<" not in markup and "&" not in markup:
         return fold_whitespace(markup)
     extractor = _TextExtractor()
     try:
-        extractor.feed(markup)
+        for start in range(0, len(markup), HTML_CHUNK_CHARS):
+            extractor.feed(markup[start : start + HTML_CHUNK_CHARS])
+            if limit is not None and sum(map(len, extractor.parts)) > limit:
+                text = fold_whitespace("".join(extractor.parts))
+                if len(text) > limit:
+                    return text
         extractor.close()
     except (AssertionError, ValueError):  # pragma: no cover - HTMLParser is lenient
         return fold_whitespace(markup)
     return fold_whitespace("".join(extractor.parts))
 
 
-def plain_text(value: str, content_type: str | None) -> str:
+def plain_text(value: str, content_type: str | None, limit: int | None = None) -> str:
     """Text of a feed field; only fields typed as (X)HTML are parsed as markup.
 
     A plain-text title such as "Profits<losses" must not lose its "<losses".
+    ``limit`` as for :func:`html_to_text`.
     """
     if content_type and ("html" in content_type or "xml" in content_type):
-        return html_to_text(value)
+        return html_to_text(value, limit)
     return fold_whitespace(value)
 
 

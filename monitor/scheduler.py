@@ -259,6 +259,7 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
     Whatever is in the outbox stays there and goes out on the next start.
     """
     requests: Requests = queue.SimpleQueue()
+    monitor.parser.start()
     scheduler = build_scheduler(monitor, requests)
     scheduler.start()
     monitor.scheduler_running = True

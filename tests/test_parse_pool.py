@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,3 +75,40 @@ def test_real_feeds_parse_the_same_in_a_worker(pool: ParserPool) -> None:
         except NotAFeedError:
             continue
         assert pool.parse(body, **args) == expected, path.name
+
+
+def test_workers_leave_when_the_monitor_is_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL leaves no chance to shut the pool down; the workers must not
+    linger (they would hold the monitor's stderr open for ever)."""
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import sys, time\n"
+        "from monitor.feeds.pool import ParserPool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ParserPool(2)\n"
+        "    pool.start()\n"
+        "    print(' '.join(str(p) for p in pool._executor._processes), flush=True)\n"
+        "    time.sleep(600)\n",
+        encoding="utf-8",
+    )
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    workers = [int(pid) for pid in owner.stdout.readline().split()]
+    assert len(workers) == 2
+    owner.kill()
+    owner.wait()
+    owner.stdout.close()
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # A zombie is gone too: it has exited and waits only for its reaper.
+        status = Path(f"/proc/{pid}/status")
+        return status.exists() and "State:\tZ" in status.read_text()
+
+    deadline = time.monotonic() + 60  # catches a hang; the workers leave within a second or two
+    while not all(gone(pid) for pid in workers):
+        assert time.monotonic() < deadline, "parser workers outlived their monitor"
+        time.sleep(0.1)

@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,6 +29,30 @@ def default_processes() -> int:
     """One worker per core on a machine with more than one, else none."""
     cores = os.cpu_count() or 1
     return min(cores, 8) if cores > 1 else 0
+
+
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _ready() -> bool:
+    return True
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Runs in each worker: end it when the monitor is gone.
+
+    A monitor killed outright (SIGKILL, the OOM killer) cannot shut its pool
+    down, and workers waiting for work would wait for ever, holding its
+    stderr open. Once the parent is gone the worker is re-parented, and
+    that is the sign to leave.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 class ParserPool:
@@ -79,6 +104,14 @@ class ParserPool:
             self._discard(executor)
             return job(body)
 
+    def start(self) -> None:
+        """Start every worker now (a long-running monitor does this at start),
+        so the first polls do not wait for processes to start and import."""
+        executor = self._executor_for(self.offload_bytes)
+        if executor is not None:
+            for ready in [executor.submit(_ready) for _ in range(self.processes)]:
+                ready.result()
+
     def _executor_for(self, size: int) -> ProcessPoolExecutor | None:
         if self.processes <= 0 or size < self.offload_bytes:
             return None
@@ -87,7 +120,10 @@ class ParserPool:
                 return None
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
-                    max_workers=self.processes, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_exit_with_parent,
+                    initargs=(os.getpid(),),
                 )
             return self._executor
 

@@ -150,6 +150,13 @@ def positive_terms(node: Node) -> Iterable[TermRef]:
 # --- the shared term index ------------------------------------------------------
 
 
+_Phrase = tuple[int, tuple[tuple[str, bool], ...]]
+_Candidates = tuple[tuple[int, ...], dict[str, tuple[_Phrase, ...]], tuple[_Phrase, ...]]
+"""Single-word terms, phrases by their second word, and phrases to check one by one."""
+_NO_CANDIDATES: _Candidates = ((), {}, ())
+CANDIDATE_CACHE_TOKENS = 200_000
+
+
 class TermIndex:
     """All terms of all rules; finds every term in a document in one pass."""
 
@@ -160,6 +167,7 @@ class TermIndex:
         self._first_word: dict[str, list[tuple[int, tuple[tuple[str, bool], ...]]]] = {}
         self._first_stem: dict[int, dict[str, list[tuple[int, tuple[tuple[str, bool], ...]]]]] = {}
         self._regexes: list[tuple[int, Any]] = []
+        self._candidates: dict[str, _Candidates] = {}
 
     def add(self, pattern: TermPattern) -> int:
         existing = self._ids.get(pattern.key)
@@ -171,6 +179,7 @@ class TermIndex:
         if isinstance(pattern, Regex):
             self._regexes.append((term_id, compile_regex(pattern.pattern)))
             return term_id
+        self._candidates.clear()
         first, prefix = pattern.words[0]
         if len(pattern.words) == 1 and not prefix:
             self._single.setdefault(first, []).append(term_id)
@@ -182,25 +191,63 @@ class TermIndex:
             self._first_word.setdefault(first, []).append((term_id, pattern.words))
         return term_id
 
+    def _candidates_of(self, token: str) -> _Candidates:
+        """The terms that can start at a token: looked up once per distinct
+        token, not once per occurrence (a wildcard table per stem length
+        would otherwise be probed at every word of every item).
+
+        Phrases are filed under their second word where it is a whole word:
+        dozens start with "to" or "in" ("to russia", "in kursk"), and the word
+        after each "to" picks the few worth checking.
+        """
+        phrases = list(self._first_word.get(token, ()))
+        for length, table in self._first_stem.items():
+            if len(token) >= length:
+                phrases.extend(table.get(token[:length], ()))
+        single = tuple(self._single.get(token, ()))
+        by_second: dict[str, list[_Phrase]] = {}
+        loose: list[_Phrase] = []
+        for phrase in phrases:
+            words = phrase[1]
+            if len(words) > 1 and not words[1][1]:
+                by_second.setdefault(words[1][0], []).append(phrase)
+            else:
+                loose.append(phrase)
+        found = (
+            (single, {word: tuple(p) for word, p in by_second.items()}, tuple(loose))
+            if single or phrases
+            else _NO_CANDIDATES
+        )
+        if len(self._candidates) >= CANDIDATE_CACHE_TOKENS:
+            self._candidates.clear()  # a long-running monitor meets an unbounded vocabulary
+        self._candidates[token] = found
+        return found
+
     def scan(self, document: Document) -> dict[int, list[Hit]]:
         hits: dict[int, list[Hit]] = defaultdict(list)
-        single, first_word, stems = self._single, self._first_word, self._first_stem.items()
+        cache = self._candidates
         for name in FIELDS:
             tokens = document.tokens[name]
+            last = len(tokens) - 1
             sentences = document.sentence_of.get(name)
             for position, token in enumerate(tokens):
-                for term_id in single.get(token, ()):
+                candidates = cache.get(token)
+                if candidates is None:
+                    candidates = self._candidates_of(token)
+                if candidates is _NO_CANDIDATES:
+                    continue
+                single, by_second, loose = candidates
+                for term_id in single:
                     hits[term_id].append((name, position, position))
-                for term_id, words in first_word.get(token, ()):
+                if by_second and position < last:
+                    for term_id, words in by_second.get(tokens[position + 1], ()):
+                        end = _phrase_end(tokens, position, words, sentences)
+                        if end is not None:
+                            hits[term_id].append((name, position, end))
+                for term_id, words in loose:
                     end = _phrase_end(tokens, position, words, sentences)
                     if end is not None:
                         hits[term_id].append((name, position, end))
-                for length, table in stems:
-                    if len(token) >= length:
-                        for term_id, words in table.get(token[:length], ()):
-                            end = _phrase_end(tokens, position, words, sentences)
-                            if end is not None:
-                                hits[term_id].append((name, position, end))
             raw = document.raw[name]
             for term_id, regex in self._regexes:
                 if raw and regex.search(raw):

@@ -94,6 +94,7 @@ class Store(Protocol):
         body_hash: str | None = None,
         publish_gap: timedelta | None = None,
         newest_item_at: datetime | None = None,
+        next_poll_at: datetime | None = None,
     ) -> int:
         """Atomically remember the items, queue the alerts, and store the validators.
 
@@ -105,11 +106,23 @@ class Store(Protocol):
         """
         ...
 
-    def record_not_modified(self, *, feed: str, url: str, now: datetime) -> None: ...
+    def record_not_modified(
+        self, *, feed: str, url: str, now: datetime, next_poll_at: datetime | None = None
+    ) -> None: ...
 
     def record_failure(
-        self, *, feed: str, url: str, kind: str, message: str, now: datetime
-    ) -> None: ...
+        self,
+        *,
+        feed: str,
+        url: str,
+        kind: str,
+        message: str,
+        now: datetime,
+        next_poll_at: datetime | None = None,
+    ) -> None:
+        """Count a failed poll. Every ``record_*`` and ``commit_poll`` also
+        stores ``next_poll_at`` in the same transaction, when given."""
+        ...
 
     def due_alerts(
         self, now: datetime, limit: int, *, skip_channels: Sequence[str] = ()
@@ -165,8 +178,6 @@ class Store(Protocol):
     def top_level_posts(self, channel: str, since: datetime) -> int: ...
 
     def known_channel_id(self, channel: str) -> str | None: ...
-
-    def set_next_poll(self, feed: str, at: datetime) -> None: ...
 
     def feed_health(self) -> list[FeedHealth]: ...
 

@@ -302,6 +302,7 @@ class SQLiteStore:
         body_hash: str | None = None,
         publish_gap: timedelta | None = None,
         newest_item_at: datetime | None = None,
+        next_poll_at: datetime | None = None,
     ) -> int:
         stamp = _ts(now)
         with self._transaction() as db:
@@ -325,11 +326,13 @@ class SQLiteStore:
             )
             db.execute(
                 "UPDATE feeds SET body_hash = ?, failing_since = NULL, "
+                "next_poll_at = COALESCE(?, next_poll_at), "
                 "publish_gap = COALESCE(?, publish_gap), "
                 "last_item_at = CASE WHEN ? IS NULL THEN COALESCE(last_item_at, ?) "
                 "ELSE MAX(COALESCE(last_item_at, ''), ?) END WHERE name = ?",
                 (
                     body_hash,
+                    _ts(next_poll_at) if next_poll_at is not None else None,
                     publish_gap.total_seconds() if publish_gap is not None else None,
                     *(
                         (None, stamp, None)
@@ -340,10 +343,6 @@ class SQLiteStore:
                 ),
             )
         return queued
-
-    def set_next_poll(self, feed: str, at: datetime) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE feeds SET next_poll_at = ? WHERE name = ?", (_ts(at), feed))
 
     def feed_health(self) -> list[FeedHealth]:
         rows = self._query(
@@ -377,29 +376,47 @@ class SQLiteStore:
             for row in rows
         ]
 
-    def record_not_modified(self, *, feed: str, url: str, now: datetime) -> None:
+    def record_not_modified(
+        self, *, feed: str, url: str, now: datetime, next_poll_at: datetime | None = None
+    ) -> None:
         stamp = _ts(now)
         with self._transaction() as db:
             db.execute(
                 "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "
-                "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL "
-                "WHERE name = ? AND url = ?",
-                (stamp, stamp, feed, url),
+                "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL, "
+                "next_poll_at = COALESCE(?, next_poll_at) WHERE name = ? AND url = ?",
+                (stamp, stamp, _ts(next_poll_at) if next_poll_at else None, feed, url),
             )
 
     def record_failure(
-        self, *, feed: str, url: str, kind: str, message: str, now: datetime
+        self,
+        *,
+        feed: str,
+        url: str,
+        kind: str,
+        message: str,
+        now: datetime,
+        next_poll_at: datetime | None = None,
     ) -> None:
         stamp = _ts(now)
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_kind, "
-                "consecutive_failures, failing_since) VALUES (?, ?, ?, ?, ?, 1, ?) "
+                "consecutive_failures, failing_since, next_poll_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET last_polled_at = excluded.last_polled_at, "
                 "last_error = excluded.last_error, last_error_kind = excluded.last_error_kind, "
                 "consecutive_failures = feeds.consecutive_failures + 1, "
-                "failing_since = COALESCE(feeds.failing_since, excluded.failing_since)",
-                (feed, url, stamp, message, kind, stamp),
+                "failing_since = COALESCE(feeds.failing_since, excluded.failing_since), "
+                "next_poll_at = COALESCE(excluded.next_poll_at, feeds.next_poll_at)",
+                (
+                    feed,
+                    url,
+                    stamp,
+                    message,
+                    kind,
+                    stamp,
+                    _ts(next_poll_at) if next_poll_at else None,
+                ),
             )
 
     # --- outbox -------------------------------------------------------------
