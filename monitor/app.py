@@ -269,10 +269,7 @@ class Monitor:
             baseline_window=config.polling.baseline_window,
             max_item_age=config.polling.max_item_age,
         )
-        for name in changes.removed:
-            # Nobody watches a removed feed: its open incidents end without a notice.
-            for incident in self.store.open_incidents(name):
-                self.store.close_incident(incident.id, alerts=[], now=self.clock())
+        self.close_unwatched_incidents()
         log.info(
             "config reloaded: %d feeds; added: %s; removed: %s; changed: %s",
             len(config.feeds),
@@ -320,12 +317,23 @@ class Monitor:
         self.check_feed_health(feed)
         return report
 
+    def close_unwatched_incidents(self) -> None:
+        """End the open incidents of feeds no longer configured, without a
+        notice: nobody watches them, and they would count as open for ever."""
+        try:
+            names = self.config.feed_names()
+            for incident in self.store.open_incidents():
+                if incident.feed not in names:
+                    self.store.close_incident(incident.id, alerts=[], now=self.clock())
+        except StateError as exc:
+            log.error("cannot close the incidents of removed feeds: %s", exc)
+
     def check_feed_health(self, feed: FeedSettings) -> None:
         """Open an incident (one ops alert) for a feed failing or silent too
         long, and close it (one recovery notice) when that ends."""
         ops = self.config.ops
-        if not ops.enabled:
-            return
+        if not ops.enabled or feed.name not in self.config.feed_names():
+            return  # a poll started before a reload removed its feed
         try:
             state = self.store.feed_state(feed.name)
             if state is None:
@@ -340,7 +348,9 @@ class Monitor:
             conditions = feed_conditions(
                 state, now=now, failing_after=ops.failing_after, silent_after=silent_after
             )
-            to_open, to_close = incident_changes(conditions, self.store.open_incidents(feed.name))
+            to_open, to_close = incident_changes(
+                state, conditions, self.store.open_incidents(feed.name)
+            )
             target = Target(self.config.ops_channel(), ops.mentions)
             for condition in to_open:
                 alert = ops_alert(feed.name, feed.url, condition, now)
@@ -406,7 +416,8 @@ class Monitor:
     def refresh_gauges(self) -> None:
         counts = self.store.outbox_counts()
         self.metrics.outbox_pending.set(counts["pending"] + counts["sending"])
-        incidents = self.store.open_incidents()
+        names = self.config.feed_names()
+        incidents = [i for i in self.store.open_incidents() if i.feed in names]
         for kind in ("failing", "silent"):
             self.metrics.open_incidents.labels(kind).set(sum(i.kind == kind for i in incidents))
 
@@ -608,7 +619,12 @@ class Monitor:
             if entry.uncertain and self._already_posted(entry, report):
                 continue
             story = self._story_of(entry, now)
-            if story is None and self._in_storm(entry.channel, now, storms):
+            # An ops alert is never rolled up: a blind feed must stand out, mentions and all.
+            if (
+                story is None
+                and not is_ops_alert(entry.alert)
+                and self._in_storm(entry.channel, now, storms)
+            ):
                 storms.setdefault(entry.channel, []).append(entry)
                 continue
             self._pace(entry.channel)
@@ -987,7 +1003,7 @@ RESTART_ONLY: dict[str, tuple[str, ...] | None] = {
     "rules": None,
     "fetch": None,
     "server": None,
-    "slack": ("api_url", "timeout", "min_interval"),
+    "slack": ("api_url", "timeout", "min_interval", "unfurl_links"),
     "delivery": ("interval", "claim_lease"),
 }
 """Settings wired into long-lived parts at start (a section, or some of its keys)."""
@@ -1021,10 +1037,19 @@ def config_rule_problems(loaded: LoadedConfig, rules: RuleSet) -> list[Problem]:
     rules limited to feed tags no feed has."""
     config, shown = loaded.config, str(loaded.path)
     problems: list[Problem] = []
-    known_ids = [*(rule.id for rule in rules.rules), *OPS_RULE_IDS]
+    known_ids = [rule.id for rule in rules.rules]
     for number, route_settings in enumerate(config.slack.routes):
         for rule_id in route_settings.rules:
-            if rule_id not in known_ids:
+            if rule_id in OPS_RULE_IDS:
+                problems.append(
+                    Problem(
+                        shown,
+                        None,
+                        f"slack.routes[{number}]: '{rule_id}' is an ops alert; ops alerts are not "
+                        "routed, they go to ops.channel with ops.mentions",
+                    )
+                )
+            elif rule_id not in known_ids:
                 problems.append(
                     Problem(
                         shown,

@@ -150,7 +150,7 @@ class FetchSettings(StrictModel):
     parse_processes: int | None = Field(default=None, ge=0, le=16)
     """Processes that parse large feed documents beside the poll threads
     (feedparser holds the GIL). 0 parses in the poll threads; unset means
-    one per CPU core on a machine with more than one."""
+    one per CPU core (at most 8) on a machine with more than one."""
 
 
 class PollBounds(StrictModel):
@@ -161,6 +161,13 @@ class PollBounds(StrictModel):
     ceiling: Duration | None = None
     """Never poll less often than this, however slowly it publishes."""
 
+    @field_validator("floor", "ceiling")
+    @classmethod
+    def _at_least_a_second(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value.total_seconds() < 1:
+            raise ValueError("must be at least 1s")
+        return value
+
 
 class PollingSettings(StrictModel):
     default_interval: Duration = timedelta(minutes=5)
@@ -170,8 +177,9 @@ class PollingSettings(StrictModel):
     """A feed's interval follows how often it publishes (half its typical gap
     between items), kept between floor and ceiling."""
     jitter: float = Field(default=0.1, ge=0.0, le=0.5)
-    """Each delay is moved by up to this share either way, so feeds on one
-    host drift apart instead of polling in lockstep."""
+    """Each wait is lengthened by a random share of up to this, so feeds on
+    one host drift apart instead of polling in lockstep (never shortened: a
+    floor or a Retry-After is a promise to the publisher)."""
     tags: dict[Tag, PollBounds] = Field(default_factory=dict)
     """Per feed tag: a tighter (or looser) floor and ceiling, e.g. sanctions."""
     max_backoff: Duration = timedelta(hours=1)
@@ -301,9 +309,9 @@ class Config(StrictModel):
             floor, ceiling = self.poll_bounds(feed)
             if floor > ceiling:
                 raise ValueError(
-                    f"feed {feed.name!r} would be polled at least every {format_duration(ceiling)} "
-                    f"but at most every {format_duration(floor)}: its floor (own, from its tags "
-                    "or polling.floor) is longer than its ceiling"
+                    f"feed {feed.name!r}: its floor ({format_duration(floor)}) is longer than its "
+                    f"ceiling ({format_duration(ceiling)}); each comes from the feed itself, "
+                    "else from its tags in polling.tags, else from polling.floor/ceiling"
                 )
         return self
 
@@ -335,6 +343,9 @@ class Config(StrictModel):
         return adaptive_interval(
             publish_gap, floor=floor, ceiling=ceiling, default=self.interval_of(feed)
         )
+
+    def feed_names(self) -> frozenset[str]:
+        return frozenset(feed.name for feed in self.feeds)
 
     def ops_channel(self) -> str:
         return self.ops.channel or self.slack.channel

@@ -260,6 +260,7 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
     """
     requests: Requests = queue.SimpleQueue()
     monitor.parser.start()
+    monitor.close_unwatched_incidents()
     scheduler = build_scheduler(monitor, requests)
     scheduler.start()
     monitor.scheduler_running = True

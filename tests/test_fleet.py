@@ -303,6 +303,11 @@ def test_a_version_1_state_file_is_upgraded_in_place(tmp_path: Path) -> None:
         "INSERT INTO feeds (name, url, consecutive_failures, last_success_at) "
         "VALUES ('f', 'https://f.example/', 0, '2026-11-30T00:00:00+00:00')"
     )
+    db.execute(
+        "INSERT INTO feeds (name, url, consecutive_failures, last_success_at, last_polled_at) "
+        "VALUES ('down', 'https://d.example/', 5, '2026-11-01T00:00:00+00:00', "
+        "'2026-11-30T00:00:00+00:00')"
+    )
     db.execute("INSERT INTO seen VALUES ('f', 'guid:a', '2026-01-01T00:00:00+00:00')")
     db.commit()
     db.close()
@@ -314,6 +319,10 @@ def test_a_version_1_state_file_is_upgraded_in_place(tmp_path: Path) -> None:
         state = store.feed_state("f")
         assert state is not None and state.last_item_at == state.last_success_at
         assert store.open_incidents() == []
+        down = store.feed_state("down")
+        assert down is not None and down.failing_since == down.last_success_at, (
+            "a feed failing before the upgrade counts as failing since its last success"
+        )
 
 
 # --- config reload --------------------------------------------------------------------
@@ -416,3 +425,110 @@ def test_ops_alerts_can_be_silenced_like_a_rule(
     args = ["silence", "ops.feed-silent", "--for", "7d", "--reason", "a quiet week", "--config"]
     assert main([*args, str(monitor.loaded.path)]) == 0
     assert "ops.feed-silent until" in capsys.readouterr().out
+
+
+def test_failures_during_a_silence_neither_end_it_nor_repeat_its_alert(
+    make_monitor: MakeMonitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,
+) -> None:
+    entries = dated(clock, timedelta(hours=1), 6)
+    feed_server.set("/feed", rss(entries))
+    monitor = make_monitor([FeedSpec("quiet", feed_server.url("/feed"))])
+    quiet = monitor.config.feeds[0]
+    monitor.poll_feed(quiet)
+    clock.advance(days=1, minutes=5)
+    monitor.poll_feed(quiet)
+    deliver(monitor)
+    assert len(slack_emulator.messages_in("#desk-ops")) == 1  # silent
+
+    feed_server.set("/feed", "hiccup", status=500)
+    clock.advance(minutes=20)
+    monitor.poll_feed(quiet)  # failing briefly: nothing can be said of the silence
+    feed_server.set("/feed", rss(entries))
+    clock.advance(minutes=20)
+    monitor.poll_feed(quiet)  # back, still nothing new
+    deliver(monitor)
+    assert len(slack_emulator.messages_in("#desk-ops")) == 1, "no false recovery, no repeat"
+    assert [i.kind for i in monitor.store.open_incidents()] == ["silent"]
+
+    feed_server.set(
+        "/feed", rss([Entry("news", link="https://news.example/n", published=clock.now), *entries])
+    )
+    clock.advance(minutes=5)
+    monitor.poll_feed(quiet)
+    deliver(monitor)
+    _, notice = slack_emulator.messages_in("#desk-ops")
+    assert "brings new items again" in notice.text
+
+
+def test_ops_alerts_are_never_rolled_into_a_storm_summary(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    for path in ("/a", "/b", "/c"):
+        feed_server.set(path, "down", status=503)
+    feeds = [FeedSpec(name, feed_server.url(f"/{name}")) for name in "abc"]
+    path = write_config(
+        tmp_path,
+        feeds,
+        slack_api_url=slack_emulator.base_url,
+        extra=OPS,
+        slack_extra="storm_threshold = 1",
+    )
+    monitor = build_monitor(
+        load_config(path), clock=clock, jitter=lambda: 0.0, sleep=lambda _: None
+    )
+    try:
+        for _ in range(3):
+            monitor.poll_all()
+            clock.advance(minutes=40)
+        deliver(monitor)
+    finally:
+        monitor.close()
+    posts = slack_emulator.top_level("#desk-ops")
+    assert len(posts) == 3 and all("has been failing" in p.text for p in posts)
+
+
+def test_removed_feeds_do_not_keep_incidents_open(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    make_monitor: MakeMonitor,
+    clock: FakeClock,
+) -> None:
+    feed_server.set("/gone", "gone", status=410)
+    feed_server.set("/kept", rss([]))
+    gone, kept = (
+        FeedSpec("gone", feed_server.url("/gone")),
+        FeedSpec("kept", feed_server.url("/kept")),
+    )
+    monitor = make_monitor([gone, kept])
+    for _ in range(3):
+        monitor.poll_feed(monitor.config.feeds[0])
+        clock.advance(minutes=40)
+    assert [i.feed for i in monitor.store.open_incidents()] == ["gone"]
+    write_config(tmp_path, [kept], slack_api_url=slack_emulator.base_url, extra=OPS)
+    monitor.reload_config()
+    assert monitor.reload_config() is not None
+    assert monitor.store.open_incidents() == []
+
+
+def test_ops_alert_ids_in_routes_are_refused(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.cli import main
+
+    route = '[[slack.routes]]\nrules = ["ops.feed-failing"]\nchannels = ["#ops"]\n'
+    path = write_config(
+        tmp_path, [FeedSpec("a", feed_server.url("/a"))], slack_extra="", extra=route
+    )
+    assert main(["check", "--config", str(path)]) == 1
+    assert (
+        "'ops.feed-failing' is an ops alert; ops alerts are not routed" in capsys.readouterr().out
+    )

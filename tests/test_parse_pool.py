@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from monitor.errors import NotAFeedError
+from monitor.errors import FeedError, NotAFeedError
 from monitor.feeds.parse import parse_feed
 from monitor.feeds.pool import ParserPool
 from tests.support.feeds import Entry, atom, rss
@@ -51,8 +53,30 @@ def test_a_dead_worker_costs_time_never_a_feed(
     with caplog.at_level(logging.WARNING, logger="monitor.parse"):
         parsed = pool.parse(body, **ARGS)
     assert [item.title for item in parsed.items] == ["Entity List additions"]
-    assert "a parser process died while parsing feed=wire" in caplog.text
+    assert "a parser process died while feed=wire was being parsed" in caplog.text
     assert pool.parse(body, **ARGS) == parsed  # a new pool took over
+
+
+class AlwaysBrokenPool(ParserPool):
+    """Every pool it starts has just lost a worker, as if each document killed it."""
+
+    def _executor_for(self, size: int) -> ProcessPoolExecutor | None:
+        executor = super()._executor_for(size)
+        assert executor is not None
+        with contextlib.suppress(Exception):
+            executor.submit(os._exit, 1).result()
+        return executor
+
+
+def test_a_document_that_kills_the_parser_twice_fails_the_poll_not_the_monitor() -> None:
+    pool = AlwaysBrokenPool(1, offload_bytes=0)
+    body = rss([Entry("x", link="https://news.example/x")]).encode()
+    try:
+        with pytest.raises(FeedError, match="died twice on this document") as raised:
+            pool.parse(body, **ARGS)
+        assert raised.value.kind == "parse"
+    finally:
+        pool.close()
 
 
 def test_small_documents_and_a_pool_of_none_stay_in_the_thread() -> None:

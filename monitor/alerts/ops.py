@@ -87,12 +87,18 @@ def feed_conditions(
 
 
 def incident_changes(
-    conditions: list[FeedCondition], open_incidents: list[Incident]
+    state: FeedState, conditions: list[FeedCondition], open_incidents: list[Incident]
 ) -> tuple[list[FeedCondition], list[Incident]]:
     """Which incidents to open (a condition none covers) and to close (no
-    condition holds any more)."""
+    condition holds any more).
+
+    While a feed fails nothing can be said of its silence: an open silent
+    incident stays open (closing it would announce items that never came).
+    """
     open_kinds = {incident.kind for incident in open_incidents}
     held = {condition.kind for condition in conditions}
+    if state.failing_since is not None:
+        held.add(SILENT)
     return (
         [c for c in conditions if c.kind not in open_kinds],
         [i for i in open_incidents if i.kind not in held],
@@ -114,7 +120,9 @@ def ops_alert(feed: str, url: str, condition: FeedCondition, now: datetime) -> A
         rule_title=f"Feed {condition.kind}",
         severity=Severity.WARNING,
         feed=feed,
-        item_identity=f"ops:{feed}:{condition.kind}:{condition.since.isoformat()}",
+        # Unique per opening: the same condition can end and come back with the
+        # same start (a silence interrupted by failures), and must alert again.
+        item_identity=f"ops:{feed}:{condition.kind}:{condition.since.isoformat()}:{now.isoformat()}",
         item_guid=None,
         title=title,
         link=_link(url),
@@ -136,7 +144,7 @@ def recovery_alert(feed: str, url: str, incident: Incident, now: datetime) -> Al
         rule_title="Feed recovered",
         severity=Severity.INFO,
         feed=feed,
-        item_identity=f"ops:{feed}:{incident.kind}:{incident.since.isoformat()}:recovered",
+        item_identity=f"ops:incident:{incident.id}:recovered",
         item_guid=None,
         title=title,
         link=_link(url),

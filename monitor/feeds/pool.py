@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
+from monitor.errors import FeedError
 from monitor.feeds.parse import ParsedFeed, parse_feed
 
 log = logging.getLogger("monitor.parse")
@@ -59,9 +60,11 @@ class ParserPool:
     """Parses feed documents, the large ones in worker processes.
 
     Workers are started on first use (with ``spawn``: forking a process that
-    runs threads can copy a held lock into the child). If a worker dies, the
-    document is parsed in the calling thread and a new pool is started for
-    the next one, so a crash costs time, never a feed.
+    runs threads can copy a held lock into the child). If a worker dies, a
+    new pool is started and the document goes to it; if that one dies too,
+    the poll fails with kind ``parse`` (and is retried at the next poll)
+    rather than parse in the monitor's own process a document that may be
+    what kills the parser.
     """
 
     def __init__(self, processes: int, *, offload_bytes: int = OFFLOAD_BYTES) -> None:
@@ -90,19 +93,30 @@ class ParserPool:
             headers=dict(headers or {}),
             base_url=base_url,
         )
-        executor = self._executor_for(len(body))
-        if executor is None:
-            return job(body)
-        try:
-            return executor.submit(job, body).result()
-        except BrokenProcessPool:
-            log.warning(
-                "a parser process died while parsing feed=%s; parsed in this process instead, "
-                "and the parser processes are restarted",
-                feed_name,
-            )
-            self._discard(executor)
-            return job(body)
+        for attempt in (1, 2):
+            executor = self._executor_for(len(body))
+            if executor is None:
+                return job(body)
+            try:
+                return executor.submit(job, body).result()
+            except RuntimeError as exc:
+                if isinstance(exc, BrokenProcessPool):
+                    self._discard(executor)
+                    log.warning(
+                        "a parser process died while feed=%s was being parsed; the parser "
+                        "processes are restarted (attempt %d of 2)",
+                        feed_name,
+                        attempt,
+                    )
+                elif self._closed:
+                    return job(body)  # shutting down: finish this poll here
+                # Otherwise another thread replaced the pool meanwhile: use the new one.
+        # Twice in a row: the document itself may kill the parser. It is not
+        # parsed in the monitor's own process, which it could take down.
+        raise FeedError(
+            "parse",
+            "the parser process died twice on this document; it is tried again at the next poll",
+        )
 
     def start(self) -> None:
         """Start every worker now (a long-running monitor does this at start),

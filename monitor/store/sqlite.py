@@ -114,6 +114,8 @@ ALTER TABLE feeds ADD COLUMN publish_gap REAL;
 ALTER TABLE seen ADD COLUMN last_seen_at TEXT;
 UPDATE seen SET last_seen_at = :now;
 UPDATE feeds SET last_item_at = last_success_at;
+UPDATE feeds SET failing_since = COALESCE(last_success_at, last_polled_at)
+    WHERE consecutive_failures > 0;
 CREATE INDEX seen_by_age ON seen (feed, last_seen_at);
 CREATE TABLE incidents (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
