@@ -139,6 +139,7 @@ class Monitor:
     ) -> None:
         self.loaded = loaded
         self.config = loaded.config
+        self._watched = self.config.feed_names()
         self.rules = rules
         self.store = store
         self.fetcher = fetcher
@@ -265,6 +266,7 @@ class Monitor:
         )
         self.loaded = replace(self.loaded, config=config)
         self.config = config
+        self._watched = config.feed_names()
         self._policy = AlertPolicy(
             baseline_window=config.polling.baseline_window,
             max_item_age=config.polling.max_item_age,
@@ -321,7 +323,7 @@ class Monitor:
         """End the open incidents of feeds no longer configured, without a
         notice: nobody watches them, and they would count as open for ever."""
         try:
-            names = self.config.feed_names()
+            names = self._watched
             for incident in self.store.open_incidents():
                 if incident.feed not in names:
                     self.store.close_incident(incident.id, alerts=[], now=self.clock())
@@ -332,7 +334,7 @@ class Monitor:
         """Open an incident (one ops alert) for a feed failing or silent too
         long, and close it (one recovery notice) when that ends."""
         ops = self.config.ops
-        if not ops.enabled or feed.name not in self.config.feed_names():
+        if not ops.enabled or feed.name not in self._watched:
             return  # a poll started before a reload removed its feed
         try:
             state = self.store.feed_state(feed.name)
@@ -416,7 +418,7 @@ class Monitor:
     def refresh_gauges(self) -> None:
         counts = self.store.outbox_counts()
         self.metrics.outbox_pending.set(counts["pending"] + counts["sending"])
-        names = self.config.feed_names()
+        names = self._watched
         incidents = [i for i in self.store.open_incidents() if i.feed in names]
         for kind in ("failing", "silent"):
             self.metrics.open_incidents.labels(kind).set(sum(i.kind == kind for i in incidents))

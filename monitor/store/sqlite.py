@@ -197,9 +197,15 @@ class SQLiteStore:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction. ``durable=False`` is for bookkeeping that may
+        be lost to a power cut (when a feed was last polled, its failure
+        count): it skips the fsync, and the next durable commit writes it
+        too. The database stays consistent either way (WAL)."""
         with self._lock:
             try:
+                if not durable:
+                    self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
                 self._db.execute("COMMIT")
@@ -209,6 +215,9 @@ class SQLiteStore:
             except BaseException:
                 self._rollback()
                 raise
+            finally:
+                if not durable:
+                    self._db.execute("PRAGMA synchronous=FULL")
 
     def _rollback(self) -> None:
         if self._db.in_transaction:
@@ -382,7 +391,7 @@ class SQLiteStore:
         self, *, feed: str, url: str, now: datetime, next_poll_at: datetime | None = None
     ) -> None:
         stamp = _ts(now)
-        with self._transaction() as db:
+        with self._transaction(durable=False) as db:
             db.execute(
                 "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "
                 "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL, "
@@ -401,7 +410,7 @@ class SQLiteStore:
         next_poll_at: datetime | None = None,
     ) -> None:
         stamp = _ts(now)
-        with self._transaction() as db:
+        with self._transaction(durable=False) as db:
             db.execute(
                 "INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_kind, "
                 "consecutive_failures, failing_since, next_poll_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) "
