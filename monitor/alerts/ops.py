@@ -105,8 +105,33 @@ def incident_changes(
     )
 
 
-def _link(url: str) -> str | None:
-    return url if url.startswith(("http://", "https://")) else None
+def _feed_alert(
+    feed: str,
+    url: str,
+    *,
+    rule_id: str,
+    rule_title: str,
+    severity: Severity,
+    identity: str,
+    title: str,
+    detail: str,
+    since: datetime,
+    now: datetime,
+) -> Alert:
+    return Alert(
+        rule_id=rule_id,
+        rule_title=rule_title,
+        severity=severity,
+        feed=feed,
+        item_identity=identity,
+        item_guid=None,
+        title=title,
+        link=url if url.startswith(("http://", "https://")) else None,
+        summary=detail,
+        published=since,
+        matched_terms=(),
+        created_at=now,
+    )
 
 
 def ops_alert(feed: str, url: str, condition: FeedCondition, now: datetime) -> Alert:
@@ -115,21 +140,19 @@ def ops_alert(feed: str, url: str, condition: FeedCondition, now: datetime) -> A
         title = f"Feed {feed} has been failing for {lasting}: the desk is blind to it"
     else:
         title = f"Feed {feed} has brought nothing new for {lasting}"
-    return Alert(
+    return _feed_alert(
+        feed,
+        url,
         rule_id=RULE_IDS[condition.kind],
         rule_title=f"Feed {condition.kind}",
         severity=Severity.WARNING,
-        feed=feed,
         # Unique per opening: the same condition can end and come back with the
         # same start (a silence interrupted by failures), and must alert again.
-        item_identity=f"ops:{feed}:{condition.kind}:{condition.since.isoformat()}:{now.isoformat()}",
-        item_guid=None,
+        identity=f"ops:{feed}:{condition.kind}:{condition.since.isoformat()}:{now.isoformat()}",
         title=title,
-        link=_link(url),
-        summary=condition.detail,
-        published=condition.since,
-        matched_terms=(),
-        created_at=now,
+        detail=condition.detail,
+        since=condition.since,
+        now=now,
     )
 
 
@@ -139,17 +162,15 @@ def recovery_alert(feed: str, url: str, incident: Incident, now: datetime) -> Al
         title = f"Feed {feed} is back after failing for {lasted}"
     else:
         title = f"Feed {feed} brings new items again after {lasted} of silence"
-    return Alert(
+    return _feed_alert(
+        feed,
+        url,
         rule_id=RECOVERED_RULE_ID,
         rule_title="Feed recovered",
         severity=Severity.INFO,
-        feed=feed,
-        item_identity=f"ops:incident:{incident.id}:recovered",
-        item_guid=None,
+        identity=f"ops:incident:{incident.id}:recovered",
         title=title,
-        link=_link(url),
-        summary=f"was: {incident.detail}",
-        published=now,
-        matched_terms=(),
-        created_at=now,
+        detail=f"was: {incident.detail}",
+        since=now,
+        now=now,
     )
