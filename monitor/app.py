@@ -370,7 +370,9 @@ class Monitor:
                     )
             for incident in to_close:
                 alert = recovery_alert(feed.name, feed.url, incident, now)
-                if self.store.close_incident(incident.id, alerts=[(alert, target)], now=now):
+                # Good news pages nobody: the notice goes without the mentions.
+                quiet = Target(target.channel)
+                if self.store.close_incident(incident.id, alerts=[(alert, quiet)], now=now):
                     self.metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
                     log.info("ops recovery notice for %s: %s", target.channel, alert.title)
         except StateError as exc:

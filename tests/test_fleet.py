@@ -26,6 +26,7 @@ TOKEN = "xoxb-test-token"
 OPS = """
 [ops]
 channel = "#desk-ops"
+mentions = ["subteam:S0OPS"]
 failing_after = "1h"
 silent_min = "1d"
 silent_factor = 4
@@ -165,6 +166,7 @@ def test_a_failing_feed_raises_one_ops_alert_and_one_recovery_notice(
         deliver(monitor)
     _, notice = slack_emulator.messages_in("#desk-ops")
     assert "Feed wire is back after failing for 2 h 40 min" in notice.text
+    assert "<!subteam^S0OPS>" in alert.text and "<!subteam" not in notice.text
     assert "INFO" in notice.blocks[0]["text"]["text"]
     assert monitor.store.open_incidents() == []
 
