@@ -162,7 +162,7 @@ class Monitor:
             if rules_fingerprint_at_load is None
             else rules_fingerprint_at_load
         )
-        self._config_file = Settling(_file_digest(loaded.path))
+        self._config_file = Settling(loaded.digest or _file_digest(loaded.path))
         self.metrics = Metrics()
         self.scheduler_running = False
         self._last_success: datetime | None = None
@@ -264,7 +264,7 @@ class Monitor:
                 )
             ),
         )
-        self.loaded = replace(self.loaded, config=config)
+        self.loaded = replace(self.loaded, config=config, digest=loaded.digest)
         self.config = config
         self._watched = config.feed_names()
         self._policy = AlertPolicy(

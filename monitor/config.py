@@ -8,6 +8,7 @@ whatever directory it is started from.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -360,6 +361,10 @@ class LoadedConfig:
 
     config: Config
     path: Path
+    digest: str | None = None
+    """SHA-256 of the bytes the config was read from: a running monitor
+    reloads when the file no longer has it (an edit made while it started
+    included)."""
 
     @property
     def base_dir(self) -> Path:
@@ -393,7 +398,8 @@ def load_config(path: Path) -> LoadedConfig:
     """Read and validate config.toml; raise ConfigError listing every problem."""
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except FileNotFoundError as exc:
         raise ConfigError([Problem(shown, None, "config file not found")]) from exc
     except (OSError, UnicodeDecodeError) as exc:
@@ -410,7 +416,7 @@ def load_config(path: Path) -> LoadedConfig:
     except ValidationError as exc:
         locator = TomlLocator(text)
         raise ConfigError(problems_from_validation(exc, Config, shown, locator.line_of)) from exc
-    return LoadedConfig(config=config, path=path.resolve())
+    return LoadedConfig(config=config, path=path.resolve(), digest=hashlib.sha256(raw).hexdigest())
 
 
 class TomlLocator:

@@ -534,3 +534,24 @@ def test_ops_alert_ids_in_routes_are_refused(
     assert (
         "'ops.feed-failing' is an ops alert; ops alerts are not routed" in capsys.readouterr().out
     )
+
+
+def test_an_edit_made_while_the_monitor_starts_is_picked_up(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    a, b = FeedSpec("a", feed_server.url("/a")), FeedSpec("b", feed_server.url("/b"))
+    loaded = load_config(write_config(tmp_path, [a], slack_api_url=slack_emulator.base_url))
+    write_config(
+        tmp_path, [a, b], slack_api_url=slack_emulator.base_url
+    )  # before the monitor is built
+    monitor = build_monitor(loaded)
+    try:
+        monitor.reload_config()
+        changes = monitor.reload_config()
+        assert changes is not None and changes.added == ("b",)
+    finally:
+        monitor.close()
