@@ -8,6 +8,7 @@ import queue
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -44,10 +45,7 @@ def _poll_then_deliver(monitor: Monitor, feed: FeedSettings, requests: Requests)
     if report.next_poll_at is not None:
         # The adaptive interval, backed off after failures or stretched where
         # the server asked; a success returns a feed to its interval.
-        when = report.next_poll_at
-        requests.put(
-            lambda scheduler: _move(scheduler, f"poll:{feed.name}", when),
-        )
+        requests.put(partial(_move, job_id=f"poll:{feed.name}", when=report.next_poll_at))
     if report.alerts:
         # Deliver at once rather than at the next delivery tick; deliver_due
         # returns immediately if a delivery run is already under way.
@@ -61,7 +59,7 @@ def _move(scheduler: BackgroundScheduler, job_id: str, when: datetime) -> None:
 
 def _reload_config(monitor: Monitor, requests: Requests) -> None:
     if monitor.reload_config() is not None:
-        requests.put(lambda scheduler: sync_jobs(scheduler, monitor, requests))
+        requests.put(partial(sync_jobs, monitor=monitor, requests=requests))
 
 
 def _apply(scheduler: BackgroundScheduler, requests: Requests) -> None:
@@ -79,7 +77,7 @@ def _apply(scheduler: BackgroundScheduler, requests: Requests) -> None:
         try:
             request(scheduler)
         except Exception:
-            log.exception("could not change the schedule")
+            log.exception("could not change the schedule: %r", request)
 
 
 def _poll_job_name(monitor: Monitor, feed: FeedSettings) -> str:

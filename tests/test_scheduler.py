@@ -53,3 +53,27 @@ def test_jobs_never_overlap_and_delivery_has_its_own_executor(
         assert jobs["reload-rules"].trigger.interval.total_seconds() == 1
     finally:
         monitor.close()
+
+
+def test_a_schedule_change_that_fails_is_logged_by_name_and_the_rest_still_apply(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import queue
+    from functools import partial
+
+    from monitor.scheduler import _apply
+
+    applied: list[str] = []
+
+    def move(scheduler: object, *, job_id: str) -> None:
+        if job_id == "poll:broken":
+            raise RuntimeError("no such trigger")
+        applied.append(job_id)
+
+    requests: queue.SimpleQueue[object] = queue.SimpleQueue()
+    for job_id in ("poll:a", "poll:broken", "poll:b"):
+        requests.put(partial(move, job_id=job_id))
+    _apply(object(), requests)  # type: ignore[arg-type]
+    assert applied == ["poll:a", "poll:b"]
+    assert "could not change the schedule: functools.partial(" in caplog.text
+    assert "job_id='poll:broken'" in caplog.text
