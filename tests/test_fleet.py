@@ -416,17 +416,25 @@ def test_ops_alerts_of_two_feeds_are_separate_posts_not_one_thread(
 
 
 def test_ops_alerts_can_be_silenced_like_a_rule(
-    tmp_path: Path,
     make_monitor: MakeMonitor,
     feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from monitor.cli import main
 
+    feed_server.set("/a", "down", status=503)
     monitor = make_monitor([FeedSpec("a", feed_server.url("/a"))])
-    args = ["silence", "ops.feed-silent", "--for", "7d", "--reason", "a quiet week", "--config"]
+    args = ["silence", "ops.feed-failing", "--for", "7d", "--reason", "a known outage", "--config"]
     assert main([*args, str(monitor.loaded.path)]) == 0
-    assert "ops.feed-silent until" in capsys.readouterr().out
+    assert "ops.feed-failing until" in capsys.readouterr().out
+    for _ in range(3):
+        monitor.poll_feed(monitor.config.feeds[0])
+        clock.advance(minutes=40)
+    assert monitor.deliver_due().silenced == 1
+    assert slack_emulator.messages == [], "recorded, not posted"
+    assert [i.kind for i in monitor.store.open_incidents()] == ["failing"]
 
 
 def test_failures_during_a_silence_neither_end_it_nor_repeat_its_alert(
