@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import xml.sax
 from io import BytesIO
 from pathlib import Path
@@ -9,12 +11,14 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from monitor.errors import FeedError
 from monitor.feeds import parse as parse_module
 from monitor.feeds.saxdriver import BufferedExpatParser
-from monitor.items import html_to_text
+from monitor.items import COMBINING_MARKS_BELOW, Item, fold_for_matching, html_to_text
 from monitor.rules import load_rules
 from monitor.rules import match as match_module
 from monitor.rules.testing import run_cases
+from monitor.rules.text import _ABBREVIATIONS, Document, split_sentences
 from tests.support.feeds import Entry, rss
 from tests.support.setup import SHIPPED_RULES
 
@@ -82,3 +86,125 @@ def test_matching_is_the_same_when_the_token_cache_keeps_filling_up(
     results = run_cases(load_rules(SHIPPED_RULES))
     assert len(results) > 200
     assert [r.describe() for r in results if not r.passed] == []
+
+
+# --- the matcher's view of an item: the plain definitions, one call per
+# clause and per character, that monitor.rules.text and monitor.items speed up.
+
+_REFERENCE_BOUNDARY = re.compile(r"([.!?…;]+)([\"'”’)\]]*)\s+")
+_REFERENCE_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+_REFERENCE_CLAUSE_BREAK = re.compile(r"(?<!\d)[,:](?!\d)|[,:](?=\s)|[;()\[\]–—]|\s-\s")
+
+
+def reference_fold(text: str) -> str:
+    folded = text.casefold()
+    decomposed = unicodedata.normalize("NFKD", folded)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("đ", "d")
+    return re.sub(r"[\W_]+", " ", folded).strip()
+
+
+def reference_sentences(text: str) -> list[str]:
+    sentences: list[str] = []
+    start = 0
+    for boundary in _REFERENCE_BOUNDARY.finditer(text):
+        word = _REFERENCE_LAST_WORD.search(text[start : boundary.start()])
+        if boundary.group(1) == "." and word:
+            token = word.group(1)
+            if len(token.replace(".", "")) == 1 or "." in token or token.lower() in _ABBREVIATIONS:
+                continue
+        following = text[boundary.end() : boundary.end() + 1]
+        if following and following.islower() and ";" not in boundary.group(1):
+            continue
+        sentences.append(text[start : boundary.end()].strip())
+        start = boundary.end()
+    if rest := text[start:].strip():
+        sentences.append(rest)
+    return sentences
+
+
+def reference_document(item: Item) -> tuple[object, ...]:
+    """Tokens, sentence and clause of every token, and the sentences, of the
+    title and summary, each clause folded on its own."""
+    view: list[object] = []
+    clause_count = 0
+    sentence_count = 0
+    for field in ("title", "summary"):
+        words: list[str] = []
+        owners: list[int] = []
+        clauses: list[int] = []
+        for text in reference_sentences(getattr(item, field)):
+            first = len(words)
+            for clause in _REFERENCE_CLAUSE_BREAK.split(text):
+                if clause_words := reference_fold(clause).split():
+                    words += clause_words
+                    clauses += [clause_count] * len(clause_words)
+                    clause_count += 1
+            if len(words) > first:
+                question = text.rstrip("\"'”’) ").endswith("?")
+                view.append((field, sentence_count, first, len(words), question))
+                owners += [sentence_count] * (len(words) - first)
+                sentence_count += 1
+        view += [tuple(words), tuple(owners), tuple(clauses)]
+    return tuple(view)
+
+
+def document_view(document: Document) -> tuple[object, ...]:
+    view: list[object] = []
+    for field in ("title", "summary"):
+        view += [
+            (s.field, s.index, s.start, s.end, s.question)
+            for s in document.sentences
+            if s.field == field
+        ]
+        view += [document.tokens[field], document.sentence_of[field], document.clause_of[field]]
+    return tuple(view)
+
+
+def text_item(title: str, summary: str = "") -> Item:
+    return Item("feed", (), "id", None, title, summary, None, None, None)
+
+
+TRICKY_TEXTS = [
+    "N. Korea's troops: 1,000 (est.) at 10:30; U.S. officials - who declined - said so.",
+    "Seoul [update] – arms – to Kyiv? Yes!” Next… and more; then (more) Gen. Kim spoke.",
+    "ＫＰＡ、Đà Nẵng, Škoda: ﬁnal 𝐁𝐨𝐥𝐝 text ａ-ｂ. Café, naïve; coöperate…",
+    "word\n. Next one.  A.B.C. Thing.",
+    "nul\x00inside\x01and\x02 marks, here. Then. Another",
+    "a,b :c ,d - e -f- g ; h 5,x 7:y z,9 2024, then",
+    "",
+    "?!",
+    "北朝鮮軍、ロシアに派兵。 국군, 우크라이나에 무기 지원? 制裁：中国企业",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_sentences_and_clauses_are_what_folding_each_clause_alone_gives(text: str) -> None:
+    assert split_sentences(text) == reference_sentences(text)
+    item = text_item(text, text + " " + text)
+    assert document_view(Document.of(item)) == reference_document(item)
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not CORPORA.is_dir(), reason=f"corpora not present at {CORPORA}")
+def test_every_corpus_item_reads_the_same_as_folding_each_clause_alone() -> None:
+    items: list[Item] = []
+    for path in sorted((CORPORA / "realworld").iterdir())[::4]:
+        try:
+            items += parse_module.parse_feed(path.read_bytes(), feed_name="f", feed_url="u").items
+        except FeedError:
+            continue
+    assert len(items) > 1000
+    different = [
+        item.title for item in items if document_view(Document.of(item)) != reference_document(item)
+    ]
+    assert different == []
+
+
+def test_every_character_folds_as_unicodedata_says() -> None:
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    assert fold_for_matching(every) == reference_fold(every)
+    # A piece of text holding combining marks both sides of the BMP boundary.
+    mixed = "e\u0301 𝐀\U0001e94a x\u0301\U0001d165y"
+    assert fold_for_matching(mixed) == reference_fold(mixed)
+    beyond = [c for c in range(COMBINING_MARKS_BELOW, 0x110000) if unicodedata.combining(chr(c))]
+    assert beyond == [], "raise COMBINING_MARKS_BELOW for this Python's Unicode database"
