@@ -41,6 +41,27 @@ def parse_both(body: bytes) -> tuple[object, object]:
     return buffered, plain
 
 
+def test_feedparser_maps_windows_1252_with_our_table_as_with_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    own_table = feedparser.html._cp1252
+    assert isinstance(own_table, dict) and isinstance(feedparser.mixin._cp1252, str)
+    paths = sorted((CORPORA / "realworld").iterdir())[::7] if CORPORA.is_dir() else []
+    bodies = [p.read_bytes() for p in paths] + [
+        # C1 controls that Windows-1252 text decoded as Latin-1 leaves behind,
+        # next to non-ASCII text and a character beyond the table's end.
+        rss([Entry("Seoul\x93s \x80 arms — 北朝鮮 😀 \x9f", summary="\x85 ü")]).encode(),
+    ]
+    options = {"sanitize_html": False, "resolve_relative_uris": False}
+    ours = [feedparser.parse(BytesIO(body), **options) for body in bodies]
+    monkeypatch.setattr(feedparser.mixin, "_cp1252", own_table)
+    theirs = [feedparser.parse(BytesIO(body), **options) for body in bodies]
+    for result in ours + theirs:
+        result.pop("bozo_exception", None)
+    assert ours == theirs
+    assert ours[-1]["entries"][0]["title"] == "Seoul“s € arms — 北朝鮮 😀 Ÿ"
+
+
 def test_feedparser_gets_our_buffered_expat() -> None:
     parser = xml.sax.make_parser(feedparser.api.PREFERRED_XML_PARSERS)
     assert isinstance(parser, BufferedExpatParser)
