@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from io import BytesIO
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -53,7 +53,7 @@ def _character_table(mapping: Mapping[int, str]) -> str:
     return "".join(chars)
 
 
-def _is_small_character_map(value: object) -> bool:
+def _is_small_character_map(value: object) -> TypeGuard[dict[int, str]]:
     return isinstance(value, dict) and all(
         isinstance(code, int) and 0 <= code < 0x10000 and isinstance(char, str) and len(char) == 1
         for code, char in value.items()
