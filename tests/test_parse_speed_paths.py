@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
 import xml.sax
@@ -11,6 +12,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from monitor import items as items_module
 from monitor.errors import FeedError
 from monitor.feeds import parse as parse_module
 from monitor.feeds.saxdriver import BufferedExpatParser
@@ -98,6 +100,143 @@ def test_html_cut_short_at_a_limit_starts_exactly_like_the_whole() -> None:
         short = html_to_text(article, limit)
         assert len(short) > limit and whole.startswith(short[:limit])
     assert html_to_text("<p>short</p>", 5000) == "short"
+
+
+def html_by_htmlparser(markup: str, limit: int | None = None) -> str:
+    """html_to_text with its fast path for plain markup turned off."""
+    plain_path = items_module._simple_html_text
+    items_module._simple_html_text = lambda markup, limit: None
+    try:
+        return html_to_text(markup, limit)
+    finally:
+        items_module._simple_html_text = plain_path
+
+
+def kept(text: str, limit: int) -> str:
+    return parse_module._cap(text, limit)
+
+
+# Markup HTMLParser reads plainly, and markup it reads its own way (which
+# the fast path must leave to it): pieces of both, mixed.
+_PLAIN_PIECES = [
+    "Seoul",
+    " sends ",
+    "shells",
+    "\n\t",
+    " ",
+    "a > b",
+    "&amp;",
+    "&amp",
+    "&#233;",
+    "&#x263A;",
+    "&bogus;",
+    "& ",
+    "&",
+    "&lt;p&gt;",
+    "é—’",
+    "<p>",
+    "</p>",
+    "<P CLASS=x>",
+    "<br>",
+    "<br/>",
+    "<br />",
+    "<img src=a.png>",
+    "<img alt='x>y'>",
+    '<a href="/x?a=1&amp;b=2">',
+    "</a>",
+    "<b>",
+    "</B>",
+    "<div\nid=d>",
+    "</div >",
+    '<span data-x="\'">',
+    "<o:p>",
+    "</o:p>",
+    "<h2 id=h>",
+    "</h2>",
+    "<li>",
+    "<td>",
+    "<iframe src=v></iframe>",
+    "<!-- more -->",
+    "<!--x-->",
+    "<!---->",
+    "<a b=c d e='f' g=\"h\">",
+    "x--y",
+    "->",
+]
+_AWKWARD_PIECES = [
+    "1 < 2",
+    '<a title="x<y">',
+    "<iframe>x</iframe>",
+    "<script>var a = '<p>';</script>",
+    "<style>p{}</style>",
+    "<title>T</title>",
+    "<noscript>n</noscript>",
+    "<textarea>t</textarea>",
+    "<!-->",
+    "<!-- a -- b -->",
+    "<!--[if x]><p><![endif]-->",
+    "<!DOCTYPE html>",
+    "<?php ?>",
+    "<![CDATA[c]]>",
+    "</>",
+    "< p>",
+    "<",
+    "<a",
+    "<a href='x",
+    "<p/ >",
+    "<a =x>",
+    "<a b==c>",
+    "<a b=`c`>",
+    "</iframe>",
+    "<iframe src=v>",
+]
+
+
+def test_plain_markup_reads_as_htmlparser_reads_it() -> None:
+    shuffle = random.Random(20261201)
+    plain = 0
+    for _ in range(4000):
+        pieces = [
+            shuffle.choice(_AWKWARD_PIECES if shuffle.random() < 0.05 else _PLAIN_PIECES)
+            for _ in range(shuffle.randint(1, 12))
+        ]
+        markup = "".join(pieces)
+        plain += items_module._plain_markup_text(markup) is not None
+        assert html_to_text(markup) == html_by_htmlparser(markup), markup
+        assert kept(html_to_text(markup, 20), 20) == kept(html_by_htmlparser(markup, 20), 20)
+    assert plain > 2000, "both paths are exercised"
+
+
+def test_a_long_plain_article_is_read_only_as_far_as_is_kept() -> None:
+    article = "".join(f"<p>Paragraph {n} &amp; <b>bold</b> text</p>\n" for n in range(5000))
+    assert items_module._plain_markup_text(article) is not None, "the fast path is taken"
+    whole = html_by_htmlparser(article)
+    for limit in (10, 300, 5000):
+        short = html_to_text(article, limit)
+        assert whole.startswith(short) and limit < len(short) < len(whole) // 10
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not CORPORA.is_dir(), reason=f"corpora not present at {CORPORA}")
+def test_every_corpus_html_value_reads_as_htmlparser_reads_it() -> None:
+    values: list[str] = []
+    for path in sorted((CORPORA / "realworld").iterdir())[1::3]:
+        parsed = feedparser.parse(BytesIO(path.read_bytes()), sanitize_html=False)
+        for entry in parsed["entries"]:
+            values += [entry.get("summary", "")] + [
+                c.get("value", "") for c in entry.get("content", [])
+            ]
+    values = [v for v in values if "<" in v or "&" in v]
+    assert len(values) > 1000
+    plain = [v for v in values if items_module._plain_markup_text(v) is not None]
+    assert len(plain) > 0.8 * len(values), "most real feed HTML takes the fast path"
+    assert [v[:80] for v in plain if html_to_text(v) != html_by_htmlparser(v)] == []
+    different = [
+        v[:80]
+        for v in values
+        if kept(html_to_text(v, 5000), 5000) != kept(html_by_htmlparser(v, 5000), 5000)
+    ]
+    assert different == []
 
 
 def test_matching_is_the_same_when_the_token_cache_keeps_filling_up(
