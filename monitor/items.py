@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -373,8 +374,17 @@ a test checks this against the running Python's Unicode database."""
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
-@functools.cache
+_COMBINING_MARKS_LOCK = threading.Lock()
+
+
 def _combining_marks() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    # Built on first use, once: poll threads meet their first accent together.
+    with _COMBINING_MARKS_LOCK:
+        return _build_combining_marks()
+
+
+@functools.cache
+def _build_combining_marks() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Every character with a non-zero combining class, as two character
     classes: those in the Basic Multilingual Plane and those above it.
 

@@ -249,9 +249,13 @@ class TermIndex:
                     if end is not None:
                         hits[term_id].append((name, position, end))
             raw = document.raw[name]
-            for term_id, regex in self._regexes:
-                if raw and regex.search(raw):
-                    hits[term_id].append((name, -1, -1))
+            if raw and self._regexes:
+                # Searched as UTF-8 bytes, encoded once: given str, the re2
+                # wrapper encodes the whole text again for every pattern.
+                encoded = raw.encode()
+                for term_id, regex in self._regexes:
+                    if regex.search(encoded):
+                        hits[term_id].append((name, -1, -1))
         return hits
 
     def __len__(self) -> int:
