@@ -23,6 +23,7 @@ from monitor.rules.testing import run_cases
 from monitor.rules.text import _ABBREVIATIONS, Document, split_sentences
 from tests.support.feeds import Entry, rss
 from tests.support.setup import SHIPPED_RULES
+from tests.test_corpus import _declared_headers
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
@@ -62,6 +63,57 @@ def test_feedparser_maps_windows_1252_with_our_table_as_with_its_own(
         result.pop("bozo_exception", None)
     assert ours == theirs
     assert ours[-1]["entries"][0]["title"] == "Seoul“s € arms — 北朝鮮 😀 Ÿ"
+
+
+def test_feedparser_resolves_base_uris_with_its_memo_as_without(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    memo = feedparser.mixin.make_safe_absolute_uri
+    assert memo is not feedparser.urls.make_safe_absolute_uri, "the memo is installed on import"
+    paths = (
+        [
+            *sorted((CORPORA / "feedparser" / "wellformed" / "base").glob("*.xml")),
+            *sorted((CORPORA / "realworld").iterdir())[3::7],
+        ]
+        if CORPORA.is_dir()
+        else []
+    )
+    documents = [(p.read_bytes(), "https://feeds.example/dir/feed.xml") for p in paths] + [
+        (  # xml:base, absolute and relative, nested and unsafe
+            b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://a.example/x/">'
+            b'<entry xml:base="y/"><id>1</id><link href="z.html"/></entry>'
+            b'<entry xml:base="javascript:alert(1)"><id>2</id><link href="w"/></entry>'
+            b'<entry xml:base="/root/"><id>3</id><link href="../v?q#f"/></entry></feed>',
+            "http://fallback.example/",
+        )
+    ]
+
+    def parse_all() -> list[object]:
+        results = []
+        for body, url in documents:
+            headers = {"content-location": url, **_declared_headers(body)}
+            result = feedparser.parse(
+                BytesIO(body),
+                response_headers=headers,
+                sanitize_html=False,
+                resolve_relative_uris=False,
+            )
+            result.pop("bozo_exception", None)
+            results.append(result)
+        return results
+
+    memoised = parse_all()
+    monkeypatch.setattr(
+        feedparser.mixin, "make_safe_absolute_uri", feedparser.urls.make_safe_absolute_uri
+    )
+    assert memoised == parse_all()
+    links = [e["link"] for e in memoised[-1]["entries"]]
+    assert links == [
+        "http://a.example/x/y/z.html",
+        "http://a.example/x/w",
+        "http://a.example/v?q#f",
+    ]
+    assert memo.cache_info().hits > 0
 
 
 def test_feedparser_gets_our_buffered_expat() -> None:

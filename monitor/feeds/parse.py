@@ -7,6 +7,7 @@ dominate its parse time and we reduce every field to plain text ourselves
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -72,6 +73,16 @@ def _is_small_character_map(value: object) -> TypeGuard[dict[int, str]]:
 _feedparser_cp1252 = getattr(feedparser.mixin, "_cp1252", None)
 if _is_small_character_map(_feedparser_cp1252):
     feedparser.mixin._cp1252 = _character_table(_feedparser_cp1252)
+
+# feedparser works out the base URI of every element it opens, by resolving
+# the element's xml:base, or else the base in force, against the base in
+# force: 69,000 URL joins on the real-world corpus for some 400 distinct
+# pairs, a third of feedparser's time. The function is pure (strings in, a
+# string out), so remembering its recent answers changes nothing else.
+if feedparser.mixin.make_safe_absolute_uri is feedparser.urls.make_safe_absolute_uri:
+    feedparser.mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=256)(
+        feedparser.urls.make_safe_absolute_uri
+    )
 
 
 @dataclass(frozen=True)
