@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
+import ssl
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
+import trustme
 
 from monitor.errors import FetchError
 from monitor.feeds.fetch import FetchLimits, HttpFetcher, Validators
@@ -136,18 +140,24 @@ def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline() -> None:
 def test_a_malformed_redirect_is_a_clear_error_for_that_feed(feed_server: FeedServer) -> None:
     feed_server.redirect("/feed", "http://[::1/x")
     error = failure(feed_server.url("/feed"))
-    assert error.kind == "redirects"
-    assert str(error).startswith(
-        "127.0.0.1 redirected to an invalid URL: Invalid URL in location header"
-    )
-
-
-def test_a_malformed_feed_url_is_a_clear_error() -> None:
-    error = failure("http://[::1/feed")
     assert (error.kind, str(error)) == (
-        "url",
-        "invalid feed URL 'http://[::1/feed': Invalid port: ':1'",
+        "redirects",
+        "127.0.0.1 redirected to an invalid URL: 'http://[::1/x' (Invalid IPv6 URL)",
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[::1/feed", "Invalid IPv6 URL"),
+        ("http://feeds.example:80a/rss", "Port could not be cast to integer value as '80a'"),
+        ("ftp://feeds.example/rss", "not an http(s) URL with a host"),
+        ("https:///rss", "not an http(s) URL with a host"),
+    ],
+)
+def test_a_malformed_feed_url_is_a_clear_error(url: str, reason: str) -> None:
+    error = failure(url)
+    assert (error.kind, str(error)) == ("url", f"invalid feed URL {url!r}: {reason}")
 
 
 def test_oversized_body_with_content_length_is_refused_before_reading(
@@ -181,17 +191,27 @@ def test_connection_refused_is_a_connect_error() -> None:
 
 
 def test_dns_failure_is_named_as_such() -> None:
-    # A transport stands in for the resolver: tests never make real DNS queries.
-    def no_such_host(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+    # A resolver stands in for DNS: tests never make real DNS queries.
+    def no_such_host(host: str) -> str:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    client = HttpFetcher(FetchLimits(), transport=httpx.MockTransport(no_such_host))
+    client = HttpFetcher(FetchLimits(), resolver=no_such_host)
     with client, pytest.raises(FetchError) as caught:
         client.fetch("https://feeds.example.org/rss")
     assert (caught.value.kind, str(caught.value)) == (
         "dns",
         "cannot resolve host feeds.example.org (DNS lookup failed)",
     )
+
+
+def test_the_resolver_seam_reaches_the_real_server(feed_server: FeedServer) -> None:
+    feed_server.set("/feed", BODY)
+    port = feed_server.url("/feed").split(":")[2].split("/")[0]
+    client = HttpFetcher(FetchLimits(), resolver=lambda host: "127.0.0.1")
+    with client:
+        result = client.fetch(f"http://feeds.example.org:{port}/feed")
+    assert result.body == BODY.encode()
+    assert feed_server.requests[0].headers["host"] == f"feeds.example.org:{port}"
 
 
 def test_local_files_are_feeds_too(tmp_path: Path) -> None:
@@ -224,3 +244,100 @@ def test_one_host_gets_at_most_per_host_requests_at_once(feed_server: FeedServer
         results = list(pool.map(lambda n: client.fetch(feed_server.url(f"/feed{n}")), range(6)))
     assert all(r.body == BODY.encode() for r in results)
     assert feed_server.max_concurrent() == 2
+
+
+# --- HTTPS, against a certificate authority made for the test -----------------------
+
+
+@pytest.fixture(scope="module")
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+@contextlib.contextmanager
+def https_server(authority: trustme.CA, body: bytes) -> Iterator[str]:
+    """An HTTPS server on loopback whose certificate the test CA signed."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/feed"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_https_is_verified_against_the_cas_the_environment_names(
+    authority: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    with https_server(authority, BODY.encode()) as url, fetcher() as client:
+        result = client.fetch(url)
+    assert result.status == 200 and result.body == BODY.encode()
+
+
+def test_an_https_certificate_no_trusted_ca_signed_is_refused(
+    authority: trustme.CA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with https_server(authority, BODY.encode()) as url:
+        error = failure(url)
+    assert error.kind == "connect"
+    assert str(error).startswith("connection to 127.0.0.1 failed: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in str(error)
+
+
+def test_an_https_server_dripping_its_headers_is_cut_off_at_the_deadline(
+    authority: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The watchdog must reach the TLS socket, not only the TCP one under it.
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip() -> None:
+        raw, _ = listener.accept()
+        with context.wrap_socket(raw, server_side=True) as connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 200:
+                if stop.wait(0.05):
+                    return
+                try:
+                    connection.send(bytes([byte]))
+                except OSError:
+                    return
+
+    server = threading.Thread(target=drip, daemon=True)
+    server.start()
+    try:
+        error = failure(f"https://127.0.0.1:{listener.getsockname()[1]}/feed", timeout=1.0)
+    finally:
+        stop.set()
+        server.join(timeout=5)
+        listener.close()
+    assert (error.kind, str(error)) == ("timeout", "127.0.0.1 did not deliver the feed within 1s")

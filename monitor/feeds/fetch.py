@@ -1,25 +1,50 @@
-"""Fetching feed bytes: HTTP through httpx, or a local file.
+"""Fetching feed bytes: HTTP through urllib3, or a local file.
 
 feedparser's own network code has no timeout, so it is never used. This
 module owns timeouts, the size cap, redirects, conditional GET, and the
 translation of transport failures into :class:`FetchError` with a ``kind``
 that an operator can act on (DNS, connect, timeout, HTTP status, size).
+
+urllib3 rather than httpx: a poll is mostly the HTTP client's own Python
+work (a 304 or an unchanged body needs nothing else), and urllib3 does a
+request in a quarter of httpx's CPU, reading bodies in C (measured with
+both on the 200 real-world feeds served on loopback: 0.08-0.10 s against
+0.34-0.44 s for 200 requests).
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import os
 import re
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote, urljoin, urlsplit
 
-import httpx
+import certifi
+import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    DecodeError,
+    LocationValueError,
+    NameResolutionError,
+    NewConnectionError,
+    ProxyError,
+)
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from monitor.errors import FetchError
 
@@ -87,26 +112,51 @@ def local_path(url: str) -> Path:
     return Path(unquote(parts.path)) if parts.scheme.lower() == "file" else Path(url)
 
 
-class HttpFetcher:
-    """Fetches feeds over HTTP(S) with httpx; plain paths and file:// URLs are read from disk."""
+Resolver = Callable[[str], str]
+"""Host name to the address to connect to; raises socket.gaierror if it has none."""
 
-    def __init__(self, limits: FetchLimits, transport: httpx.BaseTransport | None = None) -> None:
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+READ_CHUNK = 256 * 1024
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+class HttpFetcher:
+    """Fetches feeds over HTTP(S) with urllib3; plain paths and file:// URLs are read from disk.
+
+    Each fetch has a connection of its own, closed when it ends.
+
+    ``resolver`` stands in for DNS (tests never make real DNS queries).
+    Proxies come from the usual environment variables (``HTTPS_PROXY``,
+    ``HTTP_PROXY``, ``NO_PROXY``); CA certificates from certifi, unless
+    ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` name others.
+    """
+
+    def __init__(self, limits: FetchLimits, resolver: Resolver | None = None) -> None:
         self.limits = limits
+        self._resolver = resolver
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(limits.timeout, connect=limits.connect_timeout),
-            follow_redirects=True,
-            max_redirects=limits.max_redirects,
-            headers={"User-Agent": limits.user_agent, "Accept": ACCEPT},
-            transport=transport,
-            # A fresh connection per fetch: the deadline watchdog shuts a
-            # connection's socket down, and such a socket must never be reused.
-            limits=httpx.Limits(max_keepalive_connections=0),
-        )
+        options: dict[str, Any] = {
+            "num_pools": 256,
+            "maxsize": limits.per_host,
+            "block": False,
+            "retries": False,
+            "timeout": urllib3.Timeout(connect=limits.connect_timeout, read=limits.timeout),
+            "headers": {
+                "User-Agent": limits.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
+            "ssl_context": _tls_context(),
+        }
+        self._options = options
+        self._direct = _with_watched_connections(urllib3.PoolManager(**options))
+        self._proxied: dict[str, urllib3.ProxyManager] = {}
 
     def close(self) -> None:
-        self._client.close()
+        self._direct.clear()
+        for manager in self._proxied.values():
+            manager.clear()
 
     def __enter__(self) -> HttpFetcher:
         return self
@@ -139,53 +189,95 @@ class HttpFetcher:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        watchdog = _Deadline(self.limits.timeout)
+        deadline = _WATCHDOG.start(self.limits.timeout)
+        _this_fetch.deadline = deadline
+        _this_fetch.resolver = self._resolver
         try:
-            return self._get(url, headers, watchdog)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            if watchdog.expired:
+            return self._follow(url, headers, deadline)
+        except FetchError:
+            if deadline.expired:
+                raise _timed_out(url, self.limits) from None
+            raise
+        except (Urllib3Error, OSError, HTTPException) as exc:
+            if deadline.expired:
                 raise _timed_out(url, self.limits) from exc
             raise _translate(exc, url, self.limits) from exc
         except (ValueError, UnicodeError) as exc:
-            # Malformed URLs, in config or in a redirect's Location, surface
-            # from urllib, idna and httpx as plain ValueErrors.
+            # Malformed URLs and hosts surface from urllib and idna as plain ValueErrors.
             raise FetchError("url", f"invalid URL for feed {url!r}: {exc}") from exc
         finally:
-            watchdog.cancel()
+            deadline.cancel()
+            _this_fetch.deadline = None
 
-    def _get(self, url: str, headers: dict[str, str], watchdog: _Deadline) -> FetchResult:
-        deadline = time.monotonic() + self.limits.timeout
-        with self._client.stream(
-            "GET", url, headers=headers, extensions={"trace": watchdog.trace}
-        ) as response:
-            final_url = str(response.url)
-            response_headers = {k.lower(): v for k, v in response.headers.items()}
-            if response.status_code == 304:
-                return FetchResult(final_url, 304, None, response_headers, _validators(response))
-            if response.status_code >= 400:
-                raise _status_error(response, _peek(response))
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self.limits.max_bytes:
-                raise _too_large(self.limits.max_bytes, f"it declares {int(declared):,} bytes")
-            chunks: list[bytes] = []
-            size = 0
-            # Counting decoded bytes caps gzip bombs too, not only large transfers.
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self.limits.max_bytes:
-                    raise _too_large(self.limits.max_bytes, "the body is larger")
-                chunks.append(chunk)
-                # The watchdog needs a real socket; this check also holds for
-                # transports without one.
-                if time.monotonic() > deadline:
-                    raise _timed_out(url, self.limits)
-            return FetchResult(
-                final_url,
-                response.status_code,
-                b"".join(chunks),
-                response_headers,
-                _validators(response),
+    def _follow(self, url: str, headers: dict[str, str], deadline: _Deadline) -> FetchResult:
+        """GET ``url``, following up to ``max_redirects`` redirects."""
+        current = _checked_url(url, url, redirect=False)
+        for _ in range(self.limits.max_redirects + 1):
+            response = self._manager_for(current).urlopen(
+                "GET",
+                current,
+                headers={**self._options["headers"], **headers},
+                redirect=False,
+                preload_content=False,
+                decode_content=True,
             )
+            try:
+                location = response.headers.get("Location")
+                if response.status in _REDIRECTS and location:
+                    current = _checked_url(location.strip(), url, redirect=True, base=current)
+                    continue
+                return self._result(current, response, deadline)
+            finally:
+                # Closed, and not handed back to the pool: every fetch opens a
+                # connection of its own. Feeds of one host are seldom fetched
+                # close enough together to share one, an idle connection per
+                # host would stay open between polls for nothing, and one the
+                # watchdog shut down must never be reused. (Asking the server
+                # to close with "Connection: close" instead made Python's
+                # http.server drop some requests unanswered.)
+                response.close()
+        raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects")
+
+    def _manager_for(self, url: str) -> urllib3.PoolManager:
+        parts = urlsplit(url)
+        proxy = urllib.request.getproxies().get(parts.scheme)
+        if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+            return self._direct
+        with self._hosts_lock:
+            manager = self._proxied.get(proxy)
+            if manager is None:
+                manager = _with_watched_connections(urllib3.ProxyManager(proxy, **self._options))
+                self._proxied[proxy] = manager
+        return manager
+
+    def _result(
+        self, url: str, response: urllib3.BaseHTTPResponse, deadline: _Deadline
+    ) -> FetchResult:
+        if deadline.expired:
+            # The watchdog cut the headers short; http.client takes what came as all.
+            raise _timed_out(url, self.limits)
+        response_headers = {name.lower(): response.headers[name] for name in response.headers}
+        validators = Validators(response.headers.get("ETag"), response.headers.get("Last-Modified"))
+        if response.status == 304:
+            return FetchResult(url, 304, None, response_headers, validators)
+        if response.status >= 400:
+            raise _status_error(response, _peek(response))
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.limits.max_bytes:
+            raise _too_large(self.limits.max_bytes, f"it declares {int(declared):,} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        # Counting decoded bytes caps gzip bombs too, not only large transfers.
+        for chunk in response.stream(READ_CHUNK):
+            size += len(chunk)
+            if size > self.limits.max_bytes:
+                raise _too_large(self.limits.max_bytes, "the body is larger")
+            chunks.append(chunk)
+            if deadline.expired:
+                raise _timed_out(url, self.limits)
+        if deadline.expired:  # a body cut short at the deadline ends like a whole one
+            raise _timed_out(url, self.limits)
+        return FetchResult(url, response.status, b"".join(chunks), response_headers, validators)
 
     def _read_file(self, url: str) -> FetchResult:
         path = local_path(url)
@@ -201,54 +293,176 @@ class HttpFetcher:
         return FetchResult(path.resolve().as_uri(), 200, body)
 
 
-class _Deadline:
-    """Enforces the whole-fetch deadline, even on a server that drips bytes.
+def _checked_url(candidate: str, feed_url: str, *, redirect: bool, base: str = "") -> str:
+    """``candidate`` (resolved against ``base``) if it can be requested, else
+    a FetchError saying what is wrong with it."""
+    try:
+        absolute = urljoin(base, candidate) if base else candidate
+        parts = urlsplit(absolute)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not an http(s) URL with a host")
+        urllib3.util.parse_url(absolute)
+    except (LocationValueError, ValueError) as exc:
+        reason = _reason(exc)
+        if redirect:
+            raise FetchError(
+                "redirects",
+                f"{_host_of(feed_url)} redirected to an invalid URL: {candidate!r} ({reason})",
+            ) from exc
+        raise FetchError("url", f"invalid feed URL {feed_url!r}: {reason}") from exc
+    return absolute
 
-    httpx's timeouts bound each read, not the whole exchange: a server that
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or url
+    except ValueError:
+        return url
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Verified TLS: certifi's CA bundle, or the system's where the environment names it."""
+    if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+# --- the whole-fetch deadline -------------------------------------------------
+
+
+class _ThisFetch(threading.local):
+    deadline: _Deadline | None = None
+    resolver: Resolver | None = None
+
+
+_this_fetch = _ThisFetch()
+"""The fetch under way on this thread, for the connections it opens."""
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        resolver = _this_fetch.resolver
+        if resolver is not None:
+            try:
+                self._dns_host = resolver(self._dns_host)
+            except socket.gaierror as exc:
+                raise NameResolutionError(self.host, self, exc) from exc
+        sock = super()._new_conn()
+        if _this_fetch.deadline is not None:
+            _this_fetch.deadline.watch(sock)
+        return sock
+
+    def connect(self) -> None:
+        super().connect()
+        if _this_fetch.deadline is not None and self.sock is not None:
+            _this_fetch.deadline.watch(self.sock)  # for HTTPS, the TLS socket
+
+
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_Manager = TypeVar("_Manager", bound=urllib3.PoolManager)
+
+
+def _with_watched_connections(manager: _Manager) -> _Manager:
+    manager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+    return manager
+
+
+class _Deadline:
+    """The whole-fetch deadline of one fetch.
+
+    urllib3's timeouts bound each read, not the whole exchange: a server that
     sends a byte of headers every few seconds never trips them. At the
-    deadline this shuts down the fetch's sockets, which makes the blocked
-    read fail at once.
+    deadline the watchdog shuts down the fetch's sockets, which makes the
+    blocked read fail at once.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, at: float) -> None:
+        self.at = at
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._expired = threading.Event()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._expired = False
+        self.cancelled = False
 
     @property
     def expired(self) -> bool:
-        return self._expired.is_set()
+        return self._expired or time.monotonic() >= self.at
 
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        if event == "connection.connect_tcp.complete":
-            sock = info["return_value"].get_extra_info("socket")
-            if isinstance(sock, socket.socket):
-                with self._lock:
-                    self._sockets.append(sock)
-                if self.expired:
-                    self._shutdown(sock)
-
-    def _expire(self) -> None:
-        self._expired.set()
+    def watch(self, sock: socket.socket) -> None:
         with self._lock:
+            self._sockets.append(sock)
+            expired = self._expired
+        if expired:
+            _shutdown(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self._expired = True
             sockets = list(self._sockets)
         for sock in sockets:
-            self._shutdown(sock)
-
-    @staticmethod
-    def _shutdown(sock: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            _shutdown(sock)
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        self.cancelled = True
 
 
-def _validators(response: httpx.Response) -> Validators:
-    return Validators(response.headers.get("ETag"), response.headers.get("Last-Modified"))
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One thread for the deadlines of every fetch (a timer thread per fetch
+    cost more than many a fetch)."""
+
+    def __init__(self) -> None:
+        self._queue: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._wakeup = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def start(self, seconds: float) -> _Deadline:
+        deadline = _Deadline(time.monotonic() + seconds)
+        with self._wakeup:
+            heapq.heappush(self._queue, (deadline.at, next(self._order), deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="fetch-watchdog", daemon=True
+                )
+                self._thread.start()
+            elif self._queue[0][2] is deadline:
+                self._wakeup.notify()
+        return deadline
+
+    def _run(self) -> None:
+        while True:
+            with self._wakeup:
+                while self._queue and self._queue[0][2].cancelled:
+                    heapq.heappop(self._queue)
+                if not self._queue:
+                    self._wakeup.wait(60.0)
+                    continue
+                at, _, deadline = self._queue[0]
+                wait = at - time.monotonic()
+                if wait > 0:
+                    self._wakeup.wait(wait)
+                    continue
+                heapq.heappop(self._queue)
+            deadline.expire()
+
+
+_WATCHDOG = _Watchdog()
 
 
 _CHALLENGE = re.compile(
@@ -258,21 +472,21 @@ _CHALLENGE = re.compile(
 )
 
 
-def _peek(response: httpx.Response, limit: int = 8192) -> bytes:
+def _peek(response: urllib3.BaseHTTPResponse, limit: int = 8192) -> bytes:
     """The start of an error page, to tell a bot wall from a plain error."""
     head = b""
-    with contextlib.suppress(httpx.HTTPError):
-        for chunk in response.iter_bytes():
+    with contextlib.suppress(Urllib3Error, OSError, HTTPException):
+        for chunk in response.stream(limit):
             head += chunk
             if len(head) >= limit:
                 break
     return head[:limit]
 
 
-def _status_error(response: httpx.Response, body: bytes = b"") -> FetchError:
-    reason = response.reason_phrase or ""
-    detail = f"HTTP {response.status_code} {reason}".strip()
-    if response.status_code in (403, 429, 503) and (
+def _status_error(response: urllib3.BaseHTTPResponse, body: bytes = b"") -> FetchError:
+    reason = response.reason or ""
+    detail = f"HTTP {response.status} {reason}".strip()
+    if response.status in (403, 429, 503) and (
         _CHALLENGE.search(body) or "cloudflare" in response.headers.get("Server", "").lower()
     ):
         return FetchError(
@@ -280,7 +494,7 @@ def _status_error(response: httpx.Response, body: bytes = b"") -> FetchError:
             f"{detail}: the site's bot protection answered with a challenge page instead of the feed",
         )
     retry_after = response.headers.get("Retry-After", "").strip()
-    if retry_after and response.status_code in (429, 503):
+    if retry_after and response.status in (429, 503):
         detail += f" (Retry-After: {retry_after})"
     error = FetchError("http", detail)
     error.retry_after = float(retry_after) if retry_after.isdigit() else None
@@ -288,39 +502,41 @@ def _status_error(response: httpx.Response, body: bytes = b"") -> FetchError:
 
 
 def _timed_out(url: str, limits: FetchLimits) -> FetchError:
-    host = urlsplit(url).hostname or url
-    return FetchError("timeout", f"{host} did not deliver the feed within {limits.timeout:g}s")
+    return FetchError(
+        "timeout", f"{_host_of(url)} did not deliver the feed within {limits.timeout:g}s"
+    )
 
 
 def _too_large(limit: int, why: str) -> FetchError:
     return FetchError("too-large", f"feed exceeds the size limit of {limit:,} bytes: {why}")
 
 
-def _translate(
-    exc: httpx.HTTPError | httpx.InvalidURL, url: str, limits: FetchLimits
-) -> FetchError:
-    if isinstance(exc, httpx.InvalidURL):
-        return FetchError("url", f"invalid feed URL {url!r}: {exc}")
-    host = urlsplit(url).hostname or url
-    if isinstance(exc, httpx.ConnectTimeout):
+def _translate(exc: BaseException, url: str, limits: FetchLimits) -> FetchError:
+    host = _host_of(url)
+    # NewConnectionError is a ConnectTimeoutError in urllib3 2, so it goes first.
+    if isinstance(exc, NameResolutionError) or _is_dns_failure(exc):
+        return FetchError("dns", f"cannot resolve host {host} (DNS lookup failed)")
+    if isinstance(exc, (NewConnectionError, ProxyError)):
+        return FetchError("connect", f"cannot connect to {host}: {_reason(_root(exc))}")
+    if isinstance(exc, ConnectTimeoutError):
         return FetchError(
             "timeout", f"could not connect to {host} within {limits.connect_timeout:g}s"
         )
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, (Urllib3Timeout, TimeoutError)):
         return _timed_out(url, limits)
-    if isinstance(exc, httpx.TooManyRedirects):
-        return FetchError("redirects", f"more than {limits.max_redirects} redirects")
-    if isinstance(exc, httpx.ConnectError):
-        if _is_dns_failure(exc):
-            return FetchError("dns", f"cannot resolve host {host} (DNS lookup failed)")
-        return FetchError("connect", f"cannot connect to {host}: {_reason(exc)}")
-    if isinstance(exc, httpx.UnsupportedProtocol):
-        return FetchError("url", f"invalid feed URL {url!r}: {exc}")
-    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in str(exc).lower():
-        return FetchError("redirects", f"{host} redirected to an invalid URL: {_reason(exc)}")
-    if isinstance(exc, httpx.DecodingError):
+    if isinstance(exc, DecodeError):
         return FetchError("http", f"the response from {host} could not be decoded: {_reason(exc)}")
-    return FetchError("connect", f"connection to {host} failed: {_reason(exc)}")
+    return FetchError("connect", f"connection to {host} failed: {_reason(_root(exc))}")
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The OS error under urllib3's wrappers, which say more than they do."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and not isinstance(seen, Urllib3Error):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc
 
 
 def _is_dns_failure(exc: BaseException) -> bool:
