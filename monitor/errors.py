@@ -2,7 +2,7 @@
 
 Every error the monitor raises on purpose derives from :class:`MonitorError`,
 so a caller can catch the whole family in one place, and library errors
-(httpx, feedparser, slack-sdk, sqlite3, PyYAML) are translated at the adapter
+(urllib3, feedparser, slack-sdk, sqlite3, PyYAML) are translated at the adapter
 that calls the library, with the original chained as ``__cause__``::
 
     MonitorError

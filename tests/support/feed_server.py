@@ -1,9 +1,9 @@
 """A scriptable RSS/Atom feed server on a real loopback socket.
 
-Why a real server instead of ``httpx.MockTransport``: the monitor's fetcher has to prove that
+Why a real server instead of a mock transport: the monitor's fetcher has to prove that
 timeouts, redirects, gzip, conditional GETs and response-size caps work through real sockets,
-exactly as they will against production feeds. A mock transport bypasses the parts of httpx
-that implement those behaviours.
+exactly as they will against production feeds. A mock transport bypasses the parts of the HTTP
+client that implement those behaviours.
 
 The module also holds :class:`LoopbackServer`, the start/stop plumbing shared with
 :mod:`tests.support.slack_emulator`, so that both servers shut down the same careful way.

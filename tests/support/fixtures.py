@@ -17,7 +17,7 @@ _LOOPBACK = "127.0.0.1,localhost"
 def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep loopback traffic away from any proxy configured in the environment.
 
-    httpx honours NO_PROXY, but slack-sdk's WebClient does not: it copies HTTPS_PROXY or
+    The fetcher honours NO_PROXY, but slack-sdk's WebClient does not: it copies HTTPS_PROXY or
     HTTP_PROXY into an explicit ProxyHandler and would send even 127.0.0.1 through the proxy.
     So the proxy variables are removed outright, and NO_PROXY is set as a second guard for
     anything that reads proxies on its own.
