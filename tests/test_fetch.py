@@ -341,3 +341,39 @@ def test_an_https_server_dripping_its_headers_is_cut_off_at_the_deadline(
         server.join(timeout=5)
         listener.close()
     assert (error.kind, str(error)) == ("timeout", "127.0.0.1 did not deliver the feed within 1s")
+
+
+def test_a_proxy_from_the_environment_is_used_except_for_no_proxy_hosts(
+    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)  # a proxy is asked for the absolute URL
+            body = BODY.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        feed_server.set("/feed", BODY)
+        with fetcher() as client:
+            proxied = client.fetch("http://feeds.example.org/rss")
+            direct = client.fetch(feed_server.url("/feed"))
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join(timeout=5)
+    assert proxied.body == direct.body == BODY.encode()
+    assert asked == ["http://feeds.example.org/rss"]
+    assert [r.path for r in feed_server.requests] == ["/feed"]

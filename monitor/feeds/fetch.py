@@ -152,6 +152,8 @@ class HttpFetcher:
         self._options = options
         self._direct = _with_watched_connections(urllib3.PoolManager(**options))
         self._proxied: dict[str, urllib3.ProxyManager] = {}
+        # Read once: reading them walks the whole environment, every fetch.
+        self._proxies = urllib.request.getproxies()
 
     def close(self) -> None:
         self._direct.clear()
@@ -240,8 +242,10 @@ class HttpFetcher:
 
     def _manager_for(self, url: str) -> urllib3.PoolManager:
         parts = urlsplit(url)
-        proxy = urllib.request.getproxies().get(parts.scheme)
-        if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        proxy = self._proxies.get(parts.scheme)
+        if not proxy or urllib.request.proxy_bypass_environment(
+            parts.hostname or "", self._proxies
+        ):
             return self._direct
         with self._hosts_lock:
             manager = self._proxied.get(proxy)
