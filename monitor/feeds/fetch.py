@@ -243,9 +243,7 @@ class HttpFetcher:
     def _manager_for(self, url: str) -> urllib3.PoolManager:
         parts = urlsplit(url)
         proxy = self._proxies.get(parts.scheme)
-        if not proxy or urllib.request.proxy_bypass_environment(
-            parts.hostname or "", self._proxies
-        ):
+        if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
             return self._direct
         with self._hosts_lock:
             manager = self._proxied.get(proxy)
