@@ -151,8 +151,11 @@ def positive_terms(node: Node) -> Iterable[TermRef]:
 
 
 _Phrase = tuple[int, tuple[tuple[str, bool], ...]]
-_Candidates = tuple[tuple[int, ...], dict[str, tuple[_Phrase, ...]], tuple[_Phrase, ...]]
-"""Single-word terms, phrases by their second word, and phrases to check one by one."""
+_PhrasesByWord = dict[str, tuple[_Phrase, ...]]
+_Candidates = tuple[tuple[int, ...], _PhrasesByWord, tuple[tuple[int, _PhrasesByWord], ...]]
+"""Terms found wherever the token is (single words and stems); phrases by
+their second word; phrases whose second word is a stem, by stem length and
+stem."""
 _NO_CANDIDATES: _Candidates = ((), {}, ())
 CANDIDATE_CACHE_TOKENS = 200_000
 
@@ -204,17 +207,27 @@ class TermIndex:
         for length, table in self._first_stem.items():
             if len(token) >= length:
                 phrases.extend(table.get(token[:length], ()))
-        single = tuple(self._single.get(token, ()))
+        single = list(self._single.get(token, ()))
         by_second: dict[str, list[_Phrase]] = {}
-        loose: list[_Phrase] = []
+        by_second_stem: dict[int, dict[str, list[_Phrase]]] = {}
         for phrase in phrases:
             words = phrase[1]
-            if len(words) > 1 and not words[1][1]:
-                by_second.setdefault(words[1][0], []).append(phrase)
+            if len(words) == 1:  # a stem, and the token starts with it: found here
+                single.append(phrase[0])
+            elif words[1][1]:
+                second = words[1][0]
+                by_second_stem.setdefault(len(second), {}).setdefault(second, []).append(phrase)
             else:
-                loose.append(phrase)
+                by_second.setdefault(words[1][0], []).append(phrase)
         found = (
-            (single, {word: tuple(p) for word, p in by_second.items()}, tuple(loose))
+            (
+                tuple(single),
+                {word: tuple(p) for word, p in by_second.items()},
+                tuple(
+                    (length, {stem: tuple(p) for stem, p in table.items()})
+                    for length, table in by_second_stem.items()
+                ),
+            )
             if single or phrases
             else _NO_CANDIDATES
         )
@@ -236,18 +249,21 @@ class TermIndex:
                     candidates = self._candidates_of(token)
                 if candidates is _NO_CANDIDATES:
                     continue
-                single, by_second, loose = candidates
+                single, by_second, by_second_stem = candidates
                 for term_id in single:
                     hits[term_id].append((name, position, position))
-                if by_second and position < last:
-                    for term_id, words in by_second.get(tokens[position + 1], ()):
-                        end = _phrase_end(tokens, position, words, sentences)
-                        if end is not None:
-                            hits[term_id].append((name, position, end))
-                for term_id, words in loose:
+                if position == last:
+                    continue
+                following = tokens[position + 1]
+                for term_id, words in by_second.get(following, ()):
                     end = _phrase_end(tokens, position, words, sentences)
                     if end is not None:
                         hits[term_id].append((name, position, end))
+                for length, table in by_second_stem:
+                    for term_id, words in table.get(following[:length], ()):
+                        end = _phrase_end(tokens, position, words, sentences)
+                        if end is not None:
+                            hits[term_id].append((name, position, end))
             raw = document.raw[name]
             if raw and self._regexes:
                 # Searched as UTF-8 bytes, encoded once: given str, the re2
