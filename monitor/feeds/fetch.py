@@ -210,6 +210,7 @@ class HttpFetcher:
         finally:
             deadline.cancel()
             _this_fetch.deadline = None
+            _this_fetch.resolver = None
 
     def _follow(self, url: str, headers: dict[str, str], deadline: _Deadline) -> FetchResult:
         """GET ``url``, following up to ``max_redirects`` redirects."""
