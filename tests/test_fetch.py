@@ -137,6 +137,39 @@ def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline() -> None:
     assert (error.kind, str(error)) == ("timeout", "127.0.0.1 did not deliver the feed within 1s")
 
 
+@pytest.mark.parametrize("length", [b"Content-Length: 1000\r\n", b"Transfer-Encoding: chunked\r\n"])
+def test_a_server_dripping_its_body_is_cut_off_at_the_deadline(length: bytes) -> None:
+    # Read at once when its length is declared, streamed when it is not: both stop.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.send(b"HTTP/1.1 200 OK\r\n" + length + b"\r\n")
+            chunked = b"chunked" in length
+            for _ in range(1000):
+                if stop.wait(0.05):
+                    return
+                try:
+                    connection.send(b"1\r\nx\r\n" if chunked else b"x")
+                except OSError:
+                    return
+
+    server = threading.Thread(target=drip, daemon=True)
+    server.start()
+    try:
+        error = failure(f"http://127.0.0.1:{listener.getsockname()[1]}/feed", timeout=1.0)
+    finally:
+        stop.set()
+        server.join(timeout=5)
+        listener.close()
+    assert (error.kind, str(error)) == ("timeout", "127.0.0.1 did not deliver the feed within 1s")
+
+
 def test_a_malformed_redirect_is_a_clear_error_for_that_feed(feed_server: FeedServer) -> None:
     feed_server.redirect("/feed", "http://[::1/x")
     error = failure(feed_server.url("/feed"))
