@@ -144,6 +144,7 @@ class Monitor:
         self.store = store
         self.fetcher = fetcher
         self.parser = parser or ParserPool(0)
+        self.parser.preload = rules.source
         self.sink = sink
         self.clock = clock
         self._jitter = jitter
@@ -213,6 +214,7 @@ class Monitor:
         old_ids = {rule.id for rule in self.rules.rules}
         new_ids = {rule.id for rule in new.rules}
         self.rules = new
+        self.parser.preload = new.source
         added, removed = sorted(new_ids - old_ids), sorted(old_ids - new_ids)
         log.info(
             "rules reloaded: %d rules%s%s; changed files: %s",
@@ -460,6 +462,7 @@ class Monitor:
     def _poll_feed(self, feed: FeedSettings) -> PollReport:
         started = time.monotonic()
         now = self.clock()
+        rules = self.rules  # one rule set for the whole poll, even if a reload swaps it
         state = self.store.feed_state(feed.name)
         # A feed repointed at another URL is a new source: its validators mean
         # nothing here, and its backlog is baselined like a new feed's.
@@ -495,6 +498,7 @@ class Monitor:
                 tags=feed.tags,
                 headers=result.headers,
                 base_url=result.url,
+                rules=rules.source,
             )
         except FeedError as exc:
             next_poll_at = self._next_poll(
@@ -516,9 +520,10 @@ class Monitor:
         if parsed.warning:
             log.warning("poll feed=%s: %s", feed.name, parsed.warning)
         new_items = self.store.unseen(feed.name, parsed.items)
-        rules = self.rules  # one rule set for the whole poll, even if a reload swaps it
-        with self._matching_lock:
-            matches = [m for item in new_items for m in rules.match(item)]
+        matches = rules.rebuild(parsed.matches, new_items)
+        if matches is None:  # parsed here, or by a worker without these rules
+            with self._matching_lock:
+                matches = [m for item in new_items for m in rules.match(item)]
         decision = decide(matches, now=now, first_poll=first_poll, policy=self._policy)
         gap = publish_gap((item.timestamp for item in parsed.items), now)
         asked = [s for s in (result.max_age, parsed.ttl_minutes and parsed.ttl_minutes * 60) if s]

@@ -9,11 +9,14 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from monitor.app import Monitor, build_monitor
 from monitor.config import load_config
+from monitor.feeds.parse import ParsedFeed
+from monitor.feeds.pool import ParserPool
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, atom, rss
 from tests.support.setup import FakeClock, FeedSpec, write_config
@@ -129,6 +132,53 @@ def test_new_feed_is_baselined_then_each_new_match_alerts_exactly_once(
     assert restarted.poll_all()[0].new == 0
     assert restarted.deliver_due().sent == 0
     assert len(slack_emulator.messages) == 1
+
+
+class RecordingPool(ParserPool):
+    """A real parser pool that keeps what it returned."""
+
+    def __init__(self) -> None:
+        super().__init__(1, offload_bytes=0)  # every document goes to the worker
+        self.returned: list[ParsedFeed] = []
+
+    def parse(self, body: bytes, **options: Any) -> ParsedFeed:
+        parsed = super().parse(body, **options)
+        self.returned.append(parsed)
+        return parsed
+
+
+def test_items_matched_in_a_parser_process_alert_like_items_matched_here(
+    make_monitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    backlog = [troops(clock, 1, hours_ago=48), unrelated(clock, 1)]
+    feed_server.set("/news", rss(backlog))
+    monitor = make_monitor()
+    pool = RecordingPool()
+    monitor.parser.close()
+    monitor.parser = pool
+    pool.preload = monitor.rules.source
+    try:
+        assert [r.alerts for r in monitor.poll_all()] == [0]  # the backlog is baselined
+        clock.advance(minutes=5)
+        feed_server.set("/news", rss([troops(clock, 2), unrelated(clock, 2), *backlog]))
+        (report,) = monitor.poll_all()
+    finally:
+        pool.close()
+    # The worker matched every item, seen or not; the monitor used the new ones'.
+    last = pool.returned[-1].matches
+    assert last is not None and monitor.rules.source is not None
+    assert last.rules_digest == monitor.rules.source.digest
+    assert sorted(last.by_identity) == [
+        "guid:https://news.example/dprk-1",
+        "guid:https://news.example/dprk-2",
+    ]
+    assert (report.items, report.new, report.alerts) == (4, 2, 1)
+    assert monitor.deliver_due().sent == 1
+    (message,) = slack_emulator.messages
+    assert "North Korean troops killed in Kursk fighting, Ukraine says (2)" in str(message.blocks)
 
 
 def test_recent_items_alert_even_on_a_feed_first_poll(

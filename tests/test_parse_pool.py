@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,9 +16,14 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import FeedError, NotAFeedError
+from monitor.feeds import pool as pool_module
 from monitor.feeds.parse import parse_feed
 from monitor.feeds.pool import ParserPool
+from monitor.rules import load as load_module
+from monitor.rules.load import RuleSet, load_rules
+from monitor.rules.match import Match
 from tests.support.feeds import Entry, atom, rss
+from tests.support.setup import SHIPPED_RULES
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "realworld"
 ARGS = {"feed_name": "wire", "feed_url": "https://news.example/feed", "tags": ("news",)}
@@ -136,3 +142,85 @@ def test_workers_leave_when_the_monitor_is_killed_outright(tmp_path: Path) -> No
     while not all(gone(pid) for pid in workers):
         assert time.monotonic() < deadline, "parser workers outlived their monitor"
         time.sleep(0.1)
+
+
+# --- matching in the workers -----------------------------------------------------
+
+
+def case_feed(rules: RuleSet, tags: tuple[str, ...]) -> bytes:
+    """A feed of the shipped rules' own test cases: items that match and items that must not."""
+    cases = [case for rule in rules.rules for case in rule.cases if set(case.tags) <= set(tags)]
+    return rss(
+        [
+            Entry(case.title, link=f"https://news.example/{n}", summary=case.summary)
+            for n, case in enumerate(cases)
+        ]
+    ).encode()
+
+
+def view(matches: list[Match]) -> list[tuple[object, ...]]:
+    return [(m.item.identity, m.rule.id, m.severity, m.matched, m.guard) for m in matches]
+
+
+@pytest.mark.parametrize("tags", [("news",), ("sanctions", "news")])
+def test_a_worker_matches_items_as_the_monitor_does(
+    pool: ParserPool, tags: tuple[str, ...]
+) -> None:
+    rules = load_rules(SHIPPED_RULES)
+    assert rules.source is not None
+    body = case_feed(rules, tags)
+    parsed = pool.parse(body, **{**ARGS, "tags": tags}, rules=rules.source)
+    assert parsed.matches is not None and parsed.matches.rules_digest == rules.source.digest
+    here = [m for item in parsed.items for m in rules.match(item)]
+    assert len(here) > 20
+    rebuilt = rules.rebuild(parsed.matches, parsed.items)
+    assert rebuilt is not None and view(rebuilt) == view(here)
+    # Only the items asked for: the monitor asks for its new ones.
+    some = parsed.items[::3]
+    assert view(rules.rebuild(parsed.matches, some) or []) == view(
+        [m for item in some for m in rules.match(item)]
+    )
+
+
+def test_a_worker_leaves_matching_to_the_monitor_when_the_rule_files_changed(
+    pool: ParserPool, tmp_path: Path
+) -> None:
+    directory = tmp_path / "rules"
+    shutil.copytree(SHIPPED_RULES, directory)
+    rules = load_rules(directory)
+    assert rules.source is not None
+    edited = sorted(directory.glob("*.yaml"))[0]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    parsed = pool.parse(case_feed(rules, ("news",)), **ARGS, rules=rules.source)
+    assert parsed.items and parsed.matches is None
+    assert rules.rebuild(parsed.matches, parsed.items) is None  # so the monitor matches itself
+    assert load_rules(directory).source != rules.source
+
+
+def test_rules_read_while_their_files_change_are_never_handed_to_a_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    readings = iter([{"a.yaml": "1"}, {"a.yaml": "2"}])
+    monkeypatch.setattr(load_module, "rules_fingerprint", lambda directory: next(readings))
+    assert load_rules(SHIPPED_RULES).source is None
+
+
+def test_workers_load_the_rules_before_start_returns(tmp_path: Path) -> None:
+    rules = load_rules(SHIPPED_RULES)
+    parser = ParserPool(2, offload_bytes=0)
+    parser.preload = rules.source
+    try:
+        parser.start()
+        executor = parser._executor_for(0)
+        assert executor is not None
+        pids = {job.result() for job in [executor.submit(_loaded_rules_of, 0.05) for _ in range(6)]}
+    finally:
+        parser.close()
+    assert {digest for _, digest in pids} == {rules.source.digest if rules.source else None}
+    assert len({pid for pid, _ in pids}) == 2
+
+
+def _loaded_rules_of(nap: float) -> tuple[int, str | None]:
+    time.sleep(nap)
+    loaded = pool_module._loaded_rules
+    return os.getpid(), loaded.source.digest if loaded and loaded.source else None

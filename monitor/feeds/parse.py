@@ -27,6 +27,7 @@ from monitor.items import (
     plain_text,
     utc_datetime,
 )
+from monitor.rules.match import ItemMatches
 
 MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 5000
@@ -95,6 +96,8 @@ class ParsedFeed:
     """Entries dropped as empty (no title, text or link) or as exact repeats."""
     ttl_minutes: int | None = None
     """RSS <ttl>: how long the publisher asks readers to wait between polls."""
+    matches: ItemMatches | None = None
+    """Every item's matches, when a parser process matched them too."""
 
 
 def parse_feed(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -12,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from monitor.errors import Problem, RuleError
 from monitor.items import Item
 from monitor.rules.compile import Compiler, SourcedList
-from monitor.rules.match import Match, Matcher, Rule, TermIndex
+from monitor.rules.match import ItemMatches, Match, Matcher, Rule, TermIndex
 from monitor.rules.model import ListSpec, RuleSpec
 from monitor.validation import did_you_mean, problems_from_validation
 from monitor.yamlsource import YamlDocument, load_yaml
@@ -24,17 +26,60 @@ SpecT = TypeVar("SpecT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
+class RulesSource:
+    """Where a rule set was loaded from, and a digest of the files as they were
+    then: another process loading the directory knows whether it got the same
+    rules."""
+
+    directory: str
+    digest: str
+
+
+@dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
     files: tuple[Path, ...]
     lists: tuple[str, ...]
     matcher: Matcher
+    source: RulesSource | None = None
+    """None when the files changed while they were being loaded."""
 
     def by_id(self, rule_id: str) -> Rule | None:
-        return next((rule for rule in self.rules if rule.id == rule_id), None)
+        return self._by_id.get(rule_id)
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rules}
 
     def match(self, item: Item) -> list[Match]:
         return self.matcher.match(item)
+
+    def rebuild(self, matches: ItemMatches | None, items: Iterable[Item]) -> list[Match] | None:
+        """The matches of ``items`` from matches made elsewhere by these same
+        rules; None if they were made by other rules (or none were made)."""
+        if matches is None or self.source is None:
+            return None
+        if matches.rules_digest != self.source.digest:
+            return None
+        rebuilt: list[Match] = []
+        for item in items:
+            for rule_id, severity, matched, guard in matches.by_identity.get(item.identity, ()):
+                rule = self.by_id(rule_id)
+                if rule is None:
+                    return None
+                rebuilt.append(Match(rule, item, severity, matched, guard))
+        return rebuilt
+
+    def match_all_items(self, items: Iterable[Item]) -> ItemMatches | None:
+        """Every item's matches, to hand to the process that loaded the same rules."""
+        if self.source is None:
+            return None
+        found = {}
+        for item in items:
+            matches = self.match(item)
+            if matches:
+                found[item.identity] = tuple(match.record() for match in matches)
+        return ItemMatches(self.source.digest, found)
 
 
 def yaml_files(directory: Path) -> list[Path]:
@@ -68,6 +113,7 @@ def load_rules(directory: Path, shown_dir: str | None = None) -> RuleSet:
     is named in messages (the path as the config wrote it).
     """
     label = (shown_dir if shown_dir is not None else str(directory)).rstrip("/")
+    before = rules_fingerprint(directory)
     if not directory.is_dir():
         raise RuleError([Problem(label, None, "rules directory not found")])
     files = yaml_files(directory)
@@ -115,12 +161,18 @@ def load_rules(directory: Path, shown_dir: str | None = None) -> RuleSet:
     problems.extend(compiler.problems)
     if problems:
         raise RuleError(_unique(problems))
+    after = rules_fingerprint(directory)
     return RuleSet(
         rules=tuple(rules),
         files=tuple(files),
         lists=tuple(sorted(lists)),
         matcher=Matcher(rules, index),
+        source=RulesSource(str(directory.resolve()), _digest(after)) if before == after else None,
     )
+
+
+def _digest(fingerprint: dict[str, str]) -> str:
+    return hashlib.sha256(repr(sorted(fingerprint.items())).encode()).hexdigest()
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -133,6 +133,23 @@ class Match:
             seen.update(dict.fromkeys(terms))
         return tuple(seen)
 
+    def record(self) -> MatchRecord:
+        """The match without its rule and item, to send to another process."""
+        return (self.rule.id, self.severity, self.matched, self.guard)
+
+
+MatchRecord = tuple[str, Severity, dict[str, tuple[str, ...]], str | None]
+"""A Match as (rule id, severity, matched terms, guard)."""
+
+
+@dataclass(frozen=True)
+class ItemMatches:
+    """The matches of every item of a document, made by one version of the rules."""
+
+    rules_digest: str
+    by_identity: dict[str, tuple[MatchRecord, ...]]
+    """Only items with matches appear."""
+
 
 def positive_terms(node: Node) -> Iterable[TermRef]:
     if isinstance(node, TermRef):
