@@ -30,7 +30,13 @@ from typing import Any
 
 from monitor.errors import FeedError, RuleError
 from monitor.feeds.parse import ParsedFeed, parse_feed
-from monitor.rules.load import RuleSet, RulesSource, load_rules
+from monitor.rules.load import (
+    RuleSet,
+    RulesSource,
+    fingerprint_digest,
+    load_rules,
+    rules_fingerprint,
+)
 
 log = logging.getLogger("monitor.parse")
 
@@ -58,14 +64,19 @@ _loaded_rules: RuleSet | None = None
 
 def _rules_for(source: RulesSource) -> RuleSet | None:
     """In a worker: the rules ``source`` names, or None if the files on disk
-    are no longer those (the monitor then matches itself)."""
+    are no longer those (the monitor then matches itself, until it reloads)."""
     global _loaded_rules
-    if _loaded_rules is None or _loaded_rules.source != source:
-        try:
-            _loaded_rules = load_rules(Path(source.directory))
-        except RuleError:
-            _loaded_rules = None
-            return None
+    if _loaded_rules is not None and _loaded_rules.source == source:
+        return _loaded_rules
+    directory = Path(source.directory)
+    # Hashing the files is cheap; loading them is not, and would be wasted.
+    if fingerprint_digest(rules_fingerprint(directory)) != source.digest:
+        return None
+    try:
+        _loaded_rules = load_rules(directory)
+    except RuleError:
+        _loaded_rules = None
+        return None
     return _loaded_rules if _loaded_rules.source == source else None
 
 
@@ -75,7 +86,11 @@ def parse_and_match(body: bytes, *, rules: RulesSource, **parse_options: Any) ->
     rule_set = _rules_for(rules)
     if rule_set is None:
         return parsed
-    return replace(parsed, matches=rule_set.match_all_items(parsed.items))
+    try:
+        return replace(parsed, matches=rule_set.match_all_items(parsed.items))
+    except Exception:  # the monitor matches for itself, and reports what goes wrong
+        log.exception("matching in a parser process failed; the monitor matches instead")
+        return parsed
 
 
 def _start_worker(parent: int, rules: RulesSource | None) -> None:

@@ -167,11 +167,14 @@ def load_rules(directory: Path, shown_dir: str | None = None) -> RuleSet:
         files=tuple(files),
         lists=tuple(sorted(lists)),
         matcher=Matcher(rules, index),
-        source=RulesSource(str(directory.resolve()), _digest(after)) if before == after else None,
+        source=RulesSource(str(directory.resolve()), fingerprint_digest(after))
+        if before == after
+        else None,
     )
 
 
-def _digest(fingerprint: dict[str, str]) -> str:
+def fingerprint_digest(fingerprint: dict[str, str]) -> str:
+    """One digest for a whole :func:`rules_fingerprint`."""
     return hashlib.sha256(repr(sorted(fingerprint.items())).encode()).hexdigest()
 
 
