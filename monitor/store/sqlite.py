@@ -197,15 +197,10 @@ class SQLiteStore:
         self.close()
 
     @contextmanager
-    def _transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
-        """One write transaction. ``durable=False`` is for bookkeeping that may
-        be lost to a power cut (when a feed was last polled, its failure
-        count): it skips the fsync, and the next durable commit writes it
-        too. The database stays consistent either way (WAL)."""
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One durable write transaction."""
         with self._lock:
             try:
-                if not durable:
-                    self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
                 self._db.execute("COMMIT")
@@ -215,9 +210,23 @@ class SQLiteStore:
             except BaseException:
                 self._rollback()
                 raise
-            finally:
-                if not durable:
+
+    def _bookkeeping(self, sql: str, params: Sequence[object]) -> None:
+        """One statement of bookkeeping that may be lost to a power cut (when a
+        feed was last polled, its failure count), in a transaction of its own
+        without the fsync; the next durable commit writes it too. The database
+        stays consistent either way (WAL). One statement needs no BEGIN and
+        COMMIT around it, and a poll that finds nothing new is mostly such
+        round trips."""
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                try:
+                    self._db.execute(sql, params)
+                finally:
                     self._db.execute("PRAGMA synchronous=FULL")
+            except sqlite3.Error as exc:
+                raise StateError(f"state database error in {str(self.path)!r}: {exc}") from exc
 
     def _rollback(self) -> None:
         if self._db.in_transaction:
@@ -391,13 +400,12 @@ class SQLiteStore:
         self, *, feed: str, url: str, now: datetime, next_poll_at: datetime | None = None
     ) -> None:
         stamp = _ts(now)
-        with self._transaction(durable=False) as db:
-            db.execute(
-                "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "
-                "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL, "
-                "next_poll_at = COALESCE(?, next_poll_at) WHERE name = ? AND url = ?",
-                (stamp, stamp, _ts(next_poll_at) if next_poll_at else None, feed, url),
-            )
+        self._bookkeeping(
+            "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "
+            "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL, "
+            "next_poll_at = COALESCE(?, next_poll_at) WHERE name = ? AND url = ?",
+            (stamp, stamp, _ts(next_poll_at) if next_poll_at else None, feed, url),
+        )
 
     def record_failure(
         self,
@@ -410,25 +418,24 @@ class SQLiteStore:
         next_poll_at: datetime | None = None,
     ) -> None:
         stamp = _ts(now)
-        with self._transaction(durable=False) as db:
-            db.execute(
-                "INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_kind, "
-                "consecutive_failures, failing_since, next_poll_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET last_polled_at = excluded.last_polled_at, "
-                "last_error = excluded.last_error, last_error_kind = excluded.last_error_kind, "
-                "consecutive_failures = feeds.consecutive_failures + 1, "
-                "failing_since = COALESCE(feeds.failing_since, excluded.failing_since), "
-                "next_poll_at = COALESCE(excluded.next_poll_at, feeds.next_poll_at)",
-                (
-                    feed,
-                    url,
-                    stamp,
-                    message,
-                    kind,
-                    stamp,
-                    _ts(next_poll_at) if next_poll_at else None,
-                ),
-            )
+        self._bookkeeping(
+            "INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_kind, "
+            "consecutive_failures, failing_since, next_poll_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET last_polled_at = excluded.last_polled_at, "
+            "last_error = excluded.last_error, last_error_kind = excluded.last_error_kind, "
+            "consecutive_failures = feeds.consecutive_failures + 1, "
+            "failing_since = COALESCE(feeds.failing_since, excluded.failing_since), "
+            "next_poll_at = COALESCE(excluded.next_poll_at, feeds.next_poll_at)",
+            (
+                feed,
+                url,
+                stamp,
+                message,
+                kind,
+                stamp,
+                _ts(next_poll_at) if next_poll_at else None,
+            ),
+        )
 
     # --- outbox -------------------------------------------------------------
     #
