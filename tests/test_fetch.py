@@ -7,7 +7,7 @@ import gzip
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -106,68 +106,63 @@ def test_slow_server_times_out(feed_server: FeedServer) -> None:
     assert str(error) == "127.0.0.1 did not deliver the feed within 0.3s"
 
 
-def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline() -> None:
-    # Each byte arrives well within the read timeout, so only a whole-fetch
-    # deadline can stop this; the hang guard below is the test's own bound.
+@contextlib.contextmanager
+def dripping_server(
+    head: bytes, pieces: Iterable[bytes], tls: ssl.SSLContext | None = None
+) -> Iterator[str]:
+    """A server on loopback that answers with ``head`` at once, then sends
+    each of ``pieces`` 50 ms apart, each well within any read timeout: only a
+    whole-fetch deadline can stop it. Yields its address, host:port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     stop = threading.Event()
 
     def drip() -> None:
-        connection, _ = listener.accept()
-        with connection:
+        raw, _ = listener.accept()
+        with tls.wrap_socket(raw, server_side=True) if tls else raw as connection:
             connection.recv(65536)
-            for byte in b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 200:
+            if head:
+                connection.send(head)
+            for piece in pieces:
                 if stop.wait(0.05):
                     return
                 try:
-                    connection.send(bytes([byte]))
+                    connection.send(piece)
                 except OSError:
                     return
 
     server = threading.Thread(target=drip, daemon=True)
     server.start()
     try:
-        error = failure(f"http://127.0.0.1:{listener.getsockname()[1]}/feed", timeout=1.0)
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
     finally:
         stop.set()
         server.join(timeout=5)
         listener.close()
-    assert (error.kind, str(error)) == ("timeout", "127.0.0.1 did not deliver the feed within 1s")
+
+
+def one_byte_at_a_time(data: bytes) -> list[bytes]:
+    return [bytes([byte]) for byte in data]
+
+
+DRIPPED_HEADERS = b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 200
+CUT_OFF = ("timeout", "127.0.0.1 did not deliver the feed within 1s")
+
+
+def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline() -> None:
+    with dripping_server(b"", one_byte_at_a_time(DRIPPED_HEADERS)) as address:
+        error = failure(f"http://{address}/feed", timeout=1.0)
+    assert (error.kind, str(error)) == CUT_OFF
 
 
 @pytest.mark.parametrize("length", [b"Content-Length: 1000\r\n", b"Transfer-Encoding: chunked\r\n"])
 def test_a_server_dripping_its_body_is_cut_off_at_the_deadline(length: bytes) -> None:
     # Read at once when its length is declared, streamed when it is not: both stop.
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    stop = threading.Event()
-
-    def drip() -> None:
-        connection, _ = listener.accept()
-        with connection:
-            connection.recv(65536)
-            connection.send(b"HTTP/1.1 200 OK\r\n" + length + b"\r\n")
-            chunked = b"chunked" in length
-            for _ in range(1000):
-                if stop.wait(0.05):
-                    return
-                try:
-                    connection.send(b"1\r\nx\r\n" if chunked else b"x")
-                except OSError:
-                    return
-
-    server = threading.Thread(target=drip, daemon=True)
-    server.start()
-    try:
-        error = failure(f"http://127.0.0.1:{listener.getsockname()[1]}/feed", timeout=1.0)
-    finally:
-        stop.set()
-        server.join(timeout=5)
-        listener.close()
-    assert (error.kind, str(error)) == ("timeout", "127.0.0.1 did not deliver the feed within 1s")
+    piece = b"1\r\nx\r\n" if b"chunked" in length else b"x"
+    with dripping_server(b"HTTP/1.1 200 OK\r\n" + length + b"\r\n", [piece] * 1000) as address:
+        error = failure(f"http://{address}/feed", timeout=1.0)
+    assert (error.kind, str(error)) == CUT_OFF
 
 
 def test_a_malformed_redirect_is_a_clear_error_for_that_feed(feed_server: FeedServer) -> None:
@@ -348,32 +343,9 @@ def test_an_https_server_dripping_its_headers_is_cut_off_at_the_deadline(
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1").configure_cert(context)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    stop = threading.Event()
-
-    def drip() -> None:
-        raw, _ = listener.accept()
-        with context.wrap_socket(raw, server_side=True) as connection:
-            connection.recv(65536)
-            for byte in b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 200:
-                if stop.wait(0.05):
-                    return
-                try:
-                    connection.send(bytes([byte]))
-                except OSError:
-                    return
-
-    server = threading.Thread(target=drip, daemon=True)
-    server.start()
-    try:
-        error = failure(f"https://127.0.0.1:{listener.getsockname()[1]}/feed", timeout=1.0)
-    finally:
-        stop.set()
-        server.join(timeout=5)
-        listener.close()
-    assert (error.kind, str(error)) == ("timeout", "127.0.0.1 did not deliver the feed within 1s")
+    with dripping_server(b"", one_byte_at_a_time(DRIPPED_HEADERS), tls=context) as address:
+        error = failure(f"https://{address}/feed", timeout=1.0)
+    assert (error.kind, str(error)) == CUT_OFF
 
 
 def test_a_proxy_from_the_environment_is_used_except_for_no_proxy_hosts(
