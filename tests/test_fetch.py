@@ -311,13 +311,17 @@ def https_server(authority: trustme.CA, body: bytes) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def test_https_is_verified_against_the_cas_the_environment_names(
-    authority: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def trusted(authority: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> trustme.CA:
+    """The test CA, named as the one to trust through SSL_CERT_FILE."""
     bundle = tmp_path / "ca.pem"
     authority.cert_pem.write_to_path(str(bundle))
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
-    with https_server(authority, BODY.encode()) as url, fetcher() as client:
+    return authority
+
+
+def test_https_is_verified_against_the_cas_the_environment_names(trusted: trustme.CA) -> None:
+    with https_server(trusted, BODY.encode()) as url, fetcher() as client:
         result = client.fetch(url)
     assert result.status == 200 and result.body == BODY.encode()
 
@@ -335,14 +339,11 @@ def test_an_https_certificate_no_trusted_ca_signed_is_refused(
 
 
 def test_an_https_server_dripping_its_headers_is_cut_off_at_the_deadline(
-    authority: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    trusted: trustme.CA,
 ) -> None:
     # The watchdog must reach the TLS socket, not only the TCP one under it.
-    bundle = tmp_path / "ca.pem"
-    authority.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(context)
+    trusted.issue_cert("127.0.0.1").configure_cert(context)
     with dripping_server(b"", one_byte_at_a_time(DRIPPED_HEADERS), tls=context) as address:
         error = failure(f"https://{address}/feed", timeout=1.0)
     assert (error.kind, str(error)) == CUT_OFF
