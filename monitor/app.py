@@ -153,11 +153,12 @@ class Monitor:
             max_item_age=self.config.polling.max_item_age,
         )
         self._delivery_lock = threading.Lock()
-        # Matching is pure CPU. Poll threads matching at the same time only
-        # take turns with the GIL, and on this 2-core machine the turns
-        # themselves cost: four threads matching the corpus items used 70 %
-        # more CPU than one thread matching them all. So one poll matches at
-        # a time; the others meanwhile fetch or wait for a parser process.
+        # Matching here (small documents, or rules a parser process lacks) is
+        # pure CPU. Poll threads matching at the same time only take turns
+        # with the GIL, and the turns cost: on a 2-core machine, four threads
+        # matching the corpus items used 70 % more CPU than one thread
+        # matching them all. So one poll matches at a time; the others
+        # meanwhile fetch or wait for a parser process.
         self._matching_lock = threading.Lock()
         self._hold_all_until: datetime | None = None
         self._channel_holds: dict[str, datetime] = {}

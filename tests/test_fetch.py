@@ -122,8 +122,10 @@ def dripping_server(
         raw, _ = listener.accept()
         with tls.wrap_socket(raw, server_side=True) if tls else raw as connection:
             connection.recv(65536)
-            if head:
-                connection.send(head)
+            try:
+                connection.sendall(head)
+            except OSError:
+                return
             for piece in pieces:
                 if stop.wait(0.05):
                     return
@@ -349,14 +351,19 @@ def test_an_https_server_dripping_its_headers_is_cut_off_at_the_deadline(
     assert (error.kind, str(error)) == CUT_OFF
 
 
+@pytest.mark.parametrize(
+    ("variable", "written"),
+    [("HTTP_PROXY", "http://{address}"), ("ALL_PROXY", "{address}"), ("HTTP_PROXY", "{address}")],
+)
 def test_a_proxy_from_the_environment_is_used_except_for_no_proxy_hosts(
-    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch, variable: str, written: str
 ) -> None:
-    asked: list[str] = []
+    asked: list[tuple[str, str | None]] = []
 
     class Proxy(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            asked.append(self.path)  # a proxy is asked for the absolute URL
+            # A proxy is asked for the absolute URL, with its own credentials.
+            asked.append((self.path, self.headers.get("Proxy-Authorization")))
             body = BODY.encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -370,7 +377,8 @@ def test_a_proxy_from_the_environment_is_used_except_for_no_proxy_hosts(
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
     try:
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        address = f"desk:s%40fe@127.0.0.1:{proxy.server_address[1]}"
+        monkeypatch.setenv(variable, written.format(address=address))
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
         feed_server.set("/feed", BODY)
         with fetcher() as client:
@@ -381,5 +389,62 @@ def test_a_proxy_from_the_environment_is_used_except_for_no_proxy_hosts(
         proxy.server_close()
         thread.join(timeout=5)
     assert proxied.body == direct.body == BODY.encode()
-    assert asked == ["http://feeds.example.org/rss"]
+    assert asked == [("http://feeds.example.org/rss", "Basic ZGVzazpzQGZl")]  # desk:s@fe
     assert [r.path for r in feed_server.requests] == ["/feed"]
+
+
+def test_every_fetch_has_a_connection_of_its_own() -> None:
+    # A kept-alive connection reused by a later fetch would escape that
+    # fetch's deadline watchdog, which watches the sockets the fetch opens.
+    clients: list[tuple[str, int]] = []
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            clients.append(self.client_address)
+            body = BODY.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with fetcher() as client:
+            for _ in range(3):
+                client.fetch(f"http://127.0.0.1:{server.server_address[1]}/feed")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert len(clients) == len(set(clients)) == 3
+
+
+def test_a_chunked_body_is_capped_whatever_length_it_also_declares() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunk = b"%x\r\n%s\r\n" % (100_000, b"y" * 100_000)
+    with dripping_server(head + chunk * 20, [b"0\r\n\r\n"]) as address:
+        error = failure(f"http://{address}/feed", max_bytes=1_000_000)
+    assert (error.kind, str(error)) == (
+        "too-large",
+        "feed exceeds the size limit of 1,000,000 bytes: the body is larger",
+    )
+
+
+def test_credentials_in_a_feed_url_go_to_its_origin_only(feed_server: FeedServer) -> None:
+    feed_server.set("/elsewhere", BODY)
+    port = feed_server.url("/feed").rsplit(":", 1)[1].split("/")[0]
+    feed_server.redirect("/feed", f"http://localhost:{port}/elsewhere")  # another origin
+    with fetcher() as client:
+        result = client.fetch(f"http://desk:s%40fe@127.0.0.1:{port}/feed")
+    assert result.body == BODY.encode()
+    first, second = feed_server.requests
+    assert first.headers["authorization"] == "Basic ZGVzazpzQGZl"  # desk:s@fe
+    assert "authorization" not in second.headers
+    assert second.path == "/elsewhere"

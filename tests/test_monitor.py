@@ -160,6 +160,9 @@ def test_items_matched_in_a_parser_process_alert_like_items_matched_here(
     monitor.parser.close()
     monitor.parser = pool
     pool.preload = monitor.rules.source
+    matched_here: list[object] = []
+    match_here = monitor.rules.matcher.match
+    monitor.rules.matcher.match = lambda item: matched_here.append(item) or match_here(item)  # type: ignore[method-assign]
     try:
         assert [r.alerts for r in monitor.poll_all()] == [0]  # the backlog is baselined
         clock.advance(minutes=5)
@@ -167,6 +170,7 @@ def test_items_matched_in_a_parser_process_alert_like_items_matched_here(
         (report,) = monitor.poll_all()
     finally:
         pool.close()
+    assert matched_here == [], "the monitor used the worker's matches, matching nothing itself"
     # The worker matched every item, seen or not; the monitor used the new ones'.
     last = pool.returned[-1].matches
     assert last is not None and monitor.rules.source is not None

@@ -205,7 +205,7 @@ def test_rules_read_while_their_files_change_are_never_handed_to_a_worker(
     assert load_rules(SHIPPED_RULES).source is None
 
 
-def test_workers_load_the_rules_before_start_returns(tmp_path: Path) -> None:
+def test_every_worker_has_the_rules_loaded_as_it_starts(tmp_path: Path) -> None:
     rules = load_rules(SHIPPED_RULES)
     parser = ParserPool(2, offload_bytes=0)
     parser.preload = rules.source

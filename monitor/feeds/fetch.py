@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.client import HTTPException
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
-from urllib.parse import unquote, urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import certifi
 import urllib3
@@ -47,6 +47,9 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from monitor.errors import FetchError
+
+if TYPE_CHECKING:
+    from urllib3._base_connection import BaseHTTPConnection
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -152,6 +155,7 @@ class HttpFetcher:
         self._options = options
         self._direct = _with_watched_connections(urllib3.PoolManager(**options))
         self._proxied: dict[str, urllib3.ProxyManager] = {}
+        self._proxied_lock = threading.Lock()
         # Read once: reading them walks the whole environment, every fetch.
         self._proxies = urllib.request.getproxies()
 
@@ -213,13 +217,21 @@ class HttpFetcher:
             _this_fetch.resolver = None
 
     def _follow(self, url: str, headers: dict[str, str], deadline: _Deadline) -> FetchResult:
-        """GET ``url``, following up to ``max_redirects`` redirects."""
+        """GET ``url``, following up to ``max_redirects`` redirects.
+
+        Credentials in the feed's URL (``https://user:token@host/feed``) go
+        as Basic authorization to that URL's origin, never to another.
+        """
         current = _checked_url(url, url, redirect=False)
+        origin, authorization = _origin(current), _basic_authorization(current)
         for _ in range(self.limits.max_redirects + 1):
+            sent = {**self._options["headers"], **headers}
+            if authorization and _origin(current) == origin:
+                sent["Authorization"] = authorization
             response = self._manager_for(current).urlopen(
                 "GET",
-                current,
-                headers={**self._options["headers"], **headers},
+                _without_credentials(current),
+                headers=sent,
                 redirect=False,
                 preload_content=False,
                 decode_content=True,
@@ -231,25 +243,22 @@ class HttpFetcher:
                     continue
                 return self._result(current, response, deadline)
             finally:
-                # Closed, and not handed back to the pool: every fetch opens a
-                # connection of its own. Feeds of one host are seldom fetched
-                # close enough together to share one, an idle connection per
-                # host would stay open between polls for nothing, and one the
-                # watchdog shut down must never be reused. (Asking the server
-                # to close with "Connection: close" instead made Python's
-                # http.server drop some requests unanswered.)
+                # Its connection is closed, never reused (see _OneUsePool).
+                # Asking the server to close it instead ("Connection: close")
+                # made Python's http.server drop some requests unanswered.
                 response.close()
+                response.release_conn()
         raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects")
 
     def _manager_for(self, url: str) -> urllib3.PoolManager:
         parts = urlsplit(url)
-        proxy = self._proxies.get(parts.scheme)
+        proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
         if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
             return self._direct
-        with self._hosts_lock:
+        with self._proxied_lock:
             manager = self._proxied.get(proxy)
             if manager is None:
-                manager = _with_watched_connections(urllib3.ProxyManager(proxy, **self._options))
+                manager = _with_watched_connections(_proxy_manager(proxy, self._options))
                 self._proxied[proxy] = manager
         return manager
 
@@ -269,7 +278,8 @@ class HttpFetcher:
         if declared.isdigit() and int(declared) > self.limits.max_bytes:
             raise _too_large(self.limits.max_bytes, f"it declares {int(declared):,} bytes")
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
-        if declared.isdigit() and encoding == "identity":
+        # A chunked body has no length, whatever Content-Length claims.
+        if declared.isdigit() and encoding == "identity" and not response.chunked:
             # Its size is known and within the cap: read at once, in C.
             body = response.read(decode_content=False)
             if deadline.expired:  # a body cut short at the deadline ends like a whole one
@@ -324,6 +334,39 @@ def _checked_url(candidate: str, feed_url: str, *, redirect: bool, base: str = "
     return absolute
 
 
+def _proxy_manager(proxy: str, options: dict[str, Any]) -> urllib3.ProxyManager:
+    """A proxy as HTTPS_PROXY and its kin give it: the scheme may be left out
+    (``proxy.corp:3128``), and credentials in it go as Proxy-Authorization."""
+    if "://" not in proxy:
+        proxy = f"http://{proxy}"
+    parts = urlsplit(proxy)
+    proxy_headers = None
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        proxy_headers = urllib3.make_headers(proxy_basic_auth=credentials)
+    return urllib3.ProxyManager(_without_credentials(proxy), proxy_headers=proxy_headers, **options)
+
+
+def _basic_authorization(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return urllib3.make_headers(basic_auth=credentials)["authorization"]
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
 def _host_of(url: str) -> str:
     try:
         return urlsplit(url).hostname or url
@@ -373,11 +416,24 @@ class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
     pass
 
 
-class _WatchedHTTPPool(HTTPConnectionPool):
+class _OneUsePool(HTTPConnectionPool):
+    """Never hands a connection out twice: urllib3 gives one back to its pool
+    once a body is read, and a reused socket would escape the watchdog (it
+    watches the sockets a fetch opens) and could be one the server is
+    closing. Feeds of one host are seldom fetched close enough together to
+    share a connection anyway."""
+
+    def _put_conn(self, conn: BaseHTTPConnection | None) -> None:
+        if conn is not None:
+            conn.close()
+        super()._put_conn(None)  # keeps the slot
+
+
+class _WatchedHTTPPool(_OneUsePool):
     ConnectionCls = _WatchedHTTPConnection
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
+class _WatchedHTTPSPool(_OneUsePool, HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 

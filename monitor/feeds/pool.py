@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import FeedError, RuleError
+from monitor.errors import FeedError
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.rules.load import (
     RuleSet,
@@ -70,11 +70,14 @@ def _rules_for(source: RulesSource) -> RuleSet | None:
         return _loaded_rules
     directory = Path(source.directory)
     # Hashing the files is cheap; loading them is not, and would be wasted.
-    if fingerprint_digest(rules_fingerprint(directory)) != source.digest:
+    try:
+        if fingerprint_digest(rules_fingerprint(directory)) != source.digest:
+            return None
+    except OSError:
         return None
     try:
         _loaded_rules = load_rules(directory)
-    except RuleError:
+    except Exception:
         _loaded_rules = None
         return None
     return _loaded_rules if _loaded_rules.source == source else None
