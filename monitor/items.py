@@ -6,7 +6,6 @@ that no markup from a feed ever reaches matching or Slack.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import threading
@@ -375,15 +374,19 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 _COMBINING_MARKS_LOCK = threading.Lock()
+_combining_mark_classes: tuple[re.Pattern[str], re.Pattern[str]] | None = None
 
 
 def _combining_marks() -> tuple[re.Pattern[str], re.Pattern[str]]:
     # Built on first use, once: poll threads meet their first accent together.
-    with _COMBINING_MARKS_LOCK:
-        return _build_combining_marks()
+    global _combining_mark_classes
+    if _combining_mark_classes is None:
+        with _COMBINING_MARKS_LOCK:
+            if _combining_mark_classes is None:
+                _combining_mark_classes = _build_combining_marks()
+    return _combining_mark_classes
 
 
-@functools.cache
 def _build_combining_marks() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Every character with a non-zero combining class, as two character
     classes: those in the Basic Multilingual Plane and those above it.
