@@ -244,8 +244,6 @@ class HttpFetcher:
                 return self._result(current, response, deadline)
             finally:
                 # Its connection is closed, never reused (see _OneUsePool).
-                # Asking the server to close it instead ("Connection: close")
-                # made Python's http.server drop some requests unanswered.
                 response.close()
                 response.release_conn()
         raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects")
