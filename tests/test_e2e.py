@@ -72,15 +72,22 @@ class RunningMonitor:
     def wait_for_log(self, text: str) -> None:
         wait_until(lambda: text in self.log, f"the log line {text!r}")
 
+    def kill(self) -> None:
+        """SIGKILL, then read the log to its end: the parser processes hold
+        the log pipe open until they notice the monitor is gone (within
+        PARENT_CHECK_SECONDS), and closing it under the reader would fail it."""
+        self.process.kill()
+        self.process.wait()
+        self._reader.join(timeout=30)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
     def stop(self, sig: int) -> str:
         self.process.send_signal(sig)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            if self.process.stderr is not None:
-                self.process.stderr.close()
+            self.kill()
             raise AssertionError(f"monitor did not stop on signal {sig}:\n{self.log}") from None
         self._reader.join(timeout=10)
         if self.process.stderr is not None:
@@ -226,10 +233,7 @@ def test_killed_between_slack_accepting_and_recording_then_restarted(
         feed_server.set("/news", rss([story(7, datetime.now(UTC)), story(8, datetime.now(UTC))]))
         slack_emulator.wait_for_messages(1, timeout=30)
     finally:
-        monitor.process.kill()  # SIGKILL: no chance to record anything
-        monitor.process.wait()
-        if monitor.process.stderr is not None:
-            monitor.process.stderr.close()
+        monitor.kill()  # SIGKILL: no chance to record anything
 
     restarted = RunningMonitor(config)
     try:
