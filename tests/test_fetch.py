@@ -7,7 +7,7 @@ import gzip
 import socket
 import ssl
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -285,11 +285,20 @@ def authority() -> trustme.CA:
 
 
 @contextlib.contextmanager
-def https_server(authority: trustme.CA, body: bytes) -> Iterator[str]:
-    """An HTTPS server on loopback whose certificate the test CA signed."""
+def answering_server(
+    body: bytes,
+    seen: Callable[[BaseHTTPRequestHandler], None] = lambda request: None,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[int]:
+    """A server on loopback (HTTP/1.1: it keeps connections open) that
+    answers every GET with ``body`` and shows each request to ``seen``.
+    Yields its port."""
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def do_GET(self) -> None:
+            seen(self)
             self.send_response(200)
             self.send_header("Content-Type", "application/rss+xml")
             self.send_header("Content-Length", str(len(body)))
@@ -299,18 +308,26 @@ def https_server(authority: trustme.CA, body: bytes) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(context)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"https://127.0.0.1:{server.server_address[1]}/feed"
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def https_server(authority: trustme.CA, body: bytes) -> Iterator[str]:
+    """An HTTPS server on loopback whose certificate the test CA signed."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    with answering_server(body, tls=context) as port:
+        yield f"https://127.0.0.1:{port}/feed"
 
 
 @pytest.fixture
@@ -360,34 +377,17 @@ def test_a_proxy_from_the_environment_is_used_except_for_no_proxy_hosts(
 ) -> None:
     asked: list[tuple[str, str | None]] = []
 
-    class Proxy(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            # A proxy is asked for the absolute URL, with its own credentials.
-            asked.append((self.path, self.headers.get("Proxy-Authorization")))
-            body = BODY.encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def proxy_asked(request: BaseHTTPRequestHandler) -> None:
+        # A proxy is asked for the absolute URL, with its own credentials.
+        asked.append((request.path, request.headers.get("Proxy-Authorization")))
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
-    try:
-        address = f"desk:s%40fe@127.0.0.1:{proxy.server_address[1]}"
-        monkeypatch.setenv(variable, written.format(address=address))
+    with answering_server(BODY.encode(), proxy_asked) as port:
+        monkeypatch.setenv(variable, written.format(address=f"desk:s%40fe@127.0.0.1:{port}"))
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
         feed_server.set("/feed", BODY)
         with fetcher() as client:
             proxied = client.fetch("http://feeds.example.org/rss")
             direct = client.fetch(feed_server.url("/feed"))
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
-        thread.join(timeout=5)
     assert proxied.body == direct.body == BODY.encode()
     assert asked == [("http://feeds.example.org/rss", "Basic ZGVzazpzQGZl")]  # desk:s@fe
     assert [r.path for r in feed_server.requests] == ["/feed"]
@@ -397,32 +397,14 @@ def test_every_fetch_has_a_connection_of_its_own() -> None:
     # A kept-alive connection reused by a later fetch would escape that
     # fetch's deadline watchdog, which watches the sockets the fetch opens.
     clients: list[tuple[str, int]] = []
-
-    class KeepAlive(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            clients.append(self.client_address)
-            body = BODY.encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with fetcher() as client:
-            for _ in range(3):
-                client.fetch(f"http://127.0.0.1:{server.server_address[1]}/feed")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with (
+        answering_server(
+            BODY.encode(), lambda request: clients.append(request.client_address)
+        ) as port,
+        fetcher() as client,
+    ):
+        for _ in range(3):
+            client.fetch(f"http://127.0.0.1:{port}/feed")
     assert len(clients) == len(set(clients)) == 3
 
 
