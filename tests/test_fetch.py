@@ -7,7 +7,7 @@ import gzip
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,7 +16,7 @@ import pytest
 import trustme
 
 from monitor.errors import FetchError
-from monitor.feeds.fetch import FetchLimits, HttpFetcher, Validators
+from monitor.feeds.fetch import FetchLimits, HttpFetcher, Validators, _Deadline
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 
@@ -108,22 +108,30 @@ def test_slow_server_times_out(feed_server: FeedServer) -> None:
 
 @contextlib.contextmanager
 def dripping_server(
-    head: bytes, pieces: Iterable[bytes], tls: ssl.SSLContext | None = None
-) -> Iterator[str]:
+    head: bytes,
+    pieces: Iterable[bytes],
+    tls: ssl.SSLContext | None = None,
+    requests: int = 1,
+) -> Iterator[tuple[str, threading.Event]]:
     """A server on loopback that answers with ``head`` at once, then sends
     each of ``pieces`` 50 ms apart, each well within any read timeout: only a
-    whole-fetch deadline can stop it. Yields its address, host:port."""
+    whole-fetch deadline can stop it. With ``requests=2``, ``head`` is a whole
+    answer to a first request, and the dripping answers the second one on the
+    same connection. Yields its address (host:port) and an event set once it
+    has sent every piece: a client cut off at its deadline hangs up before."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     stop = threading.Event()
+    finished = threading.Event()
 
     def drip() -> None:
         raw, _ = listener.accept()
         with tls.wrap_socket(raw, server_side=True) if tls else raw as connection:
-            connection.recv(65536)
             try:
-                connection.sendall(head)
+                for answer in [head] + [b""] * (requests - 1):
+                    connection.recv(65536)
+                    connection.sendall(answer)
             except OSError:
                 return
             for piece in pieces:
@@ -133,11 +141,12 @@ def dripping_server(
                     connection.send(piece)
                 except OSError:
                     return
+            finished.set()
 
     server = threading.Thread(target=drip, daemon=True)
     server.start()
     try:
-        yield f"127.0.0.1:{listener.getsockname()[1]}"
+        yield f"127.0.0.1:{listener.getsockname()[1]}", finished
     finally:
         stop.set()
         server.join(timeout=5)
@@ -153,8 +162,9 @@ CUT_OFF = ("timeout", "127.0.0.1 did not deliver the feed within 1s")
 
 
 def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline() -> None:
-    with dripping_server(b"", one_byte_at_a_time(DRIPPED_HEADERS)) as address:
+    with dripping_server(b"", one_byte_at_a_time(DRIPPED_HEADERS)) as (address, finished):
         error = failure(f"http://{address}/feed", timeout=1.0)
+        assert not finished.is_set()
     assert (error.kind, str(error)) == CUT_OFF
 
 
@@ -162,8 +172,10 @@ def test_a_server_dripping_its_headers_is_cut_off_at_the_deadline() -> None:
 def test_a_server_dripping_its_body_is_cut_off_at_the_deadline(length: bytes) -> None:
     # Read at once when its length is declared, streamed when it is not: both stop.
     piece = b"1\r\nx\r\n" if b"chunked" in length else b"x"
-    with dripping_server(b"HTTP/1.1 200 OK\r\n" + length + b"\r\n", [piece] * 1000) as address:
+    head = b"HTTP/1.1 200 OK\r\n" + length + b"\r\n"
+    with dripping_server(head, [piece] * 1000) as (address, finished):
         error = failure(f"http://{address}/feed", timeout=1.0)
+        assert not finished.is_set()
     assert (error.kind, str(error)) == CUT_OFF
 
 
@@ -363,8 +375,12 @@ def test_an_https_server_dripping_its_headers_is_cut_off_at_the_deadline(
     # The watchdog must reach the TLS socket, not only the TCP one under it.
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     trusted.issue_cert("127.0.0.1").configure_cert(context)
-    with dripping_server(b"", one_byte_at_a_time(DRIPPED_HEADERS), tls=context) as address:
+    with dripping_server(b"", one_byte_at_a_time(DRIPPED_HEADERS), tls=context) as (
+        address,
+        finished,
+    ):
         error = failure(f"https://{address}/feed", timeout=1.0)
+        assert not finished.is_set()
     assert (error.kind, str(error)) == CUT_OFF
 
 
@@ -393,9 +409,7 @@ def test_a_proxy_from_the_environment_is_used_except_for_no_proxy_hosts(
     assert [r.path for r in feed_server.requests] == ["/feed"]
 
 
-def test_every_fetch_has_a_connection_of_its_own() -> None:
-    # A kept-alive connection reused by a later fetch would escape that
-    # fetch's deadline watchdog, which watches the sockets the fetch opens.
+def test_connections_to_a_host_are_kept_alive_between_fetches() -> None:
     clients: list[tuple[str, int]] = []
     with (
         answering_server(
@@ -404,14 +418,163 @@ def test_every_fetch_has_a_connection_of_its_own() -> None:
         fetcher() as client,
     ):
         for _ in range(3):
+            assert client.fetch(f"http://127.0.0.1:{port}/feed").body == BODY.encode()
+    assert len(clients) == 3 and len(set(clients)) == 1
+
+
+def response(status: str, body: bytes = b"", headers: str = "") -> bytes:
+    return f"HTTP/1.1 {status}\r\n{headers}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+FEED = response("200 OK", BODY.encode())
+HANG_UP = None
+"""In a scripted conversation: close the connection instead of answering."""
+
+
+@contextlib.contextmanager
+def scripted_server(
+    *conversations: Sequence[bytes | None],
+) -> Iterator[tuple[str, list[list[str]]]]:
+    """A server on loopback that holds the n-th connection it accepts to the
+    n-th conversation: each request on it gets the next answer, sent whole,
+    or the connection is closed unanswered (HANG_UP). Yields its address
+    (host:port) and the request lines each connection carried."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    heard: list[list[str]] = []
+
+    def converse() -> None:
+        for answers in conversations:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            lines: list[str] = []
+            heard.append(lines)
+            with connection:
+                for answer in answers:
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        data = connection.recv(65536)
+                        if not data:
+                            return
+                        request += data
+                    lines.append(request.split(b"\r\n", 1)[0].decode())
+                    if answer is HANG_UP:
+                        break
+                    connection.sendall(answer)
+
+    server = threading.Thread(target=converse, daemon=True)
+    server.start()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}", heard
+    finally:
+        listener.close()
+        server.join(timeout=5)
+
+
+def test_a_304_and_a_redirect_leave_their_connection_to_the_next_fetch() -> None:
+    moved = response("301 Moved Permanently", b"moved", "Location: /new\r\n")
+    conversation = [response("304 Not Modified"), moved, FEED]
+    with scripted_server(conversation) as (address, heard), fetcher() as client:
+        assert client.fetch(f"http://{address}/feed", Validators(etag='"v1"')).not_modified
+        assert client.fetch(f"http://{address}/feed").body == BODY.encode()
+    assert heard == [["GET /feed HTTP/1.1", "GET /feed HTTP/1.1", "GET /new HTTP/1.1"]]
+
+
+def test_a_connection_idle_longer_than_the_keepalive_time_is_not_reused() -> None:
+    clients: list[tuple[str, int]] = []
+    with (
+        answering_server(
+            BODY.encode(), lambda request: clients.append(request.client_address)
+        ) as port,
+        fetcher(keepalive=0.0) as client,
+    ):
+        for _ in range(2):
             client.fetch(f"http://127.0.0.1:{port}/feed")
-    assert len(clients) == len(set(clients)) == 3
+    assert len(set(clients)) == 2
+
+
+def test_a_kept_alive_connection_closed_as_it_is_reused_is_retried_on_a_new_one() -> None:
+    # The race every keep-alive client meets: the server closes an idle
+    # connection just as a request goes out on it. The user sees no error.
+    with scripted_server([FEED, HANG_UP], [FEED]) as (address, heard), fetcher() as client:
+        client.fetch(f"http://{address}/feed")
+        assert client.fetch(f"http://{address}/feed").body == BODY.encode()
+    assert heard == [["GET /feed HTTP/1.1"] * 2, ["GET /feed HTTP/1.1"]]
+
+
+@pytest.mark.parametrize(
+    ("conversations", "heard_before"),
+    [
+        pytest.param([[HANG_UP]], [], id="on a new connection: no retry"),
+        pytest.param([[FEED, HANG_UP], [HANG_UP]], ["GET /feed HTTP/1.1"], id="on the retry too"),
+    ],
+)
+def test_a_server_hanging_up_unasked_is_a_connect_error(
+    conversations: list[list[bytes | None]], heard_before: list[str]
+) -> None:
+    with scripted_server(*conversations) as (address, heard), fetcher() as client:
+        for _ in heard_before:  # fetches that leave a connection to keep alive
+            client.fetch(f"http://{address}/feed")
+        with pytest.raises(FetchError) as caught:
+            client.fetch(f"http://{address}/feed")
+    assert caught.value.kind == "connect"
+    assert str(caught.value).startswith("connection to 127.0.0.1 failed: ")
+    # One request per connection the failing fetch tried, none more.
+    assert [line for lines in heard for line in lines] == heard_before + [
+        "GET /feed HTTP/1.1"
+    ] * len(conversations)
+
+
+def test_a_reused_connection_is_cut_off_at_the_deadline_too() -> None:
+    with (
+        dripping_server(FEED, one_byte_at_a_time(DRIPPED_HEADERS), requests=2) as (
+            address,
+            finished,
+        ),
+        fetcher(timeout=1.0) as client,
+    ):
+        assert client.fetch(f"http://{address}/feed").body == BODY.encode()
+        with pytest.raises(FetchError) as caught:
+            client.fetch(f"http://{address}/feed")
+        assert not finished.is_set()
+    assert (caught.value.kind, str(caught.value)) == CUT_OFF
+
+
+def test_a_deadline_never_touches_a_socket_released_back_to_the_pool() -> None:
+    # A kept-alive connection serves the next fetch at once: the deadline of
+    # the fetch before must not shut it down when it fires later.
+    released, released_peer = socket.socketpair()
+    watched, watched_peer = socket.socketpair()
+    with released, released_peer, watched, watched_peer:
+        deadline = _Deadline(at=0.0)
+        deadline.watch(released)
+        deadline.watch(watched)
+        assert deadline.release(released)
+        deadline.expire()
+        released.sendall(b"still open")
+        assert released_peer.recv(64) == b"still open"
+        assert watched_peer.recv(64) == b""  # shut down: the peer sees the end
+        assert not deadline.release(watched)  # so it is not kept alive either
+
+
+def test_a_cancelled_deadline_shuts_nothing_down() -> None:
+    sock, peer = socket.socketpair()
+    with sock, peer:
+        deadline = _Deadline(at=0.0)
+        deadline.watch(sock)
+        deadline.cancel()
+        deadline.expire()
+        sock.sendall(b"still open")
+        assert peer.recv(64) == b"still open"
 
 
 def test_a_chunked_body_is_capped_whatever_length_it_also_declares() -> None:
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n"
     chunk = b"%x\r\n%s\r\n" % (100_000, b"y" * 100_000)
-    with dripping_server(head + chunk * 20, [b"0\r\n\r\n"]) as address:
+    with dripping_server(head + chunk * 20, [b"0\r\n\r\n"]) as (address, _):
         error = failure(f"http://{address}/feed", max_bytes=1_000_000)
     assert (error.kind, str(error)) == (
         "too-large",

@@ -100,6 +100,10 @@ class FetchLimits:
     user_agent: str = "watchdesk-monitor"
     per_host: int = 2
     """Requests to one host at a time, however many feeds it serves."""
+    keepalive: float = 15.0
+    """Seconds a connection may sit idle and still be reused. Servers close
+    idle connections (Apache after 5 s, nginx after 75 s); one already closed
+    is noticed before use, and one closed just as it is reused costs a retry."""
 
 
 def is_local_path(url: str) -> bool:
@@ -126,7 +130,8 @@ ACCEPT_ENCODING = "gzip, deflate"
 class HttpFetcher:
     """Fetches feeds over HTTP(S) with urllib3; plain paths and file:// URLs are read from disk.
 
-    Each fetch has a connection of its own, closed when it ends.
+    Connections are kept alive between fetches to one host, up to
+    ``per_host`` of them, for ``keepalive`` seconds (see _KeptAlivePool).
 
     ``resolver`` stands in for DNS (tests never make real DNS queries).
     Proxies come from the usual environment variables (``HTTPS_PROXY``,
@@ -198,6 +203,7 @@ class HttpFetcher:
         deadline = _WATCHDOG.start(self.limits.timeout)
         _this_fetch.deadline = deadline
         _this_fetch.resolver = self._resolver
+        _this_fetch.keepalive = self.limits.keepalive
         try:
             return self._follow(url, headers, deadline)
         except FetchError:
@@ -215,6 +221,7 @@ class HttpFetcher:
             deadline.cancel()
             _this_fetch.deadline = None
             _this_fetch.resolver = None
+            _this_fetch.fresh_connection = False
 
     def _follow(self, url: str, headers: dict[str, str], deadline: _Deadline) -> FetchResult:
         """GET ``url``, following up to ``max_redirects`` redirects.
@@ -228,25 +235,46 @@ class HttpFetcher:
             sent = {**self._options["headers"], **headers}
             if authorization and _origin(current) == origin:
                 sent["Authorization"] = authorization
-            response = self._manager_for(current).urlopen(
-                "GET",
-                _without_credentials(current),
-                headers=sent,
-                redirect=False,
-                preload_content=False,
-                decode_content=True,
-            )
+            response = self._get(current, sent, deadline)
             try:
                 location = response.headers.get("Location")
                 if response.status in _REDIRECTS and location:
+                    _finish_small_body(response)
                     current = _checked_url(location.strip(), url, redirect=True, base=current)
                     continue
                 return self._result(current, response, deadline)
             finally:
-                # Its connection is closed, never reused (see _OneUsePool).
+                # A body read to its end has handed the connection back to the
+                # pool already; any other is closed with its connection.
                 response.close()
                 response.release_conn()
         raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects")
+
+    def _get(
+        self, url: str, headers: dict[str, str], deadline: _Deadline
+    ) -> urllib3.BaseHTTPResponse:
+        """The response's status and headers; on a kept-alive connection the
+        server closed as it was reused, asked again once on a new one."""
+        manager = self._manager_for(url)
+        for attempt in range(2):
+            _this_fetch.reused_connection = False
+            try:
+                return manager.urlopen(
+                    "GET",
+                    _without_credentials(url),
+                    headers=headers,
+                    redirect=False,
+                    preload_content=False,
+                    decode_content=True,
+                )
+            except (Urllib3Error, OSError, HTTPException) as exc:
+                # Only a GET the server hung up on unanswered, on a connection
+                # kept alive, goes again: once, on a new connection, in time.
+                retry = _this_fetch.reused_connection and _closed_by_server(exc)
+                if attempt or not retry or deadline.expired:
+                    raise
+                _this_fetch.fresh_connection = True
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _manager_for(self, url: str) -> urllib3.PoolManager:
         parts = urlsplit(url)
@@ -269,6 +297,7 @@ class HttpFetcher:
         response_headers = {name.lower(): response.headers[name] for name in response.headers}
         validators = Validators(response.headers.get("ETag"), response.headers.get("Last-Modified"))
         if response.status == 304:
+            _finish_small_body(response)
             return FetchResult(url, 304, None, response_headers, validators)
         if response.status >= 400:
             raise _status_error(response, _peek(response))
@@ -385,6 +414,11 @@ def _tls_context() -> ssl.SSLContext:
 class _ThisFetch(threading.local):
     deadline: _Deadline | None = None
     resolver: Resolver | None = None
+    keepalive: float = 0.0
+    reused_connection = False
+    """The last request went out on a kept-alive connection."""
+    fresh_connection = False
+    """Reuse no kept-alive connection (retrying on one the server closed)."""
 
 
 _this_fetch = _ThisFetch()
@@ -392,6 +426,11 @@ _this_fetch = _ThisFetch()
 
 
 class _WatchedHTTPConnection(HTTPConnection):
+    """A connection whose sockets the deadline of the fetch using it watches."""
+
+    deadline: _Deadline | None = None
+    idle_since = 0.0
+
     def _new_conn(self) -> socket.socket:
         resolver = _this_fetch.resolver
         if resolver is not None:
@@ -400,38 +439,68 @@ class _WatchedHTTPConnection(HTTPConnection):
             except socket.gaierror as exc:
                 raise NameResolutionError(self.host, self, exc) from exc
         sock = super()._new_conn()
-        if _this_fetch.deadline is not None:
-            _this_fetch.deadline.watch(sock)
+        self._watch(sock)
         return sock
 
     def connect(self) -> None:
         super().connect()
-        if _this_fetch.deadline is not None and self.sock is not None:
-            _this_fetch.deadline.watch(self.sock)  # for HTTPS, the TLS socket
+        if self.sock is not None:
+            self._watch(self.sock)  # for HTTPS, the TLS socket
+
+    def _watch(self, sock: socket.socket) -> None:
+        deadline = _this_fetch.deadline
+        if deadline is not None:
+            self.deadline = deadline
+            deadline.watch(sock)
+
+    def reuse(self) -> None:
+        """Taken from the pool by a fetch: its deadline watches the socket now."""
+        if self.sock is not None:
+            self._watch(self.sock)
+
+    def put_away(self) -> bool:
+        """Back to the pool: no deadline may touch it now. False if one already
+        shut its socket down (it cannot be reused)."""
+        deadline, self.deadline = self.deadline, None
+        self.idle_since = time.monotonic()
+        return deadline is None or deadline.release(self.sock)
 
 
 class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
     pass
 
 
-class _OneUsePool(HTTPConnectionPool):
-    """Never hands a connection out twice: urllib3 gives one back to its pool
-    once a body is read, and a reused socket would escape the watchdog (it
-    watches the sockets a fetch opens) and could be one the server is
-    closing. Feeds of one host are seldom fetched close enough together to
-    share a connection anyway."""
+class _KeptAlivePool(HTTPConnectionPool):
+    """Keeps connections alive between fetches, safely.
+
+    A reused connection is watched by the deadline of the fetch reusing it,
+    and released by that deadline before it goes back to the pool, so that
+    no deadline can cut off a later fetch's request. A connection idle longer
+    than the keep-alive time is closed rather than reused.
+    """
+
+    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
+        conn = super()._get_conn(timeout)
+        if isinstance(conn, _WatchedHTTPConnection) and conn.sock is not None:
+            idle = time.monotonic() - conn.idle_since
+            if _this_fetch.fresh_connection or idle > _this_fetch.keepalive:
+                conn.close()
+            else:
+                conn.reuse()
+                _this_fetch.reused_connection = True
+        return conn
 
     def _put_conn(self, conn: BaseHTTPConnection | None) -> None:
-        if conn is not None:
+        if isinstance(conn, _WatchedHTTPConnection) and not conn.put_away():
             conn.close()
-        super()._put_conn(None)  # keeps the slot
+        super()._put_conn(conn)
 
 
-class _WatchedHTTPPool(_OneUsePool):
+class _WatchedHTTPPool(_KeptAlivePool):
     ConnectionCls = _WatchedHTTPConnection
 
 
-class _WatchedHTTPSPool(_OneUsePool, HTTPSConnectionPool):
+class _WatchedHTTPSPool(_KeptAlivePool, HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
@@ -455,6 +524,9 @@ class _Deadline:
     def __init__(self, at: float) -> None:
         self.at = at
         self._sockets: list[socket.socket] = []
+        # Sockets are shut down under the lock, so that once release() or
+        # cancel() returns, this deadline can touch none of their sockets:
+        # a kept-alive connection may serve another fetch the next moment.
         self._lock = threading.Lock()
         self._expired = False
         self.cancelled = False
@@ -465,20 +537,33 @@ class _Deadline:
 
     def watch(self, sock: socket.socket) -> None:
         with self._lock:
-            self._sockets.append(sock)
-            expired = self._expired
-        if expired:
-            _shutdown(sock)
+            if self._expired:
+                _shutdown(sock)
+            elif not self.cancelled:
+                self._sockets.append(sock)
+
+    def release(self, sock: socket.socket | None) -> bool:
+        """Stop watching ``sock`` (and any socket the TLS one was wrapped
+        around); False if the deadline has shut it down."""
+        with self._lock:
+            if self._expired:
+                return False
+            self._sockets = [s for s in self._sockets if s is not sock and s.fileno() != -1]
+            return True
 
     def expire(self) -> None:
         with self._lock:
+            if self.cancelled:
+                return
             self._expired = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            _shutdown(sock)
+            for sock in self._sockets:
+                _shutdown(sock)
+            self._sockets.clear()
 
     def cancel(self) -> None:
-        self.cancelled = True
+        with self._lock:
+            self.cancelled = True
+            self._sockets.clear()
 
 
 def _shutdown(sock: socket.socket) -> None:
@@ -534,6 +619,29 @@ _CHALLENGE = re.compile(
     rb"ddos-guard|perimeterx|are you a robot|access denied",
     re.I,
 )
+
+
+_SMALL_BODY = 64 * 1024
+
+
+def _finish_small_body(response: urllib3.BaseHTTPResponse) -> None:
+    """Read the rest of a body that is not the feed (a 304's, a redirect's)
+    when it is declared and small: a body read to its end hands the
+    connection back to the pool for the next fetch."""
+    remaining = getattr(response, "length_remaining", None)
+    if remaining is not None and remaining <= _SMALL_BODY:
+        response.drain_conn()
+
+
+def _closed_by_server(exc: BaseException) -> bool:
+    """The server closed the connection before answering (as servers close
+    idle kept-alive connections), rather than failing in some other way."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return True  # RemoteDisconnected too: no status line came
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _peek(response: urllib3.BaseHTTPResponse, limit: int = 8192) -> bytes:
