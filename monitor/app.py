@@ -300,8 +300,9 @@ class Monitor:
         succeeds, so a crash midway means the items are seen again next time.
         """
         started = time.monotonic()
+        state_after: FeedState | None = None
         try:
-            report = self._poll_feed(feed)
+            report, state_after = self._poll_feed(feed)
         except Exception as exc:
             kind = "state" if isinstance(exc, StateError) else "internal"
             log.exception("poll feed=%s FAILED (%s error)", feed.name, kind)
@@ -325,7 +326,7 @@ class Monitor:
                 next_poll_at = None
             report = PollReport(feed.name, error=error, next_poll_at=next_poll_at)
         self._count_poll(feed, report, time.monotonic() - started)
-        self.check_feed_health(feed)
+        self.check_feed_health(feed, state_after)
         return report
 
     def close_unwatched_incidents(self) -> None:
@@ -339,14 +340,16 @@ class Monitor:
         except StateError as exc:
             log.error("cannot close the incidents of removed feeds: %s", exc)
 
-    def check_feed_health(self, feed: FeedSettings) -> None:
+    def check_feed_health(self, feed: FeedSettings, state: FeedState | None = None) -> None:
         """Open an incident (one ops alert) for a feed failing or silent too
-        long, and close it (one recovery notice) when that ends."""
+        long, and close it (one recovery notice) when that ends. ``state`` is
+        the feed's state if the caller has just written it, else it is read."""
         ops = self.config.ops
         if not ops.enabled or feed.name not in self._watched:
             return  # a poll started before a reload removed its feed
         try:
-            state = self.store.feed_state(feed.name)
+            if state is None:
+                state = self.store.feed_state(feed.name)
             if state is None:
                 return
             now = self.clock()
@@ -359,8 +362,11 @@ class Monitor:
             conditions = feed_conditions(
                 state, now=now, failing_after=ops.failing_after, silent_after=silent_after
             )
-            to_open, to_close = incident_changes(
-                state, conditions, self.store.open_incidents(feed.name)
+            to_open, kinds_to_close = incident_changes(state, conditions)
+            to_close = (
+                [i for i in self.store.open_incidents(feed.name) if i.kind in kinds_to_close]
+                if kinds_to_close
+                else []
             )
             target = Target(self.config.ops_channel(), ops.mentions)
             for condition in to_open:
@@ -460,7 +466,9 @@ class Monitor:
         )
         return self.clock() + delay
 
-    def _poll_feed(self, feed: FeedSettings) -> PollReport:
+    def _poll_feed(self, feed: FeedSettings) -> tuple[PollReport, FeedState | None]:
+        """The poll's report, and the feed's state after it when the poll has
+        it at hand (else the health check reads it)."""
         started = time.monotonic()
         now = self.clock()
         rules = self.rules  # one rule set for the whole poll, even if a reload swaps it
@@ -481,7 +489,7 @@ class Monitor:
                 next_poll_at = self._next_poll(
                     feed, state, failures=0, asked_wait=_seconds(result.max_age)
                 )
-                self.store.record_not_modified(
+                state_after = self.store.record_not_modified(
                     feed=feed.name, url=feed.url, now=now, next_poll_at=next_poll_at
                 )
                 log.info(
@@ -490,7 +498,8 @@ class Monitor:
                     unchanged,
                     time.monotonic() - started,
                 )
-                return PollReport(feed.name, not_modified=True, next_poll_at=next_poll_at)
+                report = PollReport(feed.name, not_modified=True, next_poll_at=next_poll_at)
+                return report, state_after
             assert result.body is not None
             parsed = self.parser.parse(
                 result.body,
@@ -517,7 +526,7 @@ class Monitor:
                 next_poll_at=next_poll_at,
             )
             log.error("poll feed=%s FAILED (%s): %s [url %s]", feed.name, exc.kind, exc, feed.url)
-            return PollReport(feed.name, error=exc, next_poll_at=next_poll_at)
+            return PollReport(feed.name, error=exc, next_poll_at=next_poll_at), None
         if parsed.warning:
             log.warning("poll feed=%s: %s", feed.name, parsed.warning)
         new_items = self.store.unseen(feed.name, parsed.items)
@@ -569,13 +578,14 @@ class Monitor:
             " (first poll: backlog baselined)" if first_poll else "",
             time.monotonic() - started,
         )
-        return PollReport(
+        report = PollReport(
             feed.name,
             items=len(parsed.items),
             new=len(new_items),
             alerts=queued,
             next_poll_at=next_poll_at,
         )
+        return report, None
 
     def _targets(self, alert: Alert) -> tuple[Target, ...]:
         targets = route(alert, self.config.slack)

@@ -171,6 +171,39 @@ def test_a_failing_feed_raises_one_ops_alert_and_one_recovery_notice(
     assert monitor.store.open_incidents() == []
 
 
+def test_a_failing_feed_coming_back_unchanged_sends_its_recovery_notice(
+    make_monitor: MakeMonitor,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,
+) -> None:
+    # Back with a 304: the poll finds nothing new, and must still close the incident.
+    body = rss(dated(clock, timedelta(hours=1), 3))
+    feed_server.set("/feed", body, etag='"v1"')
+    monitor = make_monitor([FeedSpec("wire", feed_server.url("/feed"))])
+    wire = monitor.config.feeds[0]
+    assert monitor.poll_feed(wire).ok
+    feed_server.set("/feed", "upstream down", status=502)
+    for _ in range(5):
+        clock.advance(minutes=20)
+        monitor.poll_feed(wire)
+        deliver(monitor)
+    (alert,) = slack_emulator.messages_in("#desk-ops")
+    assert "Feed wire has been failing for 1 h 00 min" in alert.text
+
+    feed_server.set("/feed", body, etag='"v1"')
+    clock.advance(minutes=20)
+    assert monitor.poll_feed(wire).not_modified
+    deliver(monitor)
+    _, notice = slack_emulator.messages_in("#desk-ops")
+    assert "Feed wire is back after failing for 1 h 40 min" in notice.text
+    assert monitor.store.open_incidents() == []
+    clock.advance(minutes=20)
+    assert monitor.poll_feed(wire).not_modified
+    deliver(monitor)
+    assert len(slack_emulator.messages_in("#desk-ops")) == 2, "one notice, not one per poll"
+
+
 def test_a_silent_feed_raises_one_ops_alert_and_one_recovery_notice(
     make_monitor: MakeMonitor,
     feed_server: FeedServer,

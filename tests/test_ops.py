@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,18 +85,20 @@ def test_the_expected_silence_follows_the_rate(
 def test_an_incident_opens_once_and_closes_once() -> None:
     down = state(failing_since=NOW - 2 * HOUR, last_error="timed out", last_error_kind="timeout")
     failing = feed_conditions(down, now=NOW, failing_after=HOUR, silent_after=24 * HOUR)
-    to_open, to_close = incident_changes(down, failing, [])
-    assert [c.kind for c in to_open] == ["failing"] and to_close == []
-    incident = Incident(1, "wire", "failing", NOW - 2 * HOUR, "timed out (timeout)", NOW)
-    assert incident_changes(down, failing, [incident]) == ([], []), "still failing: nothing new"
-    assert incident_changes(state(), [], [incident]) == ([], [incident]), "recovered: close it"
+    to_open, to_close = incident_changes(down, failing)
+    assert [c.kind for c in to_open] == ["failing"] and to_close == set()
+    opened = frozenset({"failing"})
+    still_down = replace(down, open_incidents=opened)
+    assert incident_changes(still_down, failing) == ([], set()), "still failing: nothing new"
+    recovered = state(open_incidents=opened)
+    assert incident_changes(recovered, []) == ([], {"failing"}), "recovered: close it"
 
 
 def test_a_failure_says_nothing_about_a_silence() -> None:
-    silence = Incident(2, "wire", "silent", NOW - 48 * HOUR, "no new item", NOW - 20 * HOUR)
-    down = state(failing_since=NOW - 10 * 60 * timedelta(seconds=1))
-    assert incident_changes(down, [], [silence]) == ([], []), "kept open while failing"
-    assert incident_changes(state(), [], [silence]) == ([], [silence])
+    silent = frozenset({"silent"})
+    down = state(failing_since=NOW - 10 * 60 * timedelta(seconds=1), open_incidents=silent)
+    assert incident_changes(down, []) == ([], set()), "kept open while failing"
+    assert incident_changes(state(open_incidents=silent), []) == ([], {"silent"})
 
 
 def test_ops_alerts_read_like_news_for_the_desk() -> None:

@@ -73,6 +73,30 @@ def test_seen_items_and_validators_survive_a_restart(tmp_path: Path) -> None:
     assert reopened.db_mode() == "wal"
 
 
+def test_a_poll_finding_nothing_new_returns_the_state_it_leaves(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "monitor.db") as store:
+        commit(store, [item("a")])
+        store.record_failure(feed="f", url="https://x/feed", kind="http", message="502", now=NOW)
+        assert store.open_incident(
+            feed="f", kind="failing", since=NOW, detail="HTTP 502", alerts=[], now=NOW
+        )
+        later = NOW + timedelta(minutes=20)
+        state = store.record_not_modified(
+            feed="f", url="https://x/feed", now=later, next_poll_at=later + timedelta(hours=1)
+        )
+        assert state == store.feed_state("f")
+        assert state is not None and state.consecutive_failures == 0
+        assert state.open_incidents == {"failing"}
+        assert state.last_success_at == later and state.next_poll_at == later + timedelta(hours=1)
+
+        (incident,) = store.open_incidents("f")
+        store.close_incident(incident.id, alerts=[], now=later)
+        state = store.feed_state("f")
+        assert state is not None and state.open_incidents == set()
+        # A feed repointed elsewhere is left alone: its state belongs to the old URL.
+        assert store.record_not_modified(feed="f", url="https://y/feed", now=later) is None
+
+
 def test_an_item_whose_guid_changed_but_link_and_title_did_not_is_not_new(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
     commit(store, [make_item("Story", guid="urn:old", link="https://x/story")])

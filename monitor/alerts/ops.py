@@ -87,21 +87,20 @@ def feed_conditions(
 
 
 def incident_changes(
-    state: FeedState, conditions: list[FeedCondition], open_incidents: list[Incident]
-) -> tuple[list[FeedCondition], list[Incident]]:
-    """Which incidents to open (a condition none covers) and to close (no
-    condition holds any more).
+    state: FeedState, conditions: list[FeedCondition]
+) -> tuple[list[FeedCondition], set[str]]:
+    """Which incidents to open (a condition none covers) and which kinds of
+    open incident to close (no condition holds any more).
 
     While a feed fails nothing can be said of its silence: an open silent
     incident stays open (closing it would announce items that never came).
     """
-    open_kinds = {incident.kind for incident in open_incidents}
     held = {condition.kind for condition in conditions}
     if state.failing_since is not None:
         held.add(SILENT)
     return (
-        [c for c in conditions if c.kind not in open_kinds],
-        [i for i in open_incidents if i.kind not in held],
+        [c for c in conditions if c.kind not in state.open_incidents],
+        set(state.open_incidents - held),
     )
 
 

@@ -31,6 +31,9 @@ class FeedState:
     """When the feed last brought a new item (its date, else when first seen)."""
     publish_gap: timedelta | None = None
     """The typical time between its items, as last measured."""
+    open_incidents: frozenset[str] = frozenset()
+    """The kinds of its open ops incidents: a health check finding nothing to
+    open or close need not look the incidents themselves up."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,10 @@ class Store(Protocol):
 
     def record_not_modified(
         self, *, feed: str, url: str, now: datetime, next_poll_at: datetime | None = None
-    ) -> None: ...
+    ) -> FeedState | None:
+        """Count a poll that found nothing new; returns the state it leaves
+        (None if the feed has no state at ``url``, which is then left alone)."""
+        ...
 
     def record_failure(
         self,

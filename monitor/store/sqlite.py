@@ -164,6 +164,34 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
     )
 
 
+_OPEN_INCIDENTS = (
+    "(SELECT GROUP_CONCAT(incidents.kind) FROM incidents WHERE incidents.feed = feeds.name "
+    "AND incidents.closed_at IS NULL) AS open_incidents"
+)
+
+
+def _feed_state(row: sqlite3.Row) -> FeedState:
+    """A feeds row, with the _OPEN_INCIDENTS column."""
+    return FeedState(
+        name=row["name"],
+        url=row["url"],
+        validators=Validators(row["etag"], row["last_modified"]),
+        first_success_at=_dt(row["first_success_at"]),
+        next_poll_at=_dt(row["next_poll_at"]),
+        body_hash=row["body_hash"],
+        last_success_at=_dt(row["last_success_at"]),
+        last_error=row["last_error"],
+        last_error_kind=row["last_error_kind"],
+        consecutive_failures=row["consecutive_failures"],
+        failing_since=_dt(row["failing_since"]),
+        last_item_at=_dt(row["last_item_at"]),
+        publish_gap=_gap(row["publish_gap"]),
+        open_incidents=frozenset(row["open_incidents"].split(","))
+        if row["open_incidents"]
+        else frozenset(),
+    )
+
+
 class SQLiteStore:
     def __init__(self, path: Path, *, claim_lease: timedelta = SEND_LEASE) -> None:
         self.path = path
@@ -171,16 +199,24 @@ class SQLiteStore:
         try:
             if str(path) != ":memory:":
                 path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
-            )
+            self._db = self._connect()
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed alert survives power loss, not only a crash.
             self._db.execute("PRAGMA synchronous=FULL")
             self._lock = threading.RLock()
             self._migrate()
+            # Bookkeeping goes through a connection of its own, without the
+            # fsync: switching one connection's synchronous mode around each
+            # write cost two more statements per poll.
+            self._bookkeeping_db = self._db if str(path) == ":memory:" else self._connect()
+            self._bookkeeping_db.execute("PRAGMA synchronous=NORMAL")
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"cannot open state database {str(path)!r}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(
+            str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
+        )
 
     def db_mode(self) -> str:
         """The journal mode in force (``wal`` unless the file system refused it)."""
@@ -188,6 +224,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         with self._lock:
+            self._bookkeeping_db.close()
             self._db.close()
 
     def __enter__(self) -> SQLiteStore:
@@ -211,20 +248,18 @@ class SQLiteStore:
                 self._rollback()
                 raise
 
-    def _bookkeeping(self, sql: str, params: Sequence[object]) -> None:
+    def _bookkeeping(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
         """One statement of bookkeeping that may be lost to a power cut (when a
-        feed was last polled, its failure count), in a transaction of its own
-        without the fsync; the next durable commit writes it too. The database
-        stays consistent either way (WAL). One statement needs no BEGIN and
-        COMMIT around it, and a poll that finds nothing new is mostly such
-        round trips."""
+        feed was last polled, its failure count), committed without the
+        fsync; the next durable commit writes it too. The database stays
+        consistent either way (WAL). One statement needs no BEGIN and COMMIT
+        around it, and a poll that finds nothing new is mostly such round
+        trips. Returns the rows of its RETURNING clause, if any."""
         with self._lock:
             try:
-                self._db.execute("PRAGMA synchronous=NORMAL")
-                try:
-                    self._db.execute(sql, params)
-                finally:
-                    self._db.execute("PRAGMA synchronous=FULL")
+                cursor = self._bookkeeping_db.execute(sql, params)
+                cursor.row_factory = sqlite3.Row
+                return cursor.fetchall()
             except sqlite3.Error as exc:
                 raise StateError(f"state database error in {str(self.path)!r}: {exc}") from exc
 
@@ -274,25 +309,11 @@ class SQLiteStore:
     # --- feeds and items -------------------------------------------------
 
     def feed_state(self, name: str) -> FeedState | None:
-        rows = self._query("SELECT * FROM feeds WHERE name = ?", (name,))
-        if not rows:
-            return None
-        row = rows[0]
-        return FeedState(
-            name=row["name"],
-            url=row["url"],
-            validators=Validators(row["etag"], row["last_modified"]),
-            first_success_at=_dt(row["first_success_at"]),
-            next_poll_at=_dt(row["next_poll_at"]),
-            body_hash=row["body_hash"],
-            last_success_at=_dt(row["last_success_at"]),
-            last_error=row["last_error"],
-            last_error_kind=row["last_error_kind"],
-            consecutive_failures=row["consecutive_failures"],
-            failing_since=_dt(row["failing_since"]),
-            last_item_at=_dt(row["last_item_at"]),
-            publish_gap=_gap(row["publish_gap"]),
+        rows = self._query(
+            f"SELECT *, {_OPEN_INCIDENTS} FROM feeds WHERE name = ?",  # noqa: S608 - a constant
+            (name,),
         )
+        return _feed_state(rows[0]) if rows else None
 
     def unseen(self, feed: str, items: Sequence[Item]) -> list[Item]:
         if not items:
@@ -398,14 +419,16 @@ class SQLiteStore:
 
     def record_not_modified(
         self, *, feed: str, url: str, now: datetime, next_poll_at: datetime | None = None
-    ) -> None:
+    ) -> FeedState | None:
         stamp = _ts(now)
-        self._bookkeeping(
-            "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "
+        rows = self._bookkeeping(
+            "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "  # noqa: S608 - a constant
             "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL, "
-            "next_poll_at = COALESCE(?, next_poll_at) WHERE name = ? AND url = ?",
+            "next_poll_at = COALESCE(?, next_poll_at) WHERE name = ? AND url = ? "
+            f"RETURNING *, {_OPEN_INCIDENTS}",
             (stamp, stamp, _ts(next_poll_at) if next_poll_at else None, feed, url),
         )
+        return _feed_state(rows[0]) if rows else None
 
     def record_failure(
         self,
