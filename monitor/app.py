@@ -55,6 +55,7 @@ from monitor.errors import (
     ConfigError,
     DeliveryError,
     FeedError,
+    NotAFeedError,
     PermanentDeliveryError,
     Problem,
     RuleError,
@@ -160,6 +161,11 @@ class Monitor:
         # matching them all. So one poll matches at a time; the others
         # meanwhile fetch or wait for a parser process.
         self._matching_lock = threading.Lock()
+        # Per feed, the last body that was no feed (an HTML page, a JSON
+        # document), by URL and digest, with the verdict: the same bytes get
+        # the same verdict without being parsed again. Kept in memory only, so
+        # that a monitor upgraded to read more formats looks again.
+        self._not_a_feed: dict[str, tuple[str, str, NotAFeedError]] = {}
         self._hold_all_until: datetime | None = None
         self._channel_holds: dict[str, datetime] = {}
         self._last_post: dict[str, float] = {}
@@ -276,6 +282,8 @@ class Monitor:
         self.loaded = replace(self.loaded, config=config, digest=loaded.digest)
         self.config = config
         self._watched = config.feed_names()
+        for name in changes.removed:
+            self._not_a_feed.pop(name, None)
         self._policy = AlertPolicy(
             baseline_window=config.polling.baseline_window,
             max_item_age=config.polling.max_item_age,
@@ -478,6 +486,7 @@ class Monitor:
         same_source = state is not None and state.url == feed.url
         validators = state.validators if state is not None and same_source else Validators()
         first_poll = state is None or not same_source or state.first_success_at is None
+        body_hash: str | None = None
         try:
             result = self.fetcher.fetch(feed.url, validators)
             body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
@@ -499,8 +508,12 @@ class Monitor:
                     time.monotonic() - started,
                 )
                 report = PollReport(feed.name, not_modified=True, next_poll_at=next_poll_at)
+                self._not_a_feed.pop(feed.name, None)
                 return report, state_after
             assert result.body is not None
+            known = self._not_a_feed.get(feed.name)
+            if known is not None and known[:2] == (feed.url, body_hash):
+                raise known[2].with_traceback(None)
             parsed = self.parser.parse(
                 result.body,
                 feed_name=feed.name,
@@ -511,6 +524,8 @@ class Monitor:
                 rules=rules.source,
             )
         except FeedError as exc:
+            if isinstance(exc, NotAFeedError) and body_hash is not None:
+                self._not_a_feed[feed.name] = (feed.url, body_hash, exc)
             next_poll_at = self._next_poll(
                 feed,
                 state,
@@ -527,6 +542,7 @@ class Monitor:
             )
             log.error("poll feed=%s FAILED (%s): %s [url %s]", feed.name, exc.kind, exc, feed.url)
             return PollReport(feed.name, error=exc, next_poll_at=next_poll_at), None
+        self._not_a_feed.pop(feed.name, None)
         if parsed.warning:
             log.warning("poll feed=%s: %s", feed.name, parsed.warning)
         new_items = self.store.unseen(feed.name, parsed.items)

@@ -246,6 +246,45 @@ def test_broken_feeds_are_reported_and_do_not_stop_the_others(
     assert state is not None and state.consecutive_failures == 1 and state.last_error_kind == "http"
 
 
+def test_the_same_page_that_is_no_feed_gets_the_same_verdict_without_a_parse(
+    make_monitor,
+    feed_server: FeedServer,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    page = "<html><head><title>Access denied</title></head></html>"
+    feed_server.set("/news", page, content_type="text/html")
+    monitor = make_monitor()
+    parsed: list[bytes] = []
+    parse = monitor.parser.parse
+
+    def counted_parse(body: bytes, **options: Any) -> ParsedFeed:
+        parsed.append(body)
+        return parse(body, **options)
+
+    monitor.parser.parse = counted_parse
+    first = monitor.poll_all()[0]
+    clock.advance(minutes=5)
+    again = monitor.poll_all()[0]
+    assert first.error is not None and again.error is not None
+    assert (again.error.kind, str(again.error)) == (
+        "not-a-feed",
+        "not a feed: the server returned an HTML page (page title: 'Access denied')",
+    )
+    assert len(parsed) == 1
+    state = monitor.store.feed_state("news")
+    assert state is not None and state.consecutive_failures == 2
+
+    feed_server.set("/news", page.replace("denied", "refused"), content_type="text/html")
+    clock.advance(minutes=5)
+    assert monitor.poll_all()[0].error is not None and len(parsed) == 2, "other bytes: parsed"
+    feed_server.set("/news", rss([troops(clock, 1)]))
+    clock.advance(minutes=5)
+    assert monitor.poll_all()[0].ok and len(parsed) == 3
+    feed_server.set("/news", page.replace("denied", "refused"), content_type="text/html")
+    clock.advance(minutes=5)
+    assert monitor.poll_all()[0].error is not None and len(parsed) == 4, "a verdict is forgotten"
+
+
 def test_a_failed_poll_commits_nothing_so_items_are_seen_again(
     make_monitor,
     feed_server: FeedServer,
