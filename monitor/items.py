@@ -99,7 +99,6 @@ _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "head", "t
 _CONTROL_CHARS = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
 )
-_WHITESPACE = re.compile(r"\s+")
 
 
 class _TextExtractor(HTMLParser):
@@ -135,7 +134,9 @@ def fold_whitespace(text: str) -> str:
     Control characters are dropped because feed text ends up on terminals
     and in Slack, where they can forge or hide content.
     """
-    return _WHITESPACE.sub(" ", _CONTROL_CHARS.sub("", text)).strip()
+    # str.split() splits at exactly what r"\s" matches (str.isspace), in a
+    # fifth of the time re.sub takes to fold the runs.
+    return " ".join(_CONTROL_CHARS.sub("", text).split())
 
 
 HTML_CHUNK_CHARS = 16 * 1024

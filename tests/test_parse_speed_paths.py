@@ -420,3 +420,14 @@ def test_every_character_folds_as_unicodedata_says() -> None:
     assert fold_for_matching(mixed) == reference_fold(mixed)
     beyond = [c for c in range(COMBINING_MARKS_BELOW, 0x110000) if unicodedata.combining(chr(c))]
     assert beyond == [], "raise COMBINING_MARKS_BELOW for this Python's Unicode database"
+
+
+def test_white_space_folds_as_the_regular_expression_folds_it() -> None:
+    def reference(text: str) -> str:
+        return re.sub(r"\s+", " ", items_module._CONTROL_CHARS.sub("", text)).strip()
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    spaced = [" ".join(every[i : i + 7]) for i in range(0, len(every), 7)]
+    texts = [every, "  \u3000a\u00a0\u2029b\x1c c\t\n", *spaced[::997]]
+    # A character white space to one and not the other would show in the first.
+    assert [items_module.fold_whitespace(t) for t in texts] == [reference(t) for t in texts]
