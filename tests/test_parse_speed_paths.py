@@ -44,25 +44,37 @@ def parse_both(body: bytes) -> tuple[object, object]:
     return buffered, plain
 
 
-def test_feedparser_maps_windows_1252_with_our_table_as_with_its_own(
+def test_feedparser_maps_windows_1252_as_with_its_own_table_and_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     own_table = feedparser.html._cp1252
     assert isinstance(own_table, dict) and isinstance(feedparser.mixin._cp1252, str)
+    patched_pop = feedparser.mixin._FeedParserMixin.pop
+    assert patched_pop is parse_module._faster_pop is not parse_module._FEEDPARSER_POP, (
+        "the feedparser pinned in pyproject.toml gets the faster pop"
+    )
     paths = sorted((CORPORA / "realworld").iterdir())[::7] if CORPORA.is_dir() else []
     bodies = [p.read_bytes() for p in paths] + [
         # C1 controls that Windows-1252 text decoded as Latin-1 leaves behind,
         # next to non-ASCII text and a character beyond the table's end.
-        rss([Entry("Seoul\x93s \x80 arms — 北朝鮮 😀 \x9f", summary="\x85 ü")]).encode(),
+        rss([Entry("Seoul\x93s \x80 arms — 北朝鮮 😀 \x9f", summary="Kim\x92s \x85 ü")]).encode(),
     ]
     options = {"sanitize_html": False, "resolve_relative_uris": False}
     ours = [feedparser.parse(BytesIO(body), **options) for body in bodies]
     monkeypatch.setattr(feedparser.mixin, "_cp1252", own_table)
+    monkeypatch.setattr(feedparser.mixin._FeedParserMixin, "pop", parse_module._FEEDPARSER_POP)
     theirs = [feedparser.parse(BytesIO(body), **options) for body in bodies]
     for result in ours + theirs:
         result.pop("bozo_exception", None)
     assert ours == theirs
     assert ours[-1]["entries"][0]["title"] == "Seoul“s € arms — 北朝鮮 😀 Ÿ"
+    assert ours[-1]["entries"][0]["summary"] == "Kim’s … ü"
+
+
+def test_feedparser_errors_still_point_into_its_own_source() -> None:
+    code = parse_module._faster_pop.__code__  # type: ignore[union-attr]
+    assert code.co_filename == feedparser.mixin.__file__
+    assert code.co_firstlineno == parse_module._FEEDPARSER_POP.__code__.co_firstlineno
 
 
 def test_feedparser_resolves_base_uris_with_its_memo_as_without(
