@@ -112,13 +112,15 @@ def dripping_server(
     pieces: Iterable[bytes],
     tls: ssl.SSLContext | None = None,
     requests: int = 1,
+    heard: list[bytes] | None = None,
 ) -> Iterator[tuple[str, threading.Event]]:
     """A server on loopback that answers with ``head`` at once, then sends
     each of ``pieces`` 50 ms apart, each well within any read timeout: only a
     whole-fetch deadline can stop it. With ``requests=2``, ``head`` is a whole
     answer to a first request, and the dripping answers the second one on the
-    same connection. Yields its address (host:port) and an event set once it
-    has sent every piece: a client cut off at its deadline hangs up before."""
+    same connection. Each request it reads is added to ``heard``. Yields its
+    address (host:port) and an event set once it has sent every piece: a
+    client cut off at its deadline hangs up before."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -130,7 +132,9 @@ def dripping_server(
         with tls.wrap_socket(raw, server_side=True) if tls else raw as connection:
             try:
                 for answer in [head] + [b""] * (requests - 1):
-                    connection.recv(65536)
+                    request = connection.recv(65536)
+                    if heard is not None:
+                        heard.append(request)
                     connection.sendall(answer)
             except OSError:
                 return
@@ -529,8 +533,9 @@ def test_a_server_hanging_up_unasked_is_a_connect_error(
 
 
 def test_a_reused_connection_is_cut_off_at_the_deadline_too() -> None:
+    heard: list[bytes] = []
     with (
-        dripping_server(FEED, one_byte_at_a_time(DRIPPED_HEADERS), requests=2) as (
+        dripping_server(FEED, one_byte_at_a_time(DRIPPED_HEADERS), requests=2, heard=heard) as (
             address,
             finished,
         ),
@@ -541,6 +546,75 @@ def test_a_reused_connection_is_cut_off_at_the_deadline_too() -> None:
             client.fetch(f"http://{address}/feed")
         assert not finished.is_set()
     assert (caught.value.kind, str(caught.value)) == CUT_OFF
+    assert [request.split(b"\r\n")[0] for request in heard] == [b"GET /feed HTTP/1.1"] * 2, (
+        "both requests went on the one connection the server accepted"
+    )
+
+
+def test_a_deadline_firing_as_its_fetch_ends_leaves_the_kept_alive_connection_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The body read to its end hands the connection back to the pool before
+    # the fetch cancels its deadline: make every deadline fire in between.
+    cancel = _Deadline.cancel
+
+    def fire_then_cancel(deadline: _Deadline) -> None:
+        deadline.expire()
+        cancel(deadline)
+
+    monkeypatch.setattr(_Deadline, "cancel", fire_then_cancel)
+    clients: list[tuple[str, int]] = []
+    with (
+        answering_server(
+            BODY.encode(), lambda request: clients.append(request.client_address)
+        ) as port,
+        fetcher() as client,
+    ):
+        for _ in range(3):
+            assert client.fetch(f"http://127.0.0.1:{port}/feed").body == BODY.encode()
+    assert len(clients) == 3 and len(set(clients)) == 1
+
+
+def test_a_connection_left_idle_is_closed_after_the_keepalive_time() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    hung_up = threading.Event()
+
+    def serve_one() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(FEED)
+            if connection.recv(65536) == b"":  # the client closed its end
+                hung_up.set()
+
+    server = threading.Thread(target=serve_one, daemon=True)
+    server.start()
+    with listener, fetcher(keepalive=0.2) as client:
+        client.fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/feed")
+        # No other fetch comes: the watchdog closes it, not a later fetch.
+        assert hung_up.wait(timeout=10)
+    server.join(timeout=5)
+
+
+def test_a_closed_connection_connects_again_through_the_resolver() -> None:
+    # A connection object reconnects after it was closed (idle too long):
+    # the resolver is asked for the name again, not for its last answer.
+    asked: list[str] = []
+
+    def resolve(host: str) -> str:
+        asked.append(host)
+        if host != "feeds.example.org":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return "127.0.0.1"
+
+    with answering_server(BODY.encode()) as port:
+        client = HttpFetcher(FetchLimits(keepalive=0.0), resolver=resolve)
+        with client:
+            for _ in range(2):
+                assert client.fetch(f"http://feeds.example.org:{port}/feed").body
+    assert asked == ["feeds.example.org"] * 2
 
 
 def test_a_deadline_never_touches_a_socket_released_back_to_the_pool() -> None:

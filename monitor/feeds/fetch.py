@@ -18,6 +18,7 @@ import contextlib
 import functools
 import heapq
 import itertools
+import logging
 import os
 import re
 import socket
@@ -51,6 +52,8 @@ from monitor.errors import FetchError
 
 if TYPE_CHECKING:
     from urllib3._base_connection import BaseHTTPConnection
+
+log = logging.getLogger("monitor.fetch")
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -222,7 +225,6 @@ class HttpFetcher:
             deadline.cancel()
             _this_fetch.deadline = None
             _this_fetch.resolver = None
-            _this_fetch.fresh_connection = False
 
     def _follow(self, url: str, headers: dict[str, str], deadline: _Deadline) -> FetchResult:
         """GET ``url``, following up to ``max_redirects`` redirects.
@@ -255,10 +257,11 @@ class HttpFetcher:
         self, url: str, headers: dict[str, str], deadline: _Deadline
     ) -> urllib3.BaseHTTPResponse:
         """The response's status and headers; on a kept-alive connection the
-        server closed as it was reused, asked again once on a new one."""
+        server dropped as it was reused, asked again once on a new one."""
         manager = self._manager_for(url)
         for attempt in range(2):
             _this_fetch.reused_connection = False
+            _this_fetch.fresh_connection = attempt > 0
             try:
                 return manager.urlopen(
                     "GET",
@@ -269,12 +272,14 @@ class HttpFetcher:
                     decode_content=True,
                 )
             except (Urllib3Error, OSError, HTTPException) as exc:
-                # Only a GET the server hung up on unanswered, on a connection
-                # kept alive, goes again: once, on a new connection, in time.
+                # Only a GET on a kept-alive connection that the server
+                # dropped before the response's headers were in goes again:
+                # once, on a new connection, in time.
                 retry = _this_fetch.reused_connection and _closed_by_server(exc)
                 if attempt or not retry or deadline.expired:
                     raise
-                _this_fetch.fresh_connection = True
+            finally:
+                _this_fetch.fresh_connection = False
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _manager_for(self, url: str) -> urllib3.PoolManager:
@@ -428,17 +433,27 @@ _this_fetch = _ThisFetch()
 """The fetch under way on this thread, for the connections it opens."""
 
 
+_IDLE_LOCK = threading.Lock()
+"""Held to take a connection from a pool, and to close an idle one."""
+
+
 class _WatchedHTTPConnection(HTTPConnection):
     """A connection whose sockets the deadline of the fetch using it watches."""
 
     deadline: _Deadline | None = None
     idle_since = 0.0
+    _resolved_name: str | None = None
+    _idle_close: _IdleClose | None = None
 
     def _new_conn(self) -> socket.socket:
         resolver = _this_fetch.resolver
         if resolver is not None:
+            # The name, not the address it gave last time: a kept-alive
+            # connection object connects again after it was closed.
+            name = self._resolved_name or self._dns_host
+            self._resolved_name = name
             try:
-                self._dns_host = resolver(self._dns_host)
+                self._dns_host = resolver(name)
             except socket.gaierror as exc:
                 raise NameResolutionError(self.host, self, exc) from exc
         sock = super()._new_conn()
@@ -456,17 +471,41 @@ class _WatchedHTTPConnection(HTTPConnection):
             self.deadline = deadline
             deadline.watch(sock)
 
-    def reuse(self) -> None:
-        """Taken from the pool by a fetch: its deadline watches the socket now."""
-        if self.sock is not None:
-            self._watch(self.sock)
+    def take(self) -> bool:
+        """Taken from the pool by a fetch (under _IDLE_LOCK): True if it is
+        still connected, and then the fetch's deadline watches its socket."""
+        pending, self._idle_close = self._idle_close, None
+        if pending is not None:
+            pending.cancelled = True
+        if self.sock is None:
+            return False
+        self._watch(self.sock)
+        return True
 
     def put_away(self) -> bool:
-        """Back to the pool: no deadline may touch it now. False if one already
-        shut its socket down (it cannot be reused)."""
+        """Back to the pool: no deadline may touch it now, and the watchdog
+        closes it once it has been idle for the keep-alive time. False if
+        its fetch's deadline has shut it down (it cannot be reused)."""
         deadline, self.deadline = self.deadline, None
+        if deadline is not None and not deadline.release(self.sock):
+            return False
         self.idle_since = time.monotonic()
-        return deadline is None or deadline.release(self.sock)
+        if self.sock is not None:
+            idle_close = _IdleClose(self, self.idle_since + _this_fetch.keepalive)
+            with _IDLE_LOCK:
+                self._idle_close = idle_close
+            _WATCHDOG.schedule(idle_close)
+        return True
+
+    def close_if_idle(self, idle_close: _IdleClose) -> None:
+        """Close the connection if it has sat in the pool since ``idle_close``
+        was scheduled (a server would drop it soon anyway, and until then its
+        socket holds a file descriptor on both sides)."""
+        with _IDLE_LOCK:
+            if self._idle_close is not idle_close:
+                return  # taken by a fetch since
+            self._idle_close = None
+            self.close()
 
 
 class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
@@ -483,13 +522,15 @@ class _KeptAlivePool(HTTPConnectionPool):
     """
 
     def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
-        conn = super()._get_conn(timeout)
-        if isinstance(conn, _WatchedHTTPConnection) and conn.sock is not None:
-            idle = time.monotonic() - conn.idle_since
+        with _IDLE_LOCK:  # the watchdog closes no connection as it is taken
+            conn = super()._get_conn(timeout)
+            watched = conn if isinstance(conn, _WatchedHTTPConnection) else None
+            connected = watched is not None and watched.take()
+        if watched is not None and connected:
+            idle = time.monotonic() - watched.idle_since
             if _this_fetch.fresh_connection or idle > _this_fetch.keepalive:
                 conn.close()
             else:
-                conn.reuse()
                 _this_fetch.reused_connection = True
         return conn
 
@@ -546,8 +587,9 @@ class _Deadline:
                 self._sockets.append(sock)
 
     def release(self, sock: socket.socket | None) -> bool:
-        """Stop watching ``sock`` (and any socket the TLS one was wrapped
-        around); False if the deadline has shut it down."""
+        """Stop watching ``sock``, and sockets already closed (such as the one
+        a TLS socket was wrapped around); False if the deadline has shut it
+        down."""
         with self._lock:
             if self._expired:
                 return False
@@ -574,28 +616,50 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+class _Timed(Protocol):
+    at: float
+    cancelled: bool
+
+    def expire(self) -> None: ...
+
+
+class _IdleClose:
+    """The closing of a kept-alive connection still idle at ``at``."""
+
+    def __init__(self, connection: _WatchedHTTPConnection, at: float) -> None:
+        self.connection = connection
+        self.at = at
+        self.cancelled = False
+
+    def expire(self) -> None:
+        self.connection.close_if_idle(self)
+
+
 class _Watchdog:
-    """One thread for the deadlines of every fetch (a timer thread per fetch
-    cost more than many a fetch)."""
+    """One thread for the deadlines of every fetch and the closing of idle
+    connections (a timer thread per fetch cost more than many a fetch)."""
 
     def __init__(self) -> None:
-        self._queue: list[tuple[float, int, _Deadline]] = []
+        self._queue: list[tuple[float, int, _Timed]] = []
         self._order = itertools.count()
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
 
     def start(self, seconds: float) -> _Deadline:
         deadline = _Deadline(time.monotonic() + seconds)
+        self.schedule(deadline)
+        return deadline
+
+    def schedule(self, entry: _Timed) -> None:
         with self._wakeup:
-            heapq.heappush(self._queue, (deadline.at, next(self._order), deadline))
+            heapq.heappush(self._queue, (entry.at, next(self._order), entry))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="fetch-watchdog", daemon=True
                 )
                 self._thread.start()
-            elif self._queue[0][2] is deadline:
+            elif self._queue[0][2] is entry:
                 self._wakeup.notify()
-        return deadline
 
     def _run(self) -> None:
         while True:
@@ -611,7 +675,10 @@ class _Watchdog:
                     self._wakeup.wait(wait)
                     continue
                 heapq.heappop(self._queue)
-            deadline.expire()
+            try:
+                deadline.expire()
+            except Exception:  # one entry's failure must not stop the watchdog
+                log.exception("the fetch watchdog could not act on %r", deadline)
 
 
 _WATCHDOG = _Watchdog()
