@@ -162,10 +162,12 @@ class Monitor:
         # meanwhile fetch or wait for a parser process.
         self._matching_lock = threading.Lock()
         # Per feed, the last body that was no feed (an HTML page, a JSON
-        # document), by URL and digest, with the verdict: the same bytes get
-        # the same verdict without being parsed again. Kept in memory only, so
-        # that a monitor upgraded to read more formats looks again.
-        self._not_a_feed: dict[str, tuple[str, str, NotAFeedError]] = {}
+        # document): its URL, digest and Content-Type (which the verdict may
+        # depend on), and the verdict. The same again gets the same verdict
+        # without a parse. In memory only, so that a monitor upgraded to read
+        # more formats looks again; only the message is kept, not the error
+        # with its traceback, which holds the body.
+        self._not_a_feed: dict[str, tuple[tuple[str, str, str | None], str]] = {}
         self._hold_all_until: datetime | None = None
         self._channel_holds: dict[str, datetime] = {}
         self._last_post: dict[str, float] = {}
@@ -511,9 +513,10 @@ class Monitor:
                 self._not_a_feed.pop(feed.name, None)
                 return report, state_after
             assert result.body is not None
+            seen_before = (feed.url, body_hash, result.headers.get("content-type"))
             known = self._not_a_feed.get(feed.name)
-            if known is not None and known[:2] == (feed.url, body_hash):
-                raise known[2].with_traceback(None)
+            if known is not None and known[0] == seen_before:
+                raise NotAFeedError(known[1])
             parsed = self.parser.parse(
                 result.body,
                 feed_name=feed.name,
@@ -525,7 +528,8 @@ class Monitor:
             )
         except FeedError as exc:
             if isinstance(exc, NotAFeedError) and body_hash is not None:
-                self._not_a_feed[feed.name] = (feed.url, body_hash, exc)
+                content_type = result.headers.get("content-type")
+                self._not_a_feed[feed.name] = ((feed.url, body_hash, content_type), str(exc))
             next_poll_at = self._next_poll(
                 feed,
                 state,

@@ -274,15 +274,18 @@ def test_the_same_page_that_is_no_feed_gets_the_same_verdict_without_a_parse(
     state = monitor.store.feed_state("news")
     assert state is not None and state.consecutive_failures == 2
 
+    feed_server.set("/news", page, content_type="application/xml")
+    clock.advance(minutes=5)
+    assert monitor.poll_all()[0].error is not None and len(parsed) == 2, "other type: parsed"
     feed_server.set("/news", page.replace("denied", "refused"), content_type="text/html")
     clock.advance(minutes=5)
-    assert monitor.poll_all()[0].error is not None and len(parsed) == 2, "other bytes: parsed"
+    assert monitor.poll_all()[0].error is not None and len(parsed) == 3, "other bytes: parsed"
     feed_server.set("/news", rss([troops(clock, 1)]))
     clock.advance(minutes=5)
-    assert monitor.poll_all()[0].ok and len(parsed) == 3
+    assert monitor.poll_all()[0].ok and len(parsed) == 4
     feed_server.set("/news", page.replace("denied", "refused"), content_type="text/html")
     clock.advance(minutes=5)
-    assert monitor.poll_all()[0].error is not None and len(parsed) == 4, "a verdict is forgotten"
+    assert monitor.poll_all()[0].error is not None and len(parsed) == 5, "a verdict is forgotten"
 
 
 def test_a_failed_poll_commits_nothing_so_items_are_seen_again(

@@ -14,6 +14,7 @@ from monitor.feeds.fetch import Validators
 from monitor.items import Item
 from monitor.rules.model import Severity
 from monitor.store import SQLiteStore
+from monitor.store import sqlite as store_module
 from monitor.store.sqlite import SEND_LEASE
 from tests.support.records import make_item
 
@@ -73,7 +74,11 @@ def test_seen_items_and_validators_survive_a_restart(tmp_path: Path) -> None:
     assert reopened.db_mode() == "wal"
 
 
-def test_a_poll_finding_nothing_new_returns_the_state_it_leaves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("returning", [True, False], ids=["RETURNING", "SQLite before 3.35"])
+def test_a_poll_finding_nothing_new_returns_the_state_it_leaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, returning: bool
+) -> None:
+    monkeypatch.setattr(store_module, "_HAS_RETURNING", returning)
     with SQLiteStore(tmp_path / "monitor.db") as store:
         commit(store, [item("a")])
         store.record_failure(feed="f", url="https://x/feed", kind="http", message="502", now=NOW)

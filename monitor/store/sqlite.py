@@ -164,6 +164,10 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
     )
 
 
+_HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+"""UPDATE ... RETURNING came with SQLite 3.35; older ones (Debian 11,
+Ubuntu 20.04) read the row back with a second statement."""
+
 _OPEN_INCIDENTS = (
     "(SELECT GROUP_CONCAT(incidents.kind) FROM incidents WHERE incidents.feed = feeds.name "
     "AND incidents.closed_at IS NULL) AS open_incidents"
@@ -421,13 +425,17 @@ class SQLiteStore:
         self, *, feed: str, url: str, now: datetime, next_poll_at: datetime | None = None
     ) -> FeedState | None:
         stamp = _ts(now)
-        rows = self._bookkeeping(
-            "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "  # noqa: S608 - a constant
+        update = (
+            "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "
             "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL, "
-            "next_poll_at = COALESCE(?, next_poll_at) WHERE name = ? AND url = ? "
-            f"RETURNING *, {_OPEN_INCIDENTS}",
-            (stamp, stamp, _ts(next_poll_at) if next_poll_at else None, feed, url),
+            "next_poll_at = COALESCE(?, next_poll_at) WHERE name = ? AND url = ?"
         )
+        params = (stamp, stamp, _ts(next_poll_at) if next_poll_at else None, feed, url)
+        if not _HAS_RETURNING:
+            self._bookkeeping(update, params)
+            state = self.feed_state(feed)
+            return state if state is not None and state.url == url else None
+        rows = self._bookkeeping(f"{update} RETURNING *, {_OPEN_INCIDENTS}", params)
         return _feed_state(rows[0]) if rows else None
 
     def record_failure(
