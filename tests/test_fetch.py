@@ -413,17 +413,23 @@ def test_a_proxy_from_the_environment_is_used_except_for_no_proxy_hosts(
     assert [r.path for r in feed_server.requests] == ["/feed"]
 
 
-def test_connections_to_a_host_are_kept_alive_between_fetches() -> None:
+def connections_of_three_fetches(**limits: object) -> set[tuple[str, int]]:
+    """The client ends (address, port) of three fetches from one server."""
     clients: list[tuple[str, int]] = []
     with (
         answering_server(
             BODY.encode(), lambda request: clients.append(request.client_address)
         ) as port,
-        fetcher() as client,
+        fetcher(**limits) as client,
     ):
         for _ in range(3):
             assert client.fetch(f"http://127.0.0.1:{port}/feed").body == BODY.encode()
-    assert len(clients) == 3 and len(set(clients)) == 1
+    assert len(clients) == 3
+    return set(clients)
+
+
+def test_connections_to_a_host_are_kept_alive_between_fetches() -> None:
+    assert len(connections_of_three_fetches()) == 1
 
 
 def response(status: str, body: bytes = b"", headers: str = "") -> bytes:
@@ -488,16 +494,7 @@ def test_a_304_and_a_redirect_leave_their_connection_to_the_next_fetch() -> None
 
 
 def test_a_connection_idle_longer_than_the_keepalive_time_is_not_reused() -> None:
-    clients: list[tuple[str, int]] = []
-    with (
-        answering_server(
-            BODY.encode(), lambda request: clients.append(request.client_address)
-        ) as port,
-        fetcher(keepalive=0.0) as client,
-    ):
-        for _ in range(2):
-            client.fetch(f"http://127.0.0.1:{port}/feed")
-    assert len(set(clients)) == 2
+    assert len(connections_of_three_fetches(keepalive=0.0)) == 3
 
 
 def test_a_kept_alive_connection_closed_as_it_is_reused_is_retried_on_a_new_one() -> None:
@@ -563,16 +560,7 @@ def test_a_deadline_firing_as_its_fetch_ends_leaves_the_kept_alive_connection_al
         cancel(deadline)
 
     monkeypatch.setattr(_Deadline, "cancel", fire_then_cancel)
-    clients: list[tuple[str, int]] = []
-    with (
-        answering_server(
-            BODY.encode(), lambda request: clients.append(request.client_address)
-        ) as port,
-        fetcher() as client,
-    ):
-        for _ in range(3):
-            assert client.fetch(f"http://127.0.0.1:{port}/feed").body == BODY.encode()
-    assert len(clients) == 3 and len(set(clients)) == 1
+    assert len(connections_of_three_fetches()) == 1
 
 
 def test_a_connection_left_idle_is_closed_after_the_keepalive_time() -> None:
