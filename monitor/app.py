@@ -488,7 +488,7 @@ class Monitor:
         same_source = state is not None and state.url == feed.url
         validators = state.validators if state is not None and same_source else Validators()
         first_poll = state is None or not same_source or state.first_success_at is None
-        body_hash: str | None = None
+        seen_before: tuple[str, str, str | None] | None = None
         try:
             result = self.fetcher.fetch(feed.url, validators)
             body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
@@ -513,6 +513,7 @@ class Monitor:
                 self._not_a_feed.pop(feed.name, None)
                 return report, state_after
             assert result.body is not None
+            assert body_hash is not None
             seen_before = (feed.url, body_hash, result.headers.get("content-type"))
             known = self._not_a_feed.get(feed.name)
             if known is not None and known[0] == seen_before:
@@ -527,9 +528,8 @@ class Monitor:
                 rules=rules.source,
             )
         except FeedError as exc:
-            if isinstance(exc, NotAFeedError) and body_hash is not None:
-                content_type = result.headers.get("content-type")
-                self._not_a_feed[feed.name] = ((feed.url, body_hash, content_type), str(exc))
+            if isinstance(exc, NotAFeedError) and seen_before is not None:
+                self._not_a_feed[feed.name] = (seen_before, str(exc))
             next_poll_at = self._next_poll(
                 feed,
                 state,

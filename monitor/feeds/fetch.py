@@ -517,8 +517,9 @@ class _KeptAlivePool(HTTPConnectionPool):
 
     A reused connection is watched by the deadline of the fetch reusing it,
     and released by that deadline before it goes back to the pool, so that
-    no deadline can cut off a later fetch's request. A connection idle longer
-    than the keep-alive time is closed rather than reused.
+    no deadline can cut off a later fetch's request. A connection idle for
+    the keep-alive time is closed: by the watchdog, or by a fetch that takes
+    it from the pool before the watchdog got to it.
     """
 
     def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
@@ -669,16 +670,16 @@ class _Watchdog:
                 if not self._queue:
                     self._wakeup.wait(60.0)
                     continue
-                at, _, deadline = self._queue[0]
+                at, _, entry = self._queue[0]
                 wait = at - time.monotonic()
                 if wait > 0:
                     self._wakeup.wait(wait)
                     continue
                 heapq.heappop(self._queue)
             try:
-                deadline.expire()
+                entry.expire()
             except Exception:  # one entry's failure must not stop the watchdog
-                log.exception("the fetch watchdog could not act on %r", deadline)
+                log.exception("the fetch watchdog could not act on %r", entry)
 
 
 _WATCHDOG = _Watchdog()

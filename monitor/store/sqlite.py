@@ -259,22 +259,21 @@ class SQLiteStore:
         consistent either way (WAL). One statement needs no BEGIN and COMMIT
         around it, and a poll that finds nothing new is mostly such round
         trips. Returns the rows of its RETURNING clause, if any."""
-        with self._lock:
-            try:
-                cursor = self._bookkeeping_db.execute(sql, params)
-                cursor.row_factory = sqlite3.Row
-                return cursor.fetchall()
-            except sqlite3.Error as exc:
-                raise StateError(f"state database error in {str(self.path)!r}: {exc}") from exc
+        return self._rows(self._bookkeeping_db, sql, params)
 
     def _rollback(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        return self._rows(self._db, sql, params)
+
+    def _rows(
+        self, db: sqlite3.Connection, sql: str, params: Sequence[object]
+    ) -> list[sqlite3.Row]:
         with self._lock:
             try:
-                cursor = self._db.execute(sql, params)
+                cursor = db.execute(sql, params)
                 cursor.row_factory = sqlite3.Row
                 return cursor.fetchall()
             except sqlite3.Error as exc:
