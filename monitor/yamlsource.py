@@ -4,10 +4,16 @@ PyYAML's safe loader returns plain data with no positions and silently keeps
 the last of two duplicate keys. Rule errors must name a line, and a duplicate
 key is almost always an ops mistake, so this walks the node tree once to
 record ``path -> line`` and to reject duplicates.
+
+Numbers are read as written unless they are plain decimal integers: YAML 1.1
+reads ``0755`` as the octal 493, ``1_000`` as 1000, ``1:20`` as 80 and
+``1.0e+3`` as 1000.0, and a term written so would silently match other text.
+Rule files have integer settings (``within: 5``) but no fractional ones.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,9 +36,25 @@ class YamlDocument:
         return None
 
 
+_PLAIN_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with numbers read as written (see the module's docstring)."""
+
+
+def _number_as_written(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
+    text = str(loader.construct_scalar(node))
+    return int(text) if _PLAIN_INTEGER.fullmatch(text) else text
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _number_as_written)
+_Loader.add_constructor("tag:yaml.org,2002:float", _number_as_written)
+
+
 def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse one YAML document; on failure return the problems instead."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -10,7 +10,9 @@ from pathlib import Path
 from textwrap import dedent
 from xml.etree import ElementTree as ET
 
+import jsonschema
 import pytest
+import yaml
 
 from monitor.app import build_monitor
 from monitor.cli import main
@@ -117,6 +119,28 @@ def test_shipped_schemas_are_current_and_every_file_points_at_them() -> None:
         assert path.read_text(encoding="utf-8").startswith(
             "# yaml-language-server: $schema=./list.schema.json\n"
         ), path
+
+
+def _schema_errors(kind: str, data: object) -> list[str]:
+    validator = jsonschema.Draft202012Validator(json.loads(schema_json(kind)))
+    return [error.message for error in validator.iter_errors(data)]
+
+
+def test_every_shipped_file_passes_the_schema_as_an_editor_checks_it() -> None:
+    """An editor must not flag what the monitor accepts (red squiggles on good
+    rules teach ops to ignore the real ones)."""
+    for path in SHIPPED_RULES.glob("*.yaml"):
+        assert _schema_errors("rule", yaml.safe_load(path.read_text("utf-8"))) == [], path
+    for path in (SHIPPED_RULES / "lists").glob("*.yaml"):
+        assert _schema_errors("list", yaml.safe_load(path.read_text("utf-8"))) == [], path
+
+
+def test_schema_takes_unquoted_numbers_as_terms_but_not_booleans() -> None:
+    # An editor reads YAML 1.2: 1950 and 0755 are integers to it, 12.50 a float.
+    assert _schema_errors("list", {"terms": ["kpa", 1950, 755, 12.5]}) == []
+    assert _schema_errors("list", {"terms": ["kpa", False]}) == [
+        "False is not valid under any of the given schemas"
+    ]
 
 
 def test_schema_command_prints_a_json_schema(capsys: pytest.CaptureFixture[str]) -> None:

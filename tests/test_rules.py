@@ -127,6 +127,27 @@ def test_numbers_are_accepted_as_terms(tmp_path: Path) -> None:
     assert rules.match(item("North Korean troops in 1950")) == []
 
 
+@pytest.mark.parametrize(
+    ("written", "as_yaml_11_reads_it"),
+    [("0755", "493"), ("1_000", "1000"), ("1:20", "80"), ("1.0e+3", "1000.0"), ("12.50", "12.5")],
+)
+def test_unquoted_numbers_are_terms_as_written(
+    tmp_path: Path, written: str, as_yaml_11_reads_it: str
+) -> None:
+    rules = load(tmp_path, VALID.replace("none: [korean war]", f"none: [{written}]"))
+    assert rules.match(item(f"North Korean troops {written}")) == []
+    assert len(rules.match(item(f"North Korean troops {as_yaml_11_reads_it}"))) == 1
+
+
+def test_numbers_in_settings_are_still_numbers(tmp_path: Path) -> None:
+    text = VALID.replace(
+        "- any: [troops, soldiers]", "- near: [[north korean], [troops]]\n      within: 1"
+    )
+    rules = load(tmp_path, text)
+    assert len(rules.match(item("North Korean elite troops"))) == 1
+    assert rules.match(item("North Korean army units and troops")) == []
+
+
 def test_empty_or_missing_directory_is_an_error(tmp_path: Path) -> None:
     assert problems_for(tmp_path / "absent") == ["rules: rules directory not found"]
     (tmp_path / "empty").mkdir()

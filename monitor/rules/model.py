@@ -19,6 +19,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -47,7 +48,7 @@ _ORDER = (Severity.INFO, Severity.WARNING, Severity.CRITICAL)
 
 
 def _scalar_term(value: object) -> object:
-    """YAML turns unquoted 1950 into a number and yes/no into booleans."""
+    """YAML turns unquoted 1950 into a number (see yamlsource) and yes/no into booleans."""
     if isinstance(value, bool):
         raise ValueError(
             f'YAML read this term as the boolean {str(value).lower()}; quote it, e.g. "no"'
@@ -75,6 +76,11 @@ Term = Annotated[
     BeforeValidator(_scalar_term),
     Field(min_length=1, max_length=500),
     AfterValidator(_valid_term),
+    # Editors read YAML 1.2, to which unquoted 1950, 0755 or 12.50 are
+    # numbers; the monitor takes them as written, so the schema must too.
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 500}, {"type": "number"}]}
+    ),
 ]
 
 
