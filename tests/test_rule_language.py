@@ -429,6 +429,42 @@ def test_guards_measure_from_the_words_that_satisfied_near(tmp_path: Path) -> No
     assert verdict(rules, "could alpha beta return") == "none"
 
 
+def test_guards_do_not_measure_from_context_terms_beside_a_near(tmp_path: Path) -> None:
+    """A term the rule only requires somewhere says what the item is about,
+    not who does what: a cue beside it says nothing about the statement."""
+    rule = HEAD + dedent(
+        """\
+        match:
+          all:
+            - near: [[troops], [killed]]
+              within: 0
+            - any: [moscow]
+        guards:
+          - cues: [warns]
+            action: skip
+        """
+    )
+    rules = ruleset(tmp_path, rule)
+    assert verdict(rules, "Troops killed in Kursk, Kyiv warns Moscow of more losses") == "critical"
+    assert verdict(rules, "Kyiv warns troops killed could reach Moscow") == "none"
+
+
+def test_without_a_near_every_matched_term_anchors_the_guards(tmp_path: Path) -> None:
+    rule = HEAD + dedent(
+        """\
+        match:
+          all: [troops, moscow]
+        guards:
+          - cues: [warns]
+            action: skip
+            window: 1
+        """
+    )
+    rules = ruleset(tmp_path, rule)
+    assert verdict(rules, "Kyiv warns Moscow about the troops in Kursk") == "none"
+    assert verdict(rules, "Troops in Kursk near Moscow, and later Kyiv warns") == "critical"
+
+
 def test_matched_lists_only_the_terms_that_made_the_rule_hold(tmp_path: Path) -> None:
     rule = HEAD + "match:\n  any:\n    - all: [alpha, beta]\n    - all: [gamma, delta]\n"
     (match,) = ruleset(tmp_path, rule).match(make_item("alpha beta gamma"))

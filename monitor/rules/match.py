@@ -382,15 +382,18 @@ class Evaluation:
         )
 
     def support(
-        self, node: Node, fields: frozenset[str] = DEFAULT_FIELDS
+        self, node: Node, fields: frozenset[str] = DEFAULT_FIELDS, *, near_only: bool = False
     ) -> frozenset[tuple[int, Hit]]:
         """The hits that make a holding node hold: what the rule matched on.
 
         Terms of branches that do not hold, and of 'none', are left out, and
         for 'near' only the words that satisfied it, so guards measure from
-        the words that carry the statement.
+        the words that carry the statement. With ``near_only``, only the
+        words of 'near' tests.
         """
         kind = type(node)
+        if near_only and kind is not Near and kind is not Condition:
+            return frozenset()
         if kind is TermRef:
             return frozenset((node.id, hit) for hit in self.term_hits(node, fields))  # type: ignore[union-attr, arg-type]
         if kind is ListRef:
@@ -405,7 +408,7 @@ class Evaluation:
         found: set[tuple[int, Hit]] = set()
         for child in (*condition.all, *condition.any):
             if self._holds_fast(child, inner):
-                found |= self.support(child, inner)
+                found |= self.support(child, inner, near_only=near_only)
         return frozenset(found)
 
     def _present(self, term_id: int, fields: frozenset[str]) -> bool:
@@ -528,11 +531,16 @@ def evaluate_rule(rule: Rule, item: Item, evaluation: Evaluation) -> Match | Non
             severity = tier.severity
             _say(evaluation, f"tier: severity {severity.value}")
             break
-    support = Evaluation(evaluation.document, evaluation.hits).support(rule.condition)
+    whole = Evaluation(evaluation.document, evaluation.hits)
+    support = whole.support(rule.condition)
+    # The words of 'near' tests say who does what; terms a rule only requires
+    # somewhere ("Russia", "Ukraine") are context, and a cue next to them
+    # ("warns Moscow of more losses") says nothing about the statement.
+    statement = whole.support(rule.condition, near_only=True) or support
     applied: str | None = None
     for guard in rule.guards:
         label = guard.name or ", ".join(t.text for t in guard.cues[:4])
-        reason = _guard_cue(rule, guard, evaluation, support)
+        reason = _guard_cue(rule, guard, evaluation, statement)
         if reason is None:
             _say(evaluation, f"guard '{label}' did not fire")
             continue
