@@ -30,6 +30,8 @@ def test_bench_fleet_runs_the_monitor_cycles_on_a_few_feeds(tmp_path: Path) -> N
             "3",
             "--skip",
             "reader,naive",
+            "--repeats",
+            "2",
             "--json",
             str(figures),
         ],
@@ -47,3 +49,8 @@ def test_bench_fleet_runs_the_monitor_cycles_on_a_few_feeds(tmp_path: Path) -> N
     ok = cycles["cold"]["info"]["ok"]
     assert cycles["warm-304"]["info"]["not_modified"] == ok
     assert cycles["warm-same"]["info"]["not_modified"] == ok
+    # Warm cycles this short run twice and report medians of runs that did the same work.
+    assert len(cycles["cold"]["walls"]) == 1
+    for cycle in ("warm-304", "warm-same"):
+        assert len(cycles[cycle]["walls"]) == 2 and cycles[cycle]["info"]["runs_alike"]
+        assert f"{cycle}: median of 2 runs; walls" in result.stdout
