@@ -500,9 +500,14 @@ class Monitor:
                 next_poll_at = self._next_poll(
                     feed, state, failures=0, asked_wait=_seconds(result.max_age)
                 )
-                state_after = self.store.record_not_modified(
-                    feed=feed.name, url=feed.url, now=now, next_poll_at=next_poll_at
-                )
+                if state is not None and same_source:
+                    state_after: FeedState | None = self.store.record_unchanged(
+                        state, now=now, next_poll_at=next_poll_at
+                    )
+                else:  # a 304 to a request without validators
+                    state_after = self.store.record_not_modified(
+                        feed=feed.name, url=feed.url, now=now, next_poll_at=next_poll_at
+                    )
                 log.info(
                     "poll feed=%s unchanged (%s) in %.2fs",
                     feed.name,
@@ -621,8 +626,18 @@ class Monitor:
         if not targets:
             return []
         workers = min(self.config.fetch.concurrency, len(targets))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-            return list(pool.map(self.poll_feed, targets))
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+                return list(pool.map(self.poll_feed, targets))
+        finally:
+            self.flush_bookkeeping()
+
+    def flush_bookkeeping(self, older_than: float = 0.0) -> None:
+        """Write the store's deferred bookkeeping (see Store.record_unchanged)."""
+        try:
+            self.store.flush_bookkeeping(older_than)
+        except StateError as exc:
+            log.error("cannot write poll bookkeeping (it is tried again): %s", exc)
 
     # --- delivery -----------------------------------------------------------
 

@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.app import Monitor
 from monitor.config import FeedSettings
 from monitor.server import HealthServer
+from monitor.store.sqlite import DEFER_SECONDS
 from monitor.validation import format_duration
 
 log = logging.getLogger("monitor.scheduler")
@@ -272,6 +273,7 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
     try:
         while not stop.wait(0.2):
             _apply(scheduler, requests)
+            monitor.flush_bookkeeping(older_than=DEFER_SECONDS)
     finally:
         log.info("stopping: waiting for running polls and deliveries to finish")
         monitor.scheduler_running = False

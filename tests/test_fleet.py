@@ -204,6 +204,47 @@ def test_a_failing_feed_coming_back_unchanged_sends_its_recovery_notice(
     assert len(slack_emulator.messages_in("#desk-ops")) == 2, "one notice, not one per poll"
 
 
+def test_a_cycle_finding_nothing_new_is_on_disk_when_it_ends(
+    make_monitor: MakeMonitor,
+    feed_server: FeedServer,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Unchanged polls of healthy feeds write their timestamps together; a
+    cycle still ends with them written, as `monitor status` in another
+    process reads them, and a write that fails is logged and kept."""
+    feed_server.set("/a", rss(dated(clock, timedelta(hours=1), 2, "a")), etag='"a"')
+    feed_server.set("/b", rss(dated(clock, timedelta(hours=1), 2, "b")), etag='"b"')
+    monitor = make_monitor(
+        [FeedSpec("a", feed_server.url("/a")), FeedSpec("b", feed_server.url("/b"))]
+    )
+    assert all(report.ok for report in monitor.poll_all())
+    path = monitor.store.path
+
+    def on_disk() -> set[str]:
+        with sqlite3.connect(path) as db:
+            return {row[0] for row in db.execute("SELECT last_success_at FROM feeds")}
+
+    clock.advance(minutes=20)
+    assert all(report.not_modified for report in monitor.poll_all())
+    assert on_disk() == {clock.now.isoformat(timespec="microseconds")}
+
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON feeds "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    clock.advance(minutes=20)
+    with caplog.at_level(logging.ERROR, logger="monitor"):
+        assert all(report.not_modified for report in monitor.poll_all())
+    assert "cannot write poll bookkeeping (it is tried again)" in caplog.text
+    assert "disk full" in caplog.text
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER refuse")
+    monitor.flush_bookkeeping()
+    assert on_disk() == {clock.now.isoformat(timespec="microseconds")}
+
+
 def test_a_silent_feed_raises_one_ops_alert_and_one_recovery_notice(
     make_monitor: MakeMonitor,
     feed_server: FeedServer,

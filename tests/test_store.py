@@ -102,6 +102,142 @@ def test_a_poll_finding_nothing_new_returns_the_state_it_leaves(
         assert store.record_not_modified(feed="f", url="https://y/feed", now=later) is None
 
 
+def commit_feed(store: SQLiteStore, name: str) -> None:
+    store.commit_poll(
+        feed=name,
+        url=f"https://x/{name}",
+        items=[],
+        alerts=[],
+        validators=Validators('"e"'),
+        now=NOW,
+    )
+
+
+def last_success_on_disk(path: Path, feed: str) -> str | None:
+    """As another process (``monitor status``) reads it."""
+    with sqlite3.connect(path) as db:
+        row = db.execute("SELECT last_success_at FROM feeds WHERE name = ?", (feed,)).fetchone()
+    return row[0] if row else None
+
+
+def test_a_healthy_feed_unchanged_moves_its_timestamps_in_a_deferred_write(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "monitor.db"
+    later = NOW + timedelta(minutes=5)
+    with SQLiteStore(path) as store:
+        commit(store, [item("a")])
+        before = store.feed_state("f")
+        assert before is not None
+        after = store.record_unchanged(before, now=later, next_poll_at=later + timedelta(hours=1))
+        assert after.last_success_at == later and after.next_poll_at == later + timedelta(hours=1)
+        # This store reads it back at once; another process sees it once written.
+        assert store.feed_state("f") == after
+        assert last_success_on_disk(path, "f") == NOW.isoformat(timespec="microseconds")
+        store.flush_bookkeeping(older_than=3600)
+        assert last_success_on_disk(path, "f") == NOW.isoformat(timespec="microseconds")
+        store.flush_bookkeeping()
+        assert last_success_on_disk(path, "f") == later.isoformat(timespec="microseconds")
+        assert store.feed_state("f") == after, "what was read back is what was written"
+
+
+def test_deferred_bookkeeping_is_written_before_any_other_query_or_write(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.db"
+    later = NOW + timedelta(minutes=5)
+    with SQLiteStore(path) as store:
+        commit(store, [item("a")])
+        before = store.feed_state("f")
+        assert before is not None
+        store.record_unchanged(before, now=later)
+        (health,) = store.feed_health()
+        assert health.last_success_at == later
+        # A failure after it is not undone by it: the order of the polls holds.
+        store.record_unchanged(before, now=later + timedelta(minutes=5))
+        store.record_failure(feed="f", url="https://x/feed", kind="http", message="502", now=later)
+        state = store.feed_state("f")
+        assert state is not None and state.consecutive_failures == 1 and state.last_error == "502"
+        store.flush_bookkeeping()
+        assert store.feed_state("f") == state
+
+
+def test_deferred_bookkeeping_is_written_for_many_feeds_at_once_and_at_close(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "monitor.db"
+    later = NOW + timedelta(minutes=5)
+    names = [f"feed{n:03d}" for n in range(store_module.DEFER_ROWS)]
+    store = SQLiteStore(path)
+    for name in names:
+        commit_feed(store, name)
+    states = {name: store.feed_state(name) for name in names}
+    for name in names[:-1]:
+        store.record_unchanged(states[name], now=later)  # type: ignore[arg-type]
+    assert last_success_on_disk(path, names[0]) == NOW.isoformat(timespec="microseconds")
+    store.record_unchanged(states[names[-1]], now=later)  # type: ignore[arg-type]
+    assert last_success_on_disk(path, names[0]) == later.isoformat(timespec="microseconds")
+    assert last_success_on_disk(path, names[-1]) == later.isoformat(timespec="microseconds")
+    latest = later + timedelta(minutes=5)
+    store.record_unchanged(states[names[0]], now=latest)  # type: ignore[arg-type]
+    assert last_success_on_disk(path, names[0]) == later.isoformat(timespec="microseconds")
+    store.close()
+    assert last_success_on_disk(path, names[0]) == latest.isoformat(timespec="microseconds")
+
+
+def test_a_failing_feed_that_recovers_is_written_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.db"
+    later = NOW + timedelta(minutes=5)
+    with SQLiteStore(path) as store:
+        commit(store, [item("a")])
+        store.record_failure(feed="f", url="https://x/feed", kind="http", message="502", now=NOW)
+        failing = store.feed_state("f")
+        assert failing is not None
+        after = store.record_unchanged(failing, now=later)
+        assert after.consecutive_failures == 0 and after.failing_since is None
+        assert last_success_on_disk(path, "f") == later.isoformat(timespec="microseconds")
+
+
+def test_a_deferred_write_that_fails_is_kept_and_written_later(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.db"
+    later = NOW + timedelta(minutes=5)
+    with SQLiteStore(path) as store:
+        commit(store, [item("a")])
+        before = store.feed_state("f")
+        assert before is not None
+        store.record_unchanged(before, now=later)
+        with sqlite3.connect(path) as other:
+            other.execute(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON feeds "
+                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+        with pytest.raises(StateError, match="disk full"):
+            store.flush_bookkeeping()
+        with sqlite3.connect(path) as other:
+            other.execute("DROP TRIGGER refuse")
+        store.flush_bookkeeping()
+        assert last_success_on_disk(path, "f") == later.isoformat(timespec="microseconds")
+
+
+def test_a_deferred_write_leaves_a_feed_repointed_since_alone(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.db"
+    with SQLiteStore(path) as store:
+        commit(store, [item("a")])
+        before = store.feed_state("f")
+        assert before is not None
+        store.record_unchanged(before, now=NOW + timedelta(minutes=5))
+        store.commit_poll(
+            feed="f",
+            url="https://y/feed",
+            items=[],
+            alerts=[],
+            validators=Validators(),
+            now=NOW + timedelta(minutes=1),
+        )
+        store.flush_bookkeeping()
+        state = store.feed_state("f")
+        assert state is not None and state.url == "https://y/feed"
+        assert state.last_success_at == NOW + timedelta(minutes=1)
+
+
 def test_an_item_whose_guid_changed_but_link_and_title_did_not_is_not_new(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
     commit(store, [make_item("Story", guid="urn:old", link="https://x/story")])

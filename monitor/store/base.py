@@ -116,6 +116,19 @@ class Store(Protocol):
         (None if the feed has no state at ``url``, which is then left alone)."""
         ...
 
+    def record_unchanged(
+        self, state: FeedState, *, now: datetime, next_poll_at: datetime | None = None
+    ) -> FeedState:
+        """Count a poll that found nothing new for a feed whose state at the
+        poll's start was ``state``; returns the state it leaves. The write may
+        be deferred (see flush_bookkeeping), never past a read of any other
+        state or any other write."""
+        ...
+
+    def flush_bookkeeping(self, older_than: float = 0.0) -> None:
+        """Write deferred bookkeeping whose oldest part has waited ``older_than`` seconds."""
+        ...
+
     def record_failure(
         self,
         *,

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -168,6 +170,17 @@ _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 """UPDATE ... RETURNING came with SQLite 3.35; older ones (Debian 11,
 Ubuntu 20.04) read the row back with a second statement."""
 
+DEFER_ROWS = 64
+DEFER_SECONDS = 1.0
+"""Deferred bookkeeping (see SQLiteStore.record_unchanged) is written once
+this many feeds have some, or once the oldest is this old."""
+
+_NOT_MODIFIED = (
+    "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "
+    "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL, "
+    "next_poll_at = COALESCE(?, next_poll_at) WHERE name = ? AND url = ?"
+)
+
 _OPEN_INCIDENTS = (
     "(SELECT GROUP_CONCAT(incidents.kind) FROM incidents WHERE incidents.feed = feeds.name "
     "AND incidents.closed_at IS NULL) AS open_incidents"
@@ -196,10 +209,27 @@ def _feed_state(row: sqlite3.Row) -> FeedState:
     )
 
 
+def _not_modified(state: FeedState, deferred: tuple[str, str, str | None, str, str]) -> FeedState:
+    """``state`` as the deferred _NOT_MODIFIED write leaves it."""
+    success, _, next_poll_at, _, _ = deferred
+    return replace(
+        state,
+        last_success_at=_dt(success),
+        next_poll_at=_dt(next_poll_at) if next_poll_at else state.next_poll_at,
+        last_error=None,
+        last_error_kind=None,
+        consecutive_failures=0,
+        failing_since=None,
+    )
+
+
 class SQLiteStore:
     def __init__(self, path: Path, *, claim_lease: timedelta = SEND_LEASE) -> None:
         self.path = path
         self.claim_lease = claim_lease
+        # Feed name -> the parameters of its deferred _NOT_MODIFIED write.
+        self._deferred: dict[str, tuple[str, str, str | None, str, str]] = {}
+        self._deferred_since: float | None = None
         try:
             if str(path) != ":memory:":
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,8 +258,11 @@ class SQLiteStore:
 
     def close(self) -> None:
         with self._lock:
-            self._bookkeeping_db.close()
-            self._db.close()
+            try:
+                self._write_deferred()
+            finally:
+                self._bookkeeping_db.close()
+                self._db.close()
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -241,6 +274,7 @@ class SQLiteStore:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One durable write transaction."""
         with self._lock:
+            self._write_deferred()
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
@@ -259,14 +293,44 @@ class SQLiteStore:
         consistent either way (WAL). One statement needs no BEGIN and COMMIT
         around it, and a poll that finds nothing new is mostly such round
         trips. Returns the rows of its RETURNING clause, if any."""
-        return self._rows(self._bookkeeping_db, sql, params)
+        with self._lock:
+            self._write_deferred()
+            return self._rows(self._bookkeeping_db, sql, params)
 
     def _rollback(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        return self._rows(self._db, sql, params)
+        with self._lock:
+            self._write_deferred()  # so that every query sees them
+            return self._rows(self._db, sql, params)
+
+    def _write_deferred(self) -> None:
+        """Write the deferred bookkeeping, in one transaction (under _lock).
+        If that fails it stays deferred, and the error is raised."""
+        if not self._deferred:
+            return
+        db = self._bookkeeping_db
+        try:
+            db.execute("BEGIN")
+            db.executemany(_NOT_MODIFIED, list(self._deferred.values()))
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise StateError(f"state database error in {str(self.path)!r}: {exc}") from exc
+        self._deferred.clear()
+        self._deferred_since = None
+
+    def flush_bookkeeping(self, older_than: float = 0.0) -> None:
+        """Write the deferred bookkeeping now if its oldest part has waited
+        ``older_than`` seconds or more (a running monitor calls this often,
+        so none waits much longer than DEFER_SECONDS)."""
+        with self._lock:
+            since = self._deferred_since
+            if since is not None and time.monotonic() - since >= older_than:
+                self._write_deferred()
 
     def _rows(
         self, db: sqlite3.Connection, sql: str, params: Sequence[object]
@@ -312,11 +376,20 @@ class SQLiteStore:
     # --- feeds and items -------------------------------------------------
 
     def feed_state(self, name: str) -> FeedState | None:
-        rows = self._query(
-            f"SELECT *, {_OPEN_INCIDENTS} FROM feeds WHERE name = ?",  # noqa: S608 - a constant
-            (name,),
-        )
-        return _feed_state(rows[0]) if rows else None
+        # Read as the row stands, with this feed's deferred bookkeeping laid
+        # over it: writing every feed's deferral first, at the start of every
+        # poll, would defer nothing.
+        with self._lock:
+            rows = self._rows(
+                self._db,
+                f"SELECT *, {_OPEN_INCIDENTS} FROM feeds WHERE name = ?",  # noqa: S608 - a constant
+                (name,),
+            )
+            deferred = self._deferred.get(name)
+        state = _feed_state(rows[0]) if rows else None
+        if state is not None and deferred is not None and deferred[4] == state.url:
+            state = _not_modified(state, deferred)
+        return state
 
     def unseen(self, feed: str, items: Sequence[Item]) -> list[Item]:
         if not items:
@@ -424,18 +497,58 @@ class SQLiteStore:
         self, *, feed: str, url: str, now: datetime, next_poll_at: datetime | None = None
     ) -> FeedState | None:
         stamp = _ts(now)
-        update = (
-            "UPDATE feeds SET last_success_at = ?, last_polled_at = ?, last_error = NULL, "
-            "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL, "
-            "next_poll_at = COALESCE(?, next_poll_at) WHERE name = ? AND url = ?"
-        )
         params = (stamp, stamp, _ts(next_poll_at) if next_poll_at else None, feed, url)
         if not _HAS_RETURNING:
-            self._bookkeeping(update, params)
+            self._bookkeeping(_NOT_MODIFIED, params)
             state = self.feed_state(feed)
             return state if state is not None and state.url == url else None
-        rows = self._bookkeeping(f"{update} RETURNING *, {_OPEN_INCIDENTS}", params)
+        rows = self._bookkeeping(f"{_NOT_MODIFIED} RETURNING *, {_OPEN_INCIDENTS}", params)
         return _feed_state(rows[0]) if rows else None
+
+    def record_unchanged(
+        self, state: FeedState, *, now: datetime, next_poll_at: datetime | None = None
+    ) -> FeedState:
+        """Like record_not_modified, for a feed whose state at the poll's
+        start was ``state``; returns the state it leaves.
+
+        For a healthy feed the write only moves timestamps (last success,
+        next poll). It is deferred and written with others in one
+        transaction: once DEFER_ROWS feeds have one, once the oldest has
+        waited DEFER_SECONDS (see flush_bookkeeping), before any other read
+        or write of the database but this feed's own state, and at close. A
+        crash loses at most those timestamps: the feeds show the poll
+        before, and are polled again sooner. A failing feed's recovery is
+        written at once.
+        """
+        healthy = (
+            state.consecutive_failures == 0
+            and state.last_error is None
+            and state.last_error_kind is None
+            and state.failing_since is None
+        )
+        if not healthy:
+            after = self.record_not_modified(
+                feed=state.name, url=state.url, now=now, next_poll_at=next_poll_at
+            )
+            return after if after is not None else state
+        stamp = _ts(now)
+        deferred = (
+            stamp,
+            stamp,
+            _ts(next_poll_at) if next_poll_at else None,
+            state.name,
+            state.url,
+        )
+        with self._lock:
+            self._deferred[state.name] = deferred
+            if self._deferred_since is None:
+                self._deferred_since = time.monotonic()
+            elif (
+                len(self._deferred) >= DEFER_ROWS
+                or time.monotonic() - self._deferred_since >= DEFER_SECONDS
+            ):
+                self._write_deferred()
+        return _not_modified(state, deferred)
 
     def record_failure(
         self,
