@@ -432,6 +432,17 @@ def test_connections_to_a_host_are_kept_alive_between_fetches() -> None:
     assert len(connections_of_three_fetches()) == 1
 
 
+def test_request_targets_are_percent_encoded_and_keep_their_query(
+    feed_server: FeedServer,
+) -> None:
+    feed_server.set("/feeds/na%C3%AFve%20list.xml", BODY)
+    with fetcher() as client:
+        url = feed_server.url("/feeds/naïve list.xml") + "?lang=ko&q=a b"
+        assert client.fetch(url).body == BODY.encode()
+    (request,) = feed_server.requests
+    assert request.path == "/feeds/na%C3%AFve%20list.xml?lang=ko&q=a%20b"
+
+
 def response(status: str, body: bytes = b"", headers: str = "") -> bytes:
     return f"HTTP/1.1 {status}\r\n{headers}Content-Length: {len(body)}\r\n\r\n".encode() + body
 

@@ -163,12 +163,18 @@ class HttpFetcher:
         }
         self._options = options
         self._direct = _with_watched_connections(urllib3.PoolManager(**options))
+        # Origin -> its pool, made by _direct but then taken from here, past
+        # PoolManager.urlopen, which parses the whole URL and builds a pool
+        # key on every request. (urllib3 2 drops a pool it evicts without
+        # closing it, so one kept here goes on working.)
+        self._direct_pools: dict[tuple[str, str, int | None], HTTPConnectionPool] = {}
         self._proxied: dict[str, urllib3.ProxyManager] = {}
         self._proxied_lock = threading.Lock()
         # Read once: reading them walks the whole environment, every fetch.
         self._proxies = urllib.request.getproxies()
 
     def close(self) -> None:
+        self._direct_pools.clear()
         self._direct.clear()
         for manager in self._proxied.values():
             manager.clear()
@@ -263,6 +269,17 @@ class HttpFetcher:
             _this_fetch.reused_connection = False
             _this_fetch.fresh_connection = attempt > 0
             try:
+                if manager is self._direct:
+                    pool, target = self._direct_pool(url)
+                    return pool.urlopen(
+                        "GET",
+                        target,
+                        headers=headers,
+                        redirect=False,
+                        assert_same_host=False,
+                        preload_content=False,
+                        decode_content=True,
+                    )
                 return manager.urlopen(
                     "GET",
                     _without_credentials(url),
@@ -281,6 +298,20 @@ class HttpFetcher:
             finally:
                 _this_fetch.fresh_connection = False
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _direct_pool(self, url: str) -> tuple[HTTPConnectionPool, str]:
+        """The pool for ``url``'s origin, and the request target (path and query)."""
+        scheme, host, port, target = _request_target(url)
+        origin = (scheme, host, port)
+        pool = self._direct_pools.get(origin)
+        if pool is None:
+            # Pools hold no socket once idle (the watchdog closes those): a
+            # fleet's worth costs little, and this bound only stops a leak.
+            if len(self._direct_pools) >= _MAX_POOLS:
+                self._direct_pools.clear()
+            pool = self._direct.connection_from_host(host, port=port, scheme=scheme)
+            self._direct_pools[origin] = pool
+        return pool, target
 
     def _manager_for(self, url: str) -> urllib3.PoolManager:
         parts = urlsplit(url)
@@ -367,6 +398,18 @@ def _checked_url(candidate: str, feed_url: str, *, redirect: bool, base: str = "
             ) from exc
         raise FetchError("url", f"invalid feed URL {feed_url!r}: {reason}") from exc
     return absolute
+
+
+_MAX_POOLS = 4096
+
+
+@functools.lru_cache(maxsize=4096)
+def _request_target(url: str) -> tuple[str, str, int | None, str]:
+    """Scheme, host, port and request target of a checked URL, as
+    PoolManager.urlopen works them out (host IDNA-encoded, the target's
+    invalid characters percent-encoded). Remembered, like _checked_url."""
+    parts = urllib3.util.parse_url(url)
+    return parts.scheme or "http", parts.host or "", parts.port, parts.request_uri
 
 
 def _proxy_manager(proxy: str, options: dict[str, Any]) -> urllib3.ProxyManager:
