@@ -463,7 +463,7 @@ class Monitor:
         publishes, within its floor and ceiling), backed off after failures,
         or later where the server asked (Retry-After, Cache-Control max-age,
         RSS ttl), up to polling.max_backoff; plus jitter. It is stored with
-        the poll's outcome, in the same transaction."""
+        the poll's outcome, in the same write."""
         polling = self.config.polling
         gap = publish_gap or (state.publish_gap if state else None)
         delay = next_poll_delay(
@@ -632,12 +632,9 @@ class Monitor:
         finally:
             self.flush_bookkeeping()
 
-    def flush_bookkeeping(self, older_than: float = 0.0) -> None:
+    def flush_bookkeeping(self, older_than: float = 0.0, *, wait: bool = True) -> None:
         """Write the store's deferred bookkeeping (see Store.record_unchanged)."""
-        try:
-            self.store.flush_bookkeeping(older_than)
-        except StateError as exc:
-            log.error("cannot write poll bookkeeping (it is tried again): %s", exc)
+        self.store.flush_bookkeeping(older_than, wait=wait)
 
     # --- delivery -----------------------------------------------------------
 
@@ -1010,10 +1007,14 @@ class Monitor:
 
     def close(self) -> None:
         close = getattr(self.fetcher, "close", None)
-        if callable(close):
-            close()
-        self.parser.close()
-        self.store.close()
+        try:
+            if callable(close):
+                close()
+        finally:
+            try:
+                self.parser.close()
+            finally:
+                self.store.close()  # writes the deferred bookkeeping, whatever failed before
 
 
 # --- wiring -------------------------------------------------------------------

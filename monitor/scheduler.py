@@ -273,7 +273,8 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
     try:
         while not stop.wait(0.2):
             _apply(scheduler, requests)
-            monitor.flush_bookkeeping(older_than=DEFER_SECONDS)
+            # Never waits: a poll's long commit must not hold up the loop.
+            monitor.flush_bookkeeping(older_than=DEFER_SECONDS, wait=False)
     finally:
         log.info("stopping: waiting for running polls and deliveries to finish")
         monitor.scheduler_running = False

@@ -237,7 +237,7 @@ def test_a_cycle_finding_nothing_new_is_on_disk_when_it_ends(
     clock.advance(minutes=20)
     with caplog.at_level(logging.ERROR, logger="monitor"):
         assert all(report.not_modified for report in monitor.poll_all())
-    assert "cannot write poll bookkeeping (it is tried again)" in caplog.text
+    assert "cannot write the timestamps of 2 unchanged polls" in caplog.text
     assert "disk full" in caplog.text
     with sqlite3.connect(path) as db:
         db.execute("DROP TRIGGER refuse")

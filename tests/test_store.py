@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -141,7 +142,9 @@ def test_a_healthy_feed_unchanged_moves_its_timestamps_in_a_deferred_write(
         assert store.feed_state("f") == after, "what was read back is what was written"
 
 
-def test_deferred_bookkeeping_is_written_before_any_other_query_or_write(tmp_path: Path) -> None:
+def test_deferred_bookkeeping_is_written_before_the_feeds_are_listed_and_yields_to_later_polls(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "monitor.db"
     later = NOW + timedelta(minutes=5)
     with SQLiteStore(path) as store:
@@ -196,7 +199,22 @@ def test_a_failing_feed_that_recovers_is_written_at_once(tmp_path: Path) -> None
         assert last_success_on_disk(path, "f") == later.isoformat(timespec="microseconds")
 
 
-def test_a_deferred_write_that_fails_is_kept_and_written_later(tmp_path: Path) -> None:
+def refuse_updates(path: Path) -> None:
+    with sqlite3.connect(path) as other:
+        other.execute(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON feeds "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+
+
+def accept_updates(path: Path) -> None:
+    with sqlite3.connect(path) as other:
+        other.execute("DROP TRIGGER refuse")
+
+
+def test_a_deferred_write_that_fails_is_logged_once_kept_and_written_later(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "monitor.db"
     later = NOW + timedelta(minutes=5)
     with SQLiteStore(path) as store:
@@ -204,38 +222,99 @@ def test_a_deferred_write_that_fails_is_kept_and_written_later(tmp_path: Path) -
         before = store.feed_state("f")
         assert before is not None
         store.record_unchanged(before, now=later)
-        with sqlite3.connect(path) as other:
-            other.execute(
-                "CREATE TRIGGER refuse BEFORE UPDATE ON feeds "
-                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-            )
-        with pytest.raises(StateError, match="disk full"):
+        refuse_updates(path)
+        with caplog.at_level(logging.INFO, logger="monitor.store"):
             store.flush_bookkeeping()
-        with sqlite3.connect(path) as other:
-            other.execute("DROP TRIGGER refuse")
-        store.flush_bookkeeping()
+            store.flush_bookkeeping()
+            (failure,) = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+            assert failure.startswith("cannot write the timestamps of 1 unchanged polls to")
+            assert failure.endswith(
+                "(tried again every 1 s; a poll's own outcome is not held up): disk full"
+            )
+            assert store.feed_state("f") == store.record_unchanged(before, now=later)
+            accept_updates(path)
+            store.flush_bookkeeping()
+        assert caplog.records[-1].getMessage() == "the timestamps of 1 unchanged polls are written"
         assert last_success_on_disk(path, "f") == later.isoformat(timespec="microseconds")
 
 
-def test_a_deferred_write_leaves_a_feed_repointed_since_alone(tmp_path: Path) -> None:
+def test_a_failing_write_at_the_deferral_limit_does_not_fail_the_poll(tmp_path: Path) -> None:
     path = tmp_path / "monitor.db"
+    later = NOW + timedelta(minutes=5)
+    names = [f"feed{n:03d}" for n in range(store_module.DEFER_ROWS)]
     with SQLiteStore(path) as store:
-        commit(store, [item("a")])
-        before = store.feed_state("f")
-        assert before is not None
-        store.record_unchanged(before, now=NOW + timedelta(minutes=5))
-        store.commit_poll(
+        for name in names:
+            commit_feed(store, name)
+        states = {name: store.feed_state(name) for name in names}
+        refuse_updates(path)
+        for name in names:
+            after = store.record_unchanged(states[name], now=later)  # type: ignore[arg-type]
+            assert after.last_success_at == later
+        assert last_success_on_disk(path, names[0]) == NOW.isoformat(timespec="microseconds")
+        accept_updates(path)
+    assert last_success_on_disk(path, names[0]) == later.isoformat(timespec="microseconds")
+
+
+def test_a_store_closing_when_its_deferred_write_fails_says_what_is_lost(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "monitor.db"
+    store = SQLiteStore(path)
+    commit(store, [item("a")])
+    before = store.feed_state("f")
+    assert before is not None
+    store.record_unchanged(before, now=NOW + timedelta(minutes=5))
+    refuse_updates(path)
+    with caplog.at_level(logging.ERROR, logger="monitor.store"):
+        store.close()
+    assert (
+        "the timestamps of 1 unchanged polls are lost (last success, next poll); "
+        "those feeds show their poll before and are polled again sooner" in caplog.text
+    )
+    assert last_success_on_disk(path, "f") == NOW.isoformat(timespec="microseconds")
+
+
+def test_a_deferred_write_never_undoes_a_later_poll_written_by_another_process(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "monitor.db"
+    later = NOW + timedelta(minutes=5)
+    with SQLiteStore(path) as running, SQLiteStore(path) as once:
+        commit(running, [item("a")])
+        for feed in ("f", "g"):
+            if feed == "g":
+                once.commit_poll(
+                    feed="g",
+                    url="https://x/feed",
+                    items=[],
+                    alerts=[],
+                    validators=Validators(),
+                    now=NOW,
+                )
+            before = running.feed_state(feed)
+            assert before is not None
+            running.record_unchanged(before, now=later)
+        # Meanwhile `monitor once` polls both: one fails, one moved to another URL.
+        once.record_failure(
             feed="f",
+            url="https://x/feed",
+            kind="http",
+            message="502",
+            now=later + timedelta(seconds=1),
+        )
+        once.commit_poll(
+            feed="g",
             url="https://y/feed",
             items=[],
             alerts=[],
             validators=Validators(),
-            now=NOW + timedelta(minutes=1),
+            now=later + timedelta(seconds=1),
         )
-        store.flush_bookkeeping()
-        state = store.feed_state("f")
-        assert state is not None and state.url == "https://y/feed"
-        assert state.last_success_at == NOW + timedelta(minutes=1)
+        failing, moved = running.feed_state("f"), running.feed_state("g")
+        running.flush_bookkeeping()
+        assert running.feed_state("f") == failing and running.feed_state("g") == moved
+    assert failing is not None and failing.consecutive_failures == 1
+    assert moved is not None and moved.url == "https://y/feed"
 
 
 def test_an_item_whose_guid_changed_but_link_and_title_did_not_is_not_new(tmp_path: Path) -> None:

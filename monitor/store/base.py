@@ -120,13 +120,16 @@ class Store(Protocol):
         self, state: FeedState, *, now: datetime, next_poll_at: datetime | None = None
     ) -> FeedState:
         """Count a poll that found nothing new for a feed whose state at the
-        poll's start was ``state``; returns the state it leaves. The write may
-        be deferred (see flush_bookkeeping), never past a read of any other
-        state or any other write."""
+        poll's start was ``state``; returns the state it leaves. A write that
+        only moves timestamps may be deferred (see flush_bookkeeping): this
+        store's feed_state shows it at once, other processes when it is
+        written, and a later write of the feed's poll supersedes it."""
         ...
 
-    def flush_bookkeeping(self, older_than: float = 0.0) -> None:
-        """Write deferred bookkeeping whose oldest part has waited ``older_than`` seconds."""
+    def flush_bookkeeping(self, older_than: float = 0.0, *, wait: bool = True) -> None:
+        """Write deferred bookkeeping whose oldest part has waited ``older_than``
+        seconds; with ``wait`` false, not while the store is busy. Failures
+        are logged and the writes tried again later, never raised."""
         ...
 
     def record_failure(

@@ -8,7 +8,9 @@ WAL lets them read while one writes, and unique keys stop double alerts.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -23,6 +25,8 @@ from monitor.errors import StateError
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
 from monitor.store.base import FeedHealth, FeedState, Incident, PruneReport
+
+log = logging.getLogger("monitor.store")
 
 SCHEMA_VERSION = 2
 SEND_LEASE = timedelta(minutes=10)
@@ -180,6 +184,12 @@ _NOT_MODIFIED = (
     "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL, "
     "next_poll_at = COALESCE(?, next_poll_at) WHERE name = ? AND url = ?"
 )
+# A deferred write lands after later polls may have been written (by this
+# process or another sharing the file): it moves nothing back.
+_DEFERRED_NOT_MODIFIED = f"{_NOT_MODIFIED} AND (last_polled_at IS NULL OR last_polled_at <= ?)"
+
+_Deferred = tuple[str, str, str | None, str, str, str]
+"""The parameters of a _DEFERRED_NOT_MODIFIED write."""
 
 _OPEN_INCIDENTS = (
     "(SELECT GROUP_CONCAT(incidents.kind) FROM incidents WHERE incidents.feed = feeds.name "
@@ -209,9 +219,9 @@ def _feed_state(row: sqlite3.Row) -> FeedState:
     )
 
 
-def _not_modified(state: FeedState, deferred: tuple[str, str, str | None, str, str]) -> FeedState:
-    """``state`` as the deferred _NOT_MODIFIED write leaves it."""
-    success, _, next_poll_at, _, _ = deferred
+def _not_modified(state: FeedState, deferred: _Deferred) -> FeedState:
+    """``state`` as the deferred write leaves it."""
+    success, _, next_poll_at, _, _, _ = deferred
     return replace(
         state,
         last_success_at=_dt(success),
@@ -223,13 +233,21 @@ def _not_modified(state: FeedState, deferred: tuple[str, str, str | None, str, s
     )
 
 
+def _applies(deferred: _Deferred, row: sqlite3.Row) -> bool:
+    """Whether the deferred write would change ``row`` (as its WHERE says)."""
+    polled = row["last_polled_at"]
+    return bool(row["url"] == deferred[4] and (polled is None or polled <= deferred[5]))
+
+
 class SQLiteStore:
     def __init__(self, path: Path, *, claim_lease: timedelta = SEND_LEASE) -> None:
         self.path = path
         self.claim_lease = claim_lease
-        # Feed name -> the parameters of its deferred _NOT_MODIFIED write.
-        self._deferred: dict[str, tuple[str, str, str | None, str, str]] = {}
+        # Feed name -> its deferred write; since when the oldest has waited
+        # (or the last failed attempt to write them).
+        self._deferred: dict[str, _Deferred] = {}
         self._deferred_since: float | None = None
+        self._deferred_failing = False
         try:
             if str(path) != ":memory:":
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -258,11 +276,15 @@ class SQLiteStore:
 
     def close(self) -> None:
         with self._lock:
-            try:
-                self._write_deferred()
-            finally:
-                self._bookkeeping_db.close()
-                self._db.close()
+            if self._deferred and not self._try_write_deferred():
+                log.error(
+                    "the timestamps of %d unchanged polls are lost (last success, next poll); "
+                    "those feeds show their poll before and are polled again sooner",
+                    len(self._deferred),
+                )
+            self._deferred.clear()
+            self._bookkeeping_db.close()
+            self._db.close()
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -274,7 +296,6 @@ class SQLiteStore:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One durable write transaction."""
         with self._lock:
-            self._write_deferred()
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
@@ -293,44 +314,71 @@ class SQLiteStore:
         consistent either way (WAL). One statement needs no BEGIN and COMMIT
         around it, and a poll that finds nothing new is mostly such round
         trips. Returns the rows of its RETURNING clause, if any."""
-        with self._lock:
-            self._write_deferred()
-            return self._rows(self._bookkeeping_db, sql, params)
+        return self._rows(self._bookkeeping_db, sql, params)
 
     def _rollback(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            self._write_deferred()  # so that every query sees them
-            return self._rows(self._db, sql, params)
+        return self._rows(self._db, sql, params)
 
-    def _write_deferred(self) -> None:
-        """Write the deferred bookkeeping, in one transaction (under _lock).
-        If that fails it stays deferred, and the error is raised."""
+    def _try_write_deferred(self) -> bool:
+        """Write the deferred bookkeeping in one transaction (under _lock).
+        If that fails it stays deferred, to be tried again DEFER_SECONDS
+        later; the first failure in a row is logged, and the recovery."""
         if not self._deferred:
-            return
+            return True
         db = self._bookkeeping_db
         try:
             db.execute("BEGIN")
-            db.executemany(_NOT_MODIFIED, list(self._deferred.values()))
+            db.executemany(_DEFERRED_NOT_MODIFIED, list(self._deferred.values()))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise StateError(f"state database error in {str(self.path)!r}: {exc}") from exc
+            with contextlib.suppress(sqlite3.Error):
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+            self._deferred_since = time.monotonic()
+            if not self._deferred_failing:
+                self._deferred_failing = True
+                log.error(
+                    "cannot write the timestamps of %d unchanged polls to %r (tried again "
+                    "every %.0f s; a poll's own outcome is not held up): %s",
+                    len(self._deferred),
+                    str(self.path),
+                    DEFER_SECONDS,
+                    exc,
+                )
+            return False
+        if self._deferred_failing:
+            self._deferred_failing = False
+            log.info("the timestamps of %d unchanged polls are written", len(self._deferred))
         self._deferred.clear()
         self._deferred_since = None
+        return True
 
-    def flush_bookkeeping(self, older_than: float = 0.0) -> None:
+    def flush_bookkeeping(self, older_than: float = 0.0, *, wait: bool = True) -> None:
         """Write the deferred bookkeeping now if its oldest part has waited
         ``older_than`` seconds or more (a running monitor calls this often,
-        so none waits much longer than DEFER_SECONDS)."""
-        with self._lock:
+        so none waits much longer than DEFER_SECONDS). With ``wait`` false,
+        nothing is done while another thread uses the database. Failures
+        are logged, never raised (see _try_write_deferred)."""
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
             since = self._deferred_since
             if since is not None and time.monotonic() - since >= older_than:
-                self._write_deferred()
+                self._try_write_deferred()
+        finally:
+            self._lock.release()
+
+    def _supersede_deferred(self, feed: str) -> None:
+        """A write of ``feed``'s poll is about to be made at once: a deferred
+        one is older, and would be refused anyway (_DEFERRED_NOT_MODIFIED)."""
+        with self._lock:
+            self._deferred.pop(feed, None)
+            if not self._deferred:
+                self._deferred_since = None
 
     def _rows(
         self, db: sqlite3.Connection, sql: str, params: Sequence[object]
@@ -386,8 +434,10 @@ class SQLiteStore:
                 (name,),
             )
             deferred = self._deferred.get(name)
-        state = _feed_state(rows[0]) if rows else None
-        if state is not None and deferred is not None and deferred[4] == state.url:
+        if not rows:
+            return None
+        state = _feed_state(rows[0])
+        if deferred is not None and _applies(deferred, rows[0]):
             state = _not_modified(state, deferred)
         return state
 
@@ -422,6 +472,7 @@ class SQLiteStore:
         next_poll_at: datetime | None = None,
     ) -> int:
         stamp = _ts(now)
+        self._supersede_deferred(feed)
         with self._transaction() as db:
             db.executemany(
                 "INSERT INTO seen (feed, key, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?) "
@@ -462,6 +513,7 @@ class SQLiteStore:
         return queued
 
     def feed_health(self) -> list[FeedHealth]:
+        self.flush_bookkeeping()  # as the feeds stand now, deferred writes included
         rows = self._query(
             "SELECT f.*, "
             "(SELECT COUNT(*) FROM seen s WHERE s.feed = f.name AND s.key NOT LIKE 'link+title:%') "
@@ -498,6 +550,7 @@ class SQLiteStore:
     ) -> FeedState | None:
         stamp = _ts(now)
         params = (stamp, stamp, _ts(next_poll_at) if next_poll_at else None, feed, url)
+        self._supersede_deferred(feed)
         if not _HAS_RETURNING:
             self._bookkeeping(_NOT_MODIFIED, params)
             state = self.feed_state(feed)
@@ -512,11 +565,13 @@ class SQLiteStore:
         start was ``state``; returns the state it leaves.
 
         For a healthy feed the write only moves timestamps (last success,
-        next poll). It is deferred and written with others in one
+        last poll, next poll). It is deferred and written with others in one
         transaction: once DEFER_ROWS feeds have one, once the oldest has
-        waited DEFER_SECONDS (see flush_bookkeeping), before any other read
-        or write of the database but this feed's own state, and at close. A
-        crash loses at most those timestamps: the feeds show the poll
+        waited DEFER_SECONDS (see flush_bookkeeping), before feed_health
+        reads the feeds, and at close. Until then this store's feed_state
+        shows it; other processes see it when it is written. A later write
+        of the feed's poll, here or by another process, supersedes it. A
+        crash loses only such timestamps: those feeds show their poll
         before, and are polled again sooner. A failing feed's recovery is
         written at once.
         """
@@ -538,6 +593,7 @@ class SQLiteStore:
             _ts(next_poll_at) if next_poll_at else None,
             state.name,
             state.url,
+            stamp,
         )
         with self._lock:
             self._deferred[state.name] = deferred
@@ -547,7 +603,7 @@ class SQLiteStore:
                 len(self._deferred) >= DEFER_ROWS
                 or time.monotonic() - self._deferred_since >= DEFER_SECONDS
             ):
-                self._write_deferred()
+                self._try_write_deferred()
         return _not_modified(state, deferred)
 
     def record_failure(
@@ -561,6 +617,7 @@ class SQLiteStore:
         next_poll_at: datetime | None = None,
     ) -> None:
         stamp = _ts(now)
+        self._supersede_deferred(feed)
         self._bookkeeping(
             "INSERT INTO feeds (name, url, last_polled_at, last_error, last_error_kind, "
             "consecutive_failures, failing_since, next_poll_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?) "
