@@ -61,8 +61,8 @@ host one stall of a few hundred milliseconds is a large part of a cycle this
 short: single runs of the monitor's warm-same cycle took 0.28 to 0.57 s
 against a cold cycle of about 8 s. The cold cycle runs once (it needs fresh
 state, and at several seconds it is far less at the mercy of a stall), and
-so do reader's warm cycles, which take seconds. RSS, HWM and procs cover
-every run; PSS is read after the last.
+so do reader's warm cycles, which take seconds. RSS, HWM, procs and the
+server's answer counts cover every run; PSS is read after the last.
 
 Setup (imports, building the monitor, loading rules, ``add_feed``) is not part
 of any cycle. The server's own CPU is not counted. ``--profile`` instead runs
@@ -776,6 +776,8 @@ def main() -> int:
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.per_host = args.per_host or args.concurrency
+    if args.repeats < 1:
+        parser.error("--repeats must be 1 or more")
 
     if args.serve:
         serve(args.corpus, args.limit)

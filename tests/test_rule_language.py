@@ -429,9 +429,9 @@ def test_guards_measure_from_the_words_that_satisfied_near(tmp_path: Path) -> No
     assert verdict(rules, "could alpha beta return") == "none"
 
 
-def test_guards_do_not_measure_from_context_terms_beside_a_near(tmp_path: Path) -> None:
+def test_a_guard_anchored_on_near_ignores_cues_beside_context_terms(tmp_path: Path) -> None:
     """A term the rule only requires somewhere says what the item is about,
-    not who does what: a cue beside it says nothing about the statement."""
+    not who does what: with ``anchors: near`` a cue beside it does not count."""
     rule = HEAD + dedent(
         """\
         match:
@@ -442,6 +442,7 @@ def test_guards_do_not_measure_from_context_terms_beside_a_near(tmp_path: Path) 
         guards:
           - cues: [warns]
             action: skip
+            anchors: near
         """
     )
     rules = ruleset(tmp_path, rule)
@@ -449,20 +450,42 @@ def test_guards_do_not_measure_from_context_terms_beside_a_near(tmp_path: Path) 
     assert verdict(rules, "Kyiv warns troops killed could reach Moscow") == "none"
 
 
-def test_without_a_near_every_matched_term_anchors_the_guards(tmp_path: Path) -> None:
+def test_by_default_every_matched_term_anchors_a_guard(tmp_path: Path) -> None:
     rule = HEAD + dedent(
         """\
         match:
-          all: [troops, moscow]
+          all:
+            - near: [[troops], [killed]]
+              within: 0
+            - any: [moscow]
+        guards:
+          - cues: [denies]
+            action: skip
+        """
+    )
+    assert verdict(ruleset(tmp_path, rule), "Troops killed in Kursk, Moscow denies") == "none"
+
+
+def test_near_anchors_fall_back_to_every_matched_term_when_no_near_holds(
+    tmp_path: Path,
+) -> None:
+    rule = HEAD + dedent(
+        """\
+        match:
+          any:
+            - near: [[troops], [killed]]
+              within: 0
+            - all: [casualties, moscow]
         guards:
           - cues: [warns]
             action: skip
             window: 1
+            anchors: near
         """
     )
     rules = ruleset(tmp_path, rule)
-    assert verdict(rules, "Kyiv warns Moscow about the troops in Kursk") == "none"
-    assert verdict(rules, "Troops in Kursk near Moscow, and later Kyiv warns") == "critical"
+    assert verdict(rules, "Casualties mount as Kyiv warns Moscow") == "none"
+    assert verdict(rules, "Casualties near Moscow, and later Kyiv warns") == "critical"
 
 
 def test_matched_lists_only_the_terms_that_made_the_rule_hold(tmp_path: Path) -> None:

@@ -109,6 +109,7 @@ class Compiler:
                 window=guard.window,
                 questions=guard.questions,
                 clause=guard.clause,
+                near_anchors=guard.anchors == "near",
             )
             for i, guard in enumerate(spec.guards)
         )

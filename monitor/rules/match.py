@@ -71,6 +71,8 @@ class Guard:
     window: int
     questions: bool
     clause: bool
+    near_anchors: bool = False
+    """Cues count only near the words of 'near' tests, when one holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,14 +535,16 @@ def evaluate_rule(rule: Rule, item: Item, evaluation: Evaluation) -> Match | Non
             break
     whole = Evaluation(evaluation.document, evaluation.hits)
     support = whole.support(rule.condition)
-    # The words of 'near' tests say who does what; terms a rule only requires
-    # somewhere ("Russia", "Ukraine") are context, and a cue next to them
-    # ("warns Moscow of more losses") says nothing about the statement.
-    statement = whole.support(rule.condition, near_only=True) or support
+    near_words: frozenset[tuple[int, Hit]] | None = None
     applied: str | None = None
     for guard in rule.guards:
         label = guard.name or ", ".join(t.text for t in guard.cues[:4])
-        reason = _guard_cue(rule, guard, evaluation, statement)
+        anchors = support
+        if guard.near_anchors:
+            if near_words is None:
+                near_words = whole.support(rule.condition, near_only=True)
+            anchors = near_words or support
+        reason = _guard_cue(rule, guard, evaluation, anchors)
         if reason is None:
             _say(evaluation, f"guard '{label}' did not fire")
             continue

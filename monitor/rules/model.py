@@ -159,6 +159,11 @@ class GuardSpec(StrictModel):
     sanctions Chinese firms, Beijing vows response" the cue is in another."""
     questions: bool = False
     """A matched statement that is a question ("Will Seoul send arms?") counts as hedged."""
+    anchors: Literal["matched", "near"] = "matched"
+    """matched: cues count near any word that made the rule hold; near: only
+    near the words of its 'near' tests (who does what), when one holds, not
+    near terms the rule merely requires somewhere ("warns Moscow of more
+    losses" says nothing of the troops killed)."""
 
     @model_validator(mode="after")
     def _to_needs_lower(self) -> GuardSpec:
