@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -184,6 +185,34 @@ def test_deferred_bookkeeping_is_written_for_many_feeds_at_once_and_at_close(
     assert last_success_on_disk(path, names[0]) == later.isoformat(timespec="microseconds")
     store.close()
     assert last_success_on_disk(path, names[0]) == latest.isoformat(timespec="microseconds")
+
+
+def test_a_flush_that_must_not_wait_leaves_a_busy_store_alone(tmp_path: Path) -> None:
+    """The run loop flushes every 0.2 s without waiting: a poll's long commit
+    must not hold it up."""
+    path = tmp_path / "monitor.db"
+    later = NOW + timedelta(minutes=5)
+    with SQLiteStore(path) as store:
+        commit(store, [item("a")])
+        before = store.feed_state("f")
+        assert before is not None
+        store.record_unchanged(before, now=later)
+        busy, release = threading.Event(), threading.Event()
+
+        def commit_in_progress() -> None:
+            with store._lock:  # as a poll's transaction holds it
+                busy.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=commit_in_progress)
+        holder.start()
+        busy.wait(10)
+        store.flush_bookkeeping(wait=False)
+        release.set()
+        holder.join()
+        assert last_success_on_disk(path, "f") == NOW.isoformat(timespec="microseconds")
+        store.flush_bookkeeping(wait=False)
+        assert last_success_on_disk(path, "f") == later.isoformat(timespec="microseconds")
 
 
 def test_a_failing_feed_that_recovers_is_written_at_once(tmp_path: Path) -> None:
