@@ -429,41 +429,38 @@ def test_guards_measure_from_the_words_that_satisfied_near(tmp_path: Path) -> No
     assert verdict(rules, "could alpha beta return") == "none"
 
 
-def test_a_guard_anchored_on_near_ignores_cues_beside_context_terms(tmp_path: Path) -> None:
-    """A term the rule only requires somewhere says what the item is about,
-    not who does what: with ``anchors: near`` a cue beside it does not count."""
-    rule = HEAD + dedent(
-        """\
-        match:
-          all:
-            - near: [[troops], [killed]]
-              within: 0
-            - any: [moscow]
-        guards:
-          - cues: [warns]
-            action: skip
-            anchors: near
-        """
-    )
-    rules = ruleset(tmp_path, rule)
-    assert verdict(rules, "Troops killed in Kursk, Kyiv warns Moscow of more losses") == "critical"
-    assert verdict(rules, "Kyiv warns troops killed could reach Moscow") == "none"
+NEAR_AND_CONTEXT = HEAD + dedent(
+    """\
+    match:
+      all:
+        - near: [[troops], [killed]]
+          within: 0
+        - any: [moscow]
+    guards:
+    """
+)
 
 
-def test_by_default_every_matched_term_anchors_a_guard(tmp_path: Path) -> None:
-    rule = HEAD + dedent(
-        """\
-        match:
-          all:
-            - near: [[troops], [killed]]
-              within: 0
-            - any: [moscow]
-        guards:
-          - cues: [denies]
-            action: skip
-        """
-    )
-    assert verdict(ruleset(tmp_path, rule), "Troops killed in Kursk, Moscow denies") == "none"
+@pytest.mark.parametrize(
+    ("guard", "headline", "expected"),
+    [
+        # A term the rule only requires somewhere says what the item is
+        # about, not who does what: with anchors: near a cue beside it is no cue.
+        (
+            "{cues: [warns], action: skip, anchors: near}",
+            "Troops killed in Kursk, Kyiv warns Moscow of more losses",
+            "critical",
+        ),
+        ("{cues: [warns], action: skip, anchors: near}", "Kyiv warns troops killed", "none"),
+        # By default every matched term anchors: a denial names what it denies.
+        ("{cues: [denies], action: skip}", "Troops killed in Kursk, Moscow denies", "none"),
+    ],
+)
+def test_a_guard_anchored_on_near_ignores_cues_beside_context_terms(
+    tmp_path: Path, guard: str, headline: str, expected: str
+) -> None:
+    rules = ruleset(tmp_path, f"{NEAR_AND_CONTEXT}  - {guard}\n")
+    assert verdict(rules, headline) == expected
 
 
 def test_near_anchors_fall_back_to_every_matched_term_when_no_near_holds(

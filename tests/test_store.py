@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from monitor.items import Item
 from monitor.rules.model import Severity
 from monitor.store import SQLiteStore
 from monitor.store import sqlite as store_module
+from monitor.store.base import FeedState
 from monitor.store.sqlite import SEND_LEASE
 from tests.support.records import make_item
 
@@ -122,24 +125,38 @@ def last_success_on_disk(path: Path, feed: str) -> str | None:
     return row[0] if row else None
 
 
+LATER = NOW + timedelta(minutes=5)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+@contextmanager
+def store_with_feed(path: Path) -> Iterator[tuple[SQLiteStore, FeedState]]:
+    """A store at ``path`` that has polled feed f once, and f's state."""
+    with SQLiteStore(path) as store:
+        commit(store, [item("a")])
+        state = store.feed_state("f")
+        assert state is not None
+        yield store, state
+
+
 def test_a_healthy_feed_unchanged_moves_its_timestamps_in_a_deferred_write(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "monitor.db"
-    later = NOW + timedelta(minutes=5)
-    with SQLiteStore(path) as store:
-        commit(store, [item("a")])
-        before = store.feed_state("f")
-        assert before is not None
+    later = LATER
+    with store_with_feed(path) as (store, before):
         after = store.record_unchanged(before, now=later, next_poll_at=later + timedelta(hours=1))
         assert after.last_success_at == later and after.next_poll_at == later + timedelta(hours=1)
         # This store reads it back at once; another process sees it once written.
         assert store.feed_state("f") == after
-        assert last_success_on_disk(path, "f") == NOW.isoformat(timespec="microseconds")
+        assert last_success_on_disk(path, "f") == stamp(NOW)
         store.flush_bookkeeping(older_than=3600)
-        assert last_success_on_disk(path, "f") == NOW.isoformat(timespec="microseconds")
+        assert last_success_on_disk(path, "f") == stamp(NOW)
         store.flush_bookkeeping()
-        assert last_success_on_disk(path, "f") == later.isoformat(timespec="microseconds")
+        assert last_success_on_disk(path, "f") == stamp(later)
         assert store.feed_state("f") == after, "what was read back is what was written"
 
 
@@ -147,11 +164,8 @@ def test_deferred_bookkeeping_is_written_before_the_feeds_are_listed_and_yields_
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "monitor.db"
-    later = NOW + timedelta(minutes=5)
-    with SQLiteStore(path) as store:
-        commit(store, [item("a")])
-        before = store.feed_state("f")
-        assert before is not None
+    later = LATER
+    with store_with_feed(path) as (store, before):
         store.record_unchanged(before, now=later)
         (health,) = store.feed_health()
         assert health.last_success_at == later
@@ -168,7 +182,7 @@ def test_deferred_bookkeeping_is_written_for_many_feeds_at_once_and_at_close(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "monitor.db"
-    later = NOW + timedelta(minutes=5)
+    later = LATER
     names = [f"feed{n:03d}" for n in range(store_module.DEFER_ROWS)]
     store = SQLiteStore(path)
     for name in names:
@@ -176,26 +190,23 @@ def test_deferred_bookkeeping_is_written_for_many_feeds_at_once_and_at_close(
     states = {name: store.feed_state(name) for name in names}
     for name in names[:-1]:
         store.record_unchanged(states[name], now=later)  # type: ignore[arg-type]
-    assert last_success_on_disk(path, names[0]) == NOW.isoformat(timespec="microseconds")
+    assert last_success_on_disk(path, names[0]) == stamp(NOW)
     store.record_unchanged(states[names[-1]], now=later)  # type: ignore[arg-type]
-    assert last_success_on_disk(path, names[0]) == later.isoformat(timespec="microseconds")
-    assert last_success_on_disk(path, names[-1]) == later.isoformat(timespec="microseconds")
+    assert last_success_on_disk(path, names[0]) == stamp(later)
+    assert last_success_on_disk(path, names[-1]) == stamp(later)
     latest = later + timedelta(minutes=5)
     store.record_unchanged(states[names[0]], now=latest)  # type: ignore[arg-type]
-    assert last_success_on_disk(path, names[0]) == later.isoformat(timespec="microseconds")
+    assert last_success_on_disk(path, names[0]) == stamp(later)
     store.close()
-    assert last_success_on_disk(path, names[0]) == latest.isoformat(timespec="microseconds")
+    assert last_success_on_disk(path, names[0]) == stamp(latest)
 
 
 def test_a_flush_that_must_not_wait_leaves_a_busy_store_alone(tmp_path: Path) -> None:
     """The run loop flushes every 0.2 s without waiting: a poll's long commit
     must not hold it up."""
     path = tmp_path / "monitor.db"
-    later = NOW + timedelta(minutes=5)
-    with SQLiteStore(path) as store:
-        commit(store, [item("a")])
-        before = store.feed_state("f")
-        assert before is not None
+    later = LATER
+    with store_with_feed(path) as (store, before):
         store.record_unchanged(before, now=later)
         busy, release = threading.Event(), threading.Event()
 
@@ -210,14 +221,14 @@ def test_a_flush_that_must_not_wait_leaves_a_busy_store_alone(tmp_path: Path) ->
         store.flush_bookkeeping(wait=False)
         release.set()
         holder.join()
-        assert last_success_on_disk(path, "f") == NOW.isoformat(timespec="microseconds")
+        assert last_success_on_disk(path, "f") == stamp(NOW)
         store.flush_bookkeeping(wait=False)
-        assert last_success_on_disk(path, "f") == later.isoformat(timespec="microseconds")
+        assert last_success_on_disk(path, "f") == stamp(later)
 
 
 def test_a_failing_feed_that_recovers_is_written_at_once(tmp_path: Path) -> None:
     path = tmp_path / "monitor.db"
-    later = NOW + timedelta(minutes=5)
+    later = LATER
     with SQLiteStore(path) as store:
         commit(store, [item("a")])
         store.record_failure(feed="f", url="https://x/feed", kind="http", message="502", now=NOW)
@@ -225,7 +236,7 @@ def test_a_failing_feed_that_recovers_is_written_at_once(tmp_path: Path) -> None
         assert failing is not None
         after = store.record_unchanged(failing, now=later)
         assert after.consecutive_failures == 0 and after.failing_since is None
-        assert last_success_on_disk(path, "f") == later.isoformat(timespec="microseconds")
+        assert last_success_on_disk(path, "f") == stamp(later)
 
 
 def refuse_updates(path: Path) -> None:
@@ -245,11 +256,8 @@ def test_a_deferred_write_that_fails_is_logged_once_kept_and_written_later(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "monitor.db"
-    later = NOW + timedelta(minutes=5)
-    with SQLiteStore(path) as store:
-        commit(store, [item("a")])
-        before = store.feed_state("f")
-        assert before is not None
+    later = LATER
+    with store_with_feed(path) as (store, before):
         store.record_unchanged(before, now=later)
         refuse_updates(path)
         with caplog.at_level(logging.INFO, logger="monitor.store"):
@@ -264,12 +272,12 @@ def test_a_deferred_write_that_fails_is_logged_once_kept_and_written_later(
             accept_updates(path)
             store.flush_bookkeeping()
         assert caplog.records[-1].getMessage() == "the timestamps of 1 unchanged polls are written"
-        assert last_success_on_disk(path, "f") == later.isoformat(timespec="microseconds")
+        assert last_success_on_disk(path, "f") == stamp(later)
 
 
 def test_a_failing_write_at_the_deferral_limit_does_not_fail_the_poll(tmp_path: Path) -> None:
     path = tmp_path / "monitor.db"
-    later = NOW + timedelta(minutes=5)
+    later = LATER
     names = [f"feed{n:03d}" for n in range(store_module.DEFER_ROWS)]
     with SQLiteStore(path) as store:
         for name in names:
@@ -279,9 +287,9 @@ def test_a_failing_write_at_the_deferral_limit_does_not_fail_the_poll(tmp_path: 
         for name in names:
             after = store.record_unchanged(states[name], now=later)  # type: ignore[arg-type]
             assert after.last_success_at == later
-        assert last_success_on_disk(path, names[0]) == NOW.isoformat(timespec="microseconds")
+        assert last_success_on_disk(path, names[0]) == stamp(NOW)
         accept_updates(path)
-    assert last_success_on_disk(path, names[0]) == later.isoformat(timespec="microseconds")
+    assert last_success_on_disk(path, names[0]) == stamp(later)
 
 
 def test_a_store_closing_when_its_deferred_write_fails_says_what_is_lost(
@@ -300,14 +308,14 @@ def test_a_store_closing_when_its_deferred_write_fails_says_what_is_lost(
         "the timestamps of 1 unchanged polls are lost (last success, next poll); "
         "those feeds show their poll before and are polled again sooner" in caplog.text
     )
-    assert last_success_on_disk(path, "f") == NOW.isoformat(timespec="microseconds")
+    assert last_success_on_disk(path, "f") == stamp(NOW)
 
 
 def test_a_deferred_write_never_undoes_a_later_poll_written_by_another_process(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "monitor.db"
-    later = NOW + timedelta(minutes=5)
+    later = LATER
     with SQLiteStore(path) as running, SQLiteStore(path) as once:
         commit(running, [item("a")])
         for feed in ("f", "g"):
