@@ -284,9 +284,15 @@ def test_a_failing_write_at_the_deferral_limit_does_not_fail_the_poll(tmp_path: 
             commit_feed(store, name)
         states = {name: store.feed_state(name) for name in names}
         refuse_updates(path)
-        for name in names:
-            after = store.record_unchanged(states[name], now=later)  # type: ignore[arg-type]
-            assert after.last_success_at == later
+        attempts: list[str] = []
+        store._bookkeeping_db.set_trace_callback(
+            lambda sql: attempts.append(sql) if sql == "BEGIN" else None
+        )
+        for _ in range(3):  # the limit is reached, then polls go on while writes are refused
+            for name in names:
+                after = store.record_unchanged(states[name], now=later)  # type: ignore[arg-type]
+                assert after.last_success_at == later
+        assert len(attempts) == 1, "tried again a second later, not at every poll"
         assert last_success_on_disk(path, names[0]) == stamp(NOW)
         accept_updates(path)
     assert last_success_on_disk(path, names[0]) == stamp(later)
@@ -305,7 +311,7 @@ def test_a_store_closing_when_its_deferred_write_fails_says_what_is_lost(
     with caplog.at_level(logging.ERROR, logger="monitor.store"):
         store.close()
     assert (
-        "the timestamps of 1 unchanged polls are lost (last success, next poll); "
+        "the timestamps of 1 unchanged polls are lost (last success, last and next poll); "
         "those feeds show their poll before and are polled again sooner" in caplog.text
     )
     assert last_success_on_disk(path, "f") == stamp(NOW)

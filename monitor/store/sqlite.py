@@ -278,7 +278,8 @@ class SQLiteStore:
         with self._lock:
             if self._deferred and not self._try_write_deferred():
                 log.error(
-                    "the timestamps of %d unchanged polls are lost (last success, next poll); "
+                    "the timestamps of %d unchanged polls are lost (last success, last and next "
+                    "poll); "
                     "those feeds show their poll before and are polled again sooner",
                     len(self._deferred),
                 )
@@ -599,9 +600,9 @@ class SQLiteStore:
             self._deferred[state.name] = deferred
             if self._deferred_since is None:
                 self._deferred_since = time.monotonic()
-            elif (
-                len(self._deferred) >= DEFER_ROWS
-                or time.monotonic() - self._deferred_since >= DEFER_SECONDS
+            elif time.monotonic() - self._deferred_since >= DEFER_SECONDS or (
+                # While writes are refused, only once a second, not every poll.
+                len(self._deferred) >= DEFER_ROWS and not self._deferred_failing
             ):
                 self._try_write_deferred()
         return _not_modified(state, deferred)
