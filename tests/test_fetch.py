@@ -121,13 +121,10 @@ def dripping_server(
     same connection. Each request it reads is added to ``heard``. Yields its
     address (host:port) and an event set once it has sent every piece: a
     client cut off at its deadline hangs up before."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
     stop = threading.Event()
     finished = threading.Event()
 
-    def drip() -> None:
+    def drip(listener: socket.socket) -> None:
         raw, _ = listener.accept()
         with tls.wrap_socket(raw, server_side=True) if tls else raw as connection:
             try:
@@ -147,12 +144,26 @@ def dripping_server(
                     return
             finished.set()
 
-    server = threading.Thread(target=drip, daemon=True)
+    with raw_server(drip, stop=stop.set) as address:
+        yield address, finished
+
+
+@contextlib.contextmanager
+def raw_server(
+    serve: Callable[[socket.socket], None], stop: Callable[[], None] | None = None
+) -> Iterator[str]:
+    """Run ``serve`` on a thread with a listening loopback socket; yields its
+    address (host:port). On the way out: ``stop`` (by default, close the
+    listener, which ends a pending accept), then wait for the thread."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    server = threading.Thread(target=serve, args=(listener,), daemon=True)
     server.start()
     try:
-        yield f"127.0.0.1:{listener.getsockname()[1]}", finished
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
     finally:
-        stop.set()
+        (stop or listener.close)()
         server.join(timeout=5)
         listener.close()
 
@@ -460,12 +471,9 @@ def scripted_server(
     n-th conversation: each request on it gets the next answer, sent whole,
     or the connection is closed unanswered (HANG_UP). Yields its address
     (host:port) and the request lines each connection carried."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
     heard: list[list[str]] = []
 
-    def converse() -> None:
+    def converse(listener: socket.socket) -> None:
         for answers in conversations:
             try:
                 connection, _ = listener.accept()
@@ -486,13 +494,8 @@ def scripted_server(
                         break
                     connection.sendall(answer)
 
-    server = threading.Thread(target=converse, daemon=True)
-    server.start()
-    try:
-        yield f"127.0.0.1:{listener.getsockname()[1]}", heard
-    finally:
-        listener.close()
-        server.join(timeout=5)
+    with raw_server(converse) as address:
+        yield address, heard
 
 
 def test_a_304_and_a_redirect_leave_their_connection_to_the_next_fetch() -> None:
