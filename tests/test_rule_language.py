@@ -103,7 +103,7 @@ def test_regular_expressions_use_re2_case_insensitively(tmp_path: Path) -> None:
         ),
         ("'tr*'", "a wildcard needs at least 3 letters before '*'"),
         ("'a*b'", "'*' is only allowed once, at the end of a word"),
-        ("'$'", "name the list after '$'"),
+        ("'$'", "name the list or selection after '$'"),
     ],
 )
 def test_bad_terms_are_refused_with_file_and_line(tmp_path: Path, term: str, message: str) -> None:
@@ -489,3 +489,136 @@ def test_matched_lists_only_the_terms_that_made_the_rule_hold(tmp_path: Path) ->
     rule = HEAD + "match:\n  any:\n    - all: [alpha, beta]\n    - all: [gamma, delta]\n"
     (match,) = ruleset(tmp_path, rule).match(make_item("alpha beta gamma"))
     assert match.matched == {"title": ("alpha", "beta")}
+
+
+# --- named selections and sentence scope ---------------------------------------
+
+SELECTIONS_RULE = (
+    HEAD
+    + """\
+selections:
+  korean-soldiers:
+    near: [[north korean], [troops, soldiers]]
+    within: 1
+  soldiers-in-combat:
+    scope: sentence
+    all: [$korean-soldiers, any: [killed, captured]]
+match:
+  any: [$soldiers-in-combat]
+"""
+)
+
+
+def test_selections_are_named_conditions_used_like_lists(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, SELECTIONS_RULE)
+    assert verdict(rules, "Two North Korean soldiers captured in Kursk") == "critical"
+    assert verdict(rules, "Killed in Kursk: North Korean troops, says Kyiv") == "critical", (
+        "sentence scope holds in any order"
+    )
+
+
+def test_sentence_scope_needs_every_part_in_one_sentence(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, SELECTIONS_RULE)
+    assert (
+        verdict(rules, "North Korean troops arrive in Russia. Ukraine says many were killed.")
+        == "none"
+    ), "the troops in one sentence and the killing in the next"
+    assert (
+        verdict(rules, "Report from Kursk", "Ukraine says North Korean soldiers were captured.")
+        == "critical"
+    ), "one sentence of the summary holds it all"
+
+
+def test_the_trace_names_the_selection_and_the_sentence_tried(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, SELECTIONS_RULE)
+    item = make_item("North Korean troops arrive. Many killed.")
+    _, trace = rules.matcher.explain(item)["r"]
+    text = "\n".join(trace)
+    assert "$soldiers-in-combat (selection):" in text
+    assert "in sentence 1 (title):" in text and "in sentence 2 (title):" in text
+    assert "no single sentence holds all of it" in text
+
+
+def test_guards_anchor_on_the_sentence_where_a_scoped_condition_holds(tmp_path: Path) -> None:
+    rules = ruleset(
+        tmp_path,
+        SELECTIONS_RULE + "guards:\n  - cues: [could]\n    action: skip\n",
+    )
+    assert verdict(rules, "North Korean troops could be killed, Kyiv warns") == "none"
+    assert (
+        verdict(rules, "North Korean soldiers captured", "Kyiv says more could follow.")
+        == "critical"
+    ), "the hedge is in a sentence that does not carry the statement"
+
+
+@pytest.mark.parametrize(
+    ("selections", "match", "message"),
+    [
+        (
+            "  a:\n    all: [alpha]\n",
+            "all: [$b]",
+            "undefined list or selection '$b'",
+        ),
+        (
+            "  a:\n    all: [alpha]\n  b:\n    all: [beta]\n",
+            "all: [$a]",
+            "selection '$b' is defined but never used",
+        ),
+        (
+            "  a:\n    all: [$b]\n  b:\n    all: [$a]\n",
+            "all: [$a]",
+            "selections use each other: $a -> $b -> $a",
+        ),
+        (
+            "  a:\n    all: [alpha]\n",
+            "all: [near: [[$a], [beta]]]",
+            "'$a' is a selection, a condition: it can be an entry of all/any/none but not a term",
+        ),
+        (
+            "  dprk:\n    all: [alpha]\n",
+            "all: [$dprk]",
+            "selection '$dprk' has the name of the list rules/lists/dprk.yaml",
+        ),
+        (
+            "  a:\n    all: [alpha]\n    scope: paragraph\n",
+            "all: [$a]",
+            "scope",
+        ),
+    ],
+)
+def test_selection_mistakes_are_reported_with_file_and_line(
+    tmp_path: Path, selections: str, match: str, message: str
+) -> None:
+    found = problems(
+        tmp_path,
+        HEAD + "selections:\n" + selections + f"match:\n  {match}\n",
+        dprk=DPRK_LIST,
+        kpa=KPA_LIST,
+    )
+    assert any(message in p for p in found), found
+    assert all(p.startswith("rules/rule.yaml:") for p in found), found
+
+
+def test_matched_cues_ignore_lets_a_statement_carry_a_cue_word(tmp_path: Path) -> None:
+    rule = (
+        HEAD
+        + """\
+match:
+  all:
+    - near: [[china], [urges], [stop listing]]
+      within: 3
+      ordered: true
+guards:
+  - cues: [urges, could]
+    action: skip
+    matched_cues: MODE
+"""
+    )
+    counted = ruleset(tmp_path / "count", rule.replace("MODE", "count"))
+    ignored = ruleset(tmp_path / "ignore", rule.replace("MODE", "ignore"))
+    title = "China urges EU to stop listing its firms"
+    assert verdict(counted, title) == "none", "the default: a cue counts wherever it is"
+    assert verdict(ignored, title) == "critical", "the cue is a word of the statement itself"
+    assert verdict(ignored, "China urges EU to stop listing its firms and could retaliate") == (
+        "none"
+    ), "another cue beside the statement still counts"

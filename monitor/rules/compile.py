@@ -9,7 +9,7 @@ Every problem carries the file and line it is about.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from monitor.errors import Problem
 from monitor.rules.match import (
@@ -94,7 +94,7 @@ class Compiler:
 
     def compile_rule(self, spec: RuleSpec, file: str, line_of: LineOf) -> Rule | None:
         before = len(self.problems)
-        context = _Context(self, file, line_of)
+        context = _Context(self, file, line_of, spec.selections)
         condition = context.condition(spec.match, ("match",))
         tiers = tuple(
             Tier(tier.severity, context.condition(tier.when, ("tiers", i, "when")))
@@ -110,6 +110,7 @@ class Compiler:
                 questions=guard.questions,
                 clause=guard.clause,
                 near_anchors=guard.anchors == "near",
+                ignore_matched_cues=guard.matched_cues == "ignore",
             )
             for i, guard in enumerate(spec.guards)
         )
@@ -131,8 +132,20 @@ class Compiler:
                     f"'to: {guard.to.value}' would raise the severity above the rule's "
                     f"{spec.severity.value}; a guard can only lower it (or use action: keep)",
                 )
+        for name in sorted(spec.selections.keys() - context.used_selections):
+            context.problem(
+                ("selections", name),
+                f"selection '${name}' is defined but never used (in match, tiers or "
+                "another selection)",
+            )
+        for name in sorted(spec.selections.keys() & self.lists.keys()):
+            context.problem(
+                ("selections", name),
+                f"selection '${name}' has the name of the list rules/lists/{name}.yaml: "
+                "'$" + name + "' would be ambiguous; rename the selection",
+            )
         required = required_term_sets(condition)
-        if not required:
+        if not required and len(self.problems) == before:
             context.problem(
                 ("match",),
                 "this rule would alert on items that contain none of its terms "
@@ -163,6 +176,10 @@ class _Context:
     compiler: Compiler
     file: str
     line_of: LineOf
+    selections: dict[str, ConditionSpec | NearSpec] = field(default_factory=dict)
+    used_selections: set[str] = field(default_factory=set)
+    _compiled: dict[str, Condition | None] = field(default_factory=dict)
+    _compiling: list[str] = field(default_factory=list)
 
     def problem(self, loc: Location, message: str) -> None:
         self.compiler.problems.append(Problem(self.file, self.line_of(loc), message))
@@ -179,6 +196,7 @@ class _Context:
             any=tuple(n for n in nodes["any"] if n is not None),
             none=tuple(n for n in nodes["none"] if n is not None),
             fields=frozenset(spec.fields) if spec.fields else None,
+            sentence=spec.scope == "sentence",
         )
         excluded = {n.id for n in condition.none if isinstance(n, TermRef)}
         for term in (n for n in condition.all if isinstance(n, TermRef) and n.id in excluded):
@@ -210,9 +228,42 @@ class _Context:
             )
         if is_list_reference(spec):
             name = list_name(spec)
+            if name in self.selections:
+                return self.selection(name, loc)
+            if self.selections and name not in self.compiler.lists:
+                hint = did_you_mean(name, [*self.selections, *self.compiler.lists], prefix="$")
+                self.problem(loc, f"undefined list or selection '${name}'{hint}")
+                return None
             terms = self.compiler.resolve_list(name, self.file, self.line_of(loc))
             return ListRef(name, terms) if terms is not None else None
         return self.compiler.term(spec)
+
+    def selection(self, name: str, loc: Location) -> Condition | None:
+        """A named selection, compiled once however often it is used."""
+        self.used_selections.add(name)
+        if name in self._compiled:
+            return self._compiled[name]
+        spec = self.selections.get(name)
+        if spec is None:
+            return None
+        if name in self._compiling:
+            cycle = " -> ".join(
+                f"${n}" for n in [*self._compiling[self._compiling.index(name) :], name]
+            )
+            self.problem(("selections", name), f"selections use each other: {cycle}")
+            return None
+        self._compiling.append(name)
+        try:
+            loc = ("selections", name)
+            if isinstance(spec, NearSpec):
+                near = self.node(spec, loc)
+                compiled = Condition(all=(near,) if near is not None else (), name=name)
+            else:
+                compiled = replace(self.condition(spec, loc), name=name)
+        finally:
+            self._compiling.pop()
+        self._compiled[name] = compiled
+        return compiled
 
     def positional_terms(
         self, texts: tuple[str, ...], loc: Location, where: str
@@ -220,6 +271,14 @@ class _Context:
         """Terms with word positions: lists are expanded, regular expressions refused."""
         terms: dict[int, TermRef] = {}
         for i, text in enumerate(texts):
+            if is_list_reference(text) and list_name(text) in self.selections:
+                self.used_selections.add(list_name(text))
+                self.problem(
+                    (*loc, i),
+                    f"'{text}' is a selection, a condition: it can be an entry of "
+                    f"all/any/none but not a term in {where}",
+                )
+                continue
             if is_list_reference(text):
                 found = (
                     self.compiler.resolve_list(list_name(text), self.file, self.line_of((*loc, i)))

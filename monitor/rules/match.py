@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise, product
 from typing import Any, Literal
 
@@ -57,6 +57,10 @@ class Condition:
     any: tuple[Node, ...] = ()
     none: tuple[Node, ...] = ()
     fields: frozenset[str] | None = None
+    sentence: bool = False
+    """Everything below must hold within one sentence of the allowed fields."""
+    name: str = ""
+    """The selection this condition was defined as (``$name``), for traces."""
 
 
 Node = TermRef | ListRef | Near | Condition
@@ -73,6 +77,9 @@ class Guard:
     clause: bool
     near_anchors: bool = False
     """Cues count only near the words of 'near' tests, when one holds."""
+    ignore_matched_cues: bool = False
+    """A cue that is itself one of the words the rule matched on is part of
+    the statement, not a hedge of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +338,12 @@ class Evaluation:
     def restricted_to(self, sentence: int) -> Evaluation:
         return Evaluation(self.document, self.hits, sentence)
 
+    def _sentences_in(self, fields: frozenset[str]) -> Iterable[int]:
+        """The sentences a sentence-scoped condition may hold in."""
+        if self.sentence is not None:
+            return (self.sentence,)
+        return (s.index for s in self.document.sentences if s.field in fields)
+
     def term_hits(self, term: TermRef, fields: frozenset[str]) -> list[Hit]:
         found = []
         for hit in self.hits.get(term.id, ()):
@@ -377,6 +390,11 @@ class Evaluation:
             return self._near(node, fields)  # type: ignore[arg-type]
         condition: Condition = node  # type: ignore[assignment]
         inner = condition.fields or fields
+        if condition.sentence and self.sentence is None:
+            return any(
+                self.restricted_to(sentence)._holds_fast(condition, inner)
+                for sentence in self._sentences_in(inner)
+            )
         return (
             all(self._holds_fast(child, inner) for child in condition.all)
             and (not condition.any or any(self._holds_fast(c, inner) for c in condition.any))
@@ -408,6 +426,12 @@ class Evaluation:
         condition: Condition = node  # type: ignore[assignment]
         inner = condition.fields or fields
         found: set[tuple[int, Hit]] = set()
+        if condition.sentence and self.sentence is None:
+            for sentence in self._sentences_in(inner):
+                within = self.restricted_to(sentence)
+                if within._holds_fast(condition, inner):
+                    found |= within.support(condition, inner, near_only=near_only)
+            return frozenset(found)
         for child in (*condition.all, *condition.any):
             if self._holds_fast(child, inner):
                 found |= self.support(child, inner, near_only=near_only)
@@ -426,6 +450,16 @@ class Evaluation:
         )
 
     def _condition(self, node: Condition, fields: frozenset[str]) -> bool:
+        if node.name:
+            # The selection's name, then its body one step further in.
+            self._depth += 1
+            self._say_at_depth(f"${node.name} (selection):")
+            try:
+                return self._condition(replace(node, name=""), fields)
+            finally:
+                self._depth -= 1
+        if node.sentence and self.sentence is None:
+            return self._in_one_sentence(node, fields)
         self._depth += 1
         try:
             all_hold = all(self._child("all", child, fields) for child in node.all)
@@ -440,6 +474,25 @@ class Evaluation:
         finally:
             self._depth -= 1
         return all_hold and any_holds and none_hold
+
+    def _in_one_sentence(self, node: Condition, fields: frozenset[str]) -> bool:
+        """Trace each sentence in turn until one holds the whole condition."""
+        self._depth += 1
+        try:
+            for sentence in self._sentences_in(fields):
+                where = self.document.sentences[sentence]
+                self._say_at_depth(f"in sentence {sentence + 1} ({where.field}):")
+                within = Evaluation(self.document, self.hits, sentence, self.trace, self._depth + 1)
+                if within._condition(replace(node, name=""), fields):
+                    return True
+            self._note(False, "one sentence", "no single sentence holds all of it")
+            return False
+        finally:
+            self._depth -= 1
+
+    def _say_at_depth(self, line: str) -> None:
+        if self.trace is not None:
+            self.trace.append(f"{'  ' * self._depth}{line}")
 
     def _child(self, key: str, node: Node, fields: frozenset[str]) -> bool:
         if self.trace is not None:
@@ -667,6 +720,8 @@ def _hedged(
     ]
     for cue in guard.cues:
         for hit in in_sentence.term_hits(cue, DEFAULT_FIELDS):
+            if guard.ignore_matched_cues and any(_within(hit, anchor) for anchor in anchors):
+                continue
             # Nearest first, so the reason names the word the cue is about.
             for anchor in sorted(anchors, key=lambda a: (_gap(hit, a), a[1])):
                 if anchor[0] != hit[0] or _gap(hit, anchor) > guard.window:
@@ -676,6 +731,10 @@ def _hedged(
                 near = " ".join(document.tokens[anchor[0]][anchor[1] : anchor[2] + 1])
                 return f"cue '{cue.text}' near '{near}' in the {hit[0]}"
     return None
+
+
+def _within(inner: Hit, outer: Hit) -> bool:
+    return inner[0] == outer[0] and outer[1] <= inner[1] and inner[2] <= outer[2]
 
 
 def _same_clause(document: Document, a: Hit, b: Hit) -> bool:

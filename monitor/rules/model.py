@@ -65,7 +65,7 @@ def _scalar_term(value: object) -> object:
 def _valid_term(text: str) -> str:
     if is_list_reference(text):
         if not list_name(text):
-            raise ValueError(f"{text!r}: name the list after '$', as in '$dprk'")
+            raise ValueError(f"{text!r}: name the list or selection after '$', as in '$dprk'")
         return text
     parse_term(text)
     return text
@@ -127,6 +127,9 @@ class ConditionSpec(StrictModel):
     none: tuple[Node, ...] | None = None
     fields: tuple[FieldName, ...] | None = None
     """Where the terms below are looked for (default: title and summary)."""
+    scope: Literal["item", "sentence"] = "item"
+    """sentence: everything below must hold within one sentence, in any order
+    ("who acts, on whom, with what" said together, not spread over the item)."""
 
     @model_validator(mode="after")
     def _not_empty(self) -> ConditionSpec:
@@ -141,6 +144,13 @@ class ConditionSpec(StrictModel):
             if not children:
                 raise ValueError(f"'{key}' is empty: list at least one term")
         return self
+
+
+# A named selection is a condition or, for one proximity test, the test alone.
+Selection = Annotated[
+    Annotated["ConditionSpec", Tag("condition")] | Annotated[NearSpec, Tag("near")],
+    Discriminator(_node_kind),
+]
 
 
 class GuardSpec(StrictModel):
@@ -164,6 +174,12 @@ class GuardSpec(StrictModel):
     near the words of its 'near' tests (who does what), when one holds, not
     near terms the rule merely requires somewhere ("warns Moscow of more
     losses" says nothing of the troops killed)."""
+
+    matched_cues: Literal["count", "ignore"] = "count"
+    """count: a cue counts even when it is one of the words the rule matched
+    on (rules that match "weighs" or "rules out" on purpose and let a guard
+    judge them); ignore: such a cue is part of the statement, not a hedge of
+    it ("China urges the EU to stop listing Chinese firms" is a protest)."""
 
     @model_validator(mode="after")
     def _to_needs_lower(self) -> GuardSpec:
@@ -196,6 +212,9 @@ class RuleSpec(StrictModel):
     severity: Severity
     description: str = ""
     feed_tags: tuple[str, ...] = ()
+    selections: dict[ListName, Selection] = Field(default_factory=dict)
+    """Named conditions of this rule, used in match, tiers and other
+    selections as $name, like a list (a name may not be both)."""
     match: ConditionSpec
     tiers: tuple[TierSpec, ...] = ()
     """Checked in order; the first whose 'when' holds sets the severity."""
