@@ -1,8 +1,9 @@
 """Command line: parse arguments, build the app, hand off. No logic of its own.
 
 Exit codes: 0 success; 1 the command ran but found problems (a feed failed,
-a check failed, a replay source failed); 2 it could not start (bad
-arguments, invalid config or rules, unusable state).
+a check failed, a replay source failed, an eval threshold not met); 2 it
+could not start (bad arguments, invalid config, rules or corpus, unusable
+state).
 """
 
 from __future__ import annotations
@@ -35,10 +36,24 @@ from monitor.app import (
     utc_now,
 )
 from monitor.config import LoadedConfig, load_config
-from monitor.errors import ConfigError, DeliveryError, MonitorError, Problem, RuleError
+from monitor.errors import (
+    ConfigError,
+    CorpusError,
+    DeliveryError,
+    MonitorError,
+    Problem,
+    RuleError,
+)
 from monitor.feeds.fetch import HttpFetcher
 from monitor.logs import setup_logging
-from monitor.rules.load import RuleSet
+from monitor.rules.evaluate import (
+    DEFAULT_TAG,
+    Metric,
+    evaluate,
+    load_corpora,
+    parse_label_options,
+)
+from monitor.rules.load import RuleSet, load_rules
 from monitor.rules.match import Match
 from monitor.rules.model import schema_json
 from monitor.rules.testing import junit_xml, run_cases
@@ -151,6 +166,52 @@ def build_parser() -> argparse.ArgumentParser:
     test_parser.add_argument(
         "--junit", type=Path, metavar="FILE", help="also write a JUnit XML report"
     )
+    eval_parser = commands.add_parser(
+        "eval",
+        parents=[common],
+        help="measure rules against labelled corpora: precision, recall and F1 per rule",
+    )
+    eval_parser.add_argument(
+        "corpora",
+        nargs="+",
+        type=Path,
+        metavar="CORPUS",
+        help="labelled corpus (YAML with items:); several add up",
+    )
+    eval_parser.add_argument(
+        "--label",
+        action="append",
+        dest="labels",
+        default=[],
+        metavar="KEY=RULE",
+        help="the rule a corpus label measures (repeatable; a label named after a rule needs none)",
+    )
+    eval_parser.add_argument(
+        "--rules",
+        type=Path,
+        metavar="DIR",
+        help="evaluate this rules directory instead of the config's",
+    )
+    eval_parser.add_argument(
+        "--default-tag",
+        default=DEFAULT_TAG,
+        metavar="TAG",
+        help=f"feed tag of items with neither tags nor feed (default: {DEFAULT_TAG})",
+    )
+    eval_parser.add_argument("--json", action="store_true", help="one JSON document")
+    eval_parser.add_argument(
+        "--misses",
+        action="store_true",
+        help="list each miss and false alarm with the rule's trace",
+    )
+    for metric in Metric:
+        eval_parser.add_argument(
+            metric.option,
+            type=_fraction,
+            dest=f"min_{metric.value}",
+            metavar="X",
+            help=f"exit 1 when a labelled rule's {metric.value} is below X (0 to 1)",
+        )
     schema_parser = commands.add_parser(
         "schema", parents=[common], help="print the JSON Schema of rule files (or list files)"
     )
@@ -182,9 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(config_path)
         if args.command == "schema":
             return _schema(args)
+        if args.command == "eval":
+            return _eval(config_path, args)
         loaded = load_config(config_path)
         return handlers[args.command](loaded, args)
-    except (ConfigError, RuleError) as exc:
+    except (ConfigError, RuleError, CorpusError) as exc:
         _print_problems(exc.problems, sys.stderr)
         return EXIT_UNUSABLE
     except MonitorError as exc:
@@ -353,6 +416,44 @@ def _test(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         f"rule tests: {len(results) - len(failures)} passed, {len(failures)} failed ({tested} rules)"
     )
     return EXIT_PROBLEMS if failures else EXIT_OK
+
+
+def _eval(config_path: Path, args: argparse.Namespace) -> int:
+    # Without --rules the config names the rules; with it no config is needed,
+    # so a candidate pack is measured without touching config.toml.
+    label_options = parse_label_options(args.labels)
+    if args.rules is not None:
+        rules = load_rules(args.rules, shown_dir=str(args.rules))
+    else:
+        rules = load_rule_set(load_config(config_path))
+    corpus = load_corpora(args.corpora, args.default_tag)
+    thresholds = {
+        metric: value
+        for metric in Metric
+        if (value := getattr(args, f"min_{metric.value}")) is not None
+    }
+    report = evaluate(rules, corpus, label_options, thresholds)
+    if args.json:
+        print(json.dumps(report.as_json(mistakes=args.misses), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(report.lines(mistakes=args.misses)))
+    below = len(report.shortfalls)
+    print(
+        f"eval: {report.items} items, {len(report.scores)} rules, "
+        f"{below} threshold{'s' if below != 1 else ''} not met",
+        file=sys.stderr,
+    )
+    return EXIT_OK if report.passed else EXIT_PROBLEMS
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
 
 
 def _outbox(loaded: LoadedConfig, args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ that calls the library, with the original chained as ``__cause__``::
     MonitorError
     ├── ConfigError                  config.toml unreadable or invalid
     ├── RuleError                    a rule file is unreadable or invalid
+    ├── CorpusError                  a labelled corpus is unreadable, invalid or mislabelled
     ├── FeedError                    one feed could not be read (carries ``kind``)
     │   ├── FetchError               transport: DNS, connect, timeout, HTTP status, size
     │   └── NotAFeedError            the body is not RSS/Atom/RDF (HTML page, empty)
@@ -54,6 +55,11 @@ class ConfigError(_ProblemsError):
 
 class RuleError(_ProblemsError):
     """One or more rule files cannot be read or do not validate."""
+
+
+class CorpusError(_ProblemsError):
+    """A labelled corpus (``monitor eval``) cannot be read or does not
+    validate, or its labels cannot be tied to the rules."""
 
 
 class FeedError(MonitorError):

@@ -47,7 +47,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 
 def test_every_command_is_documented() -> None:
-    for command in ("run", "once", "check", "replay", "test", "schema"):
+    for command in ("run", "once", "check", "replay", "test", "eval", "schema"):
         assert f"| `monitor {command}" in README
 
 
