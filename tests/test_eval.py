@@ -373,8 +373,8 @@ def test_precision_is_undefined_without_alerts_and_recall_without_positives(
     (score,) = report.scores
     assert (score.precision, score.recall, score.f1) == (0.0, None, 0.0)
     assert [str(s) for s in report.shortfalls] == [
-        "harbour-strike: precision 0.00 below --min-precision 0.95",
-        "harbour-strike: f1 0.00 below --min-f1 0.9",
+        "harbour-strike: precision 0.000 below --min-precision 0.95",
+        "harbour-strike: f1 0.000 below --min-f1 0.9",
     ]
 
 
@@ -386,7 +386,7 @@ def test_thresholds_apply_to_every_labelled_rule(rules: RuleSet) -> None:
         {Metric.RECALL: 0.6},
     )
     assert [str(s) for s in report.shortfalls] == [
-        "harbour-strike: recall 0.50 below --min-recall 0.6"
+        "harbour-strike: recall 0.500 below --min-recall 0.6"
     ]
     assert not report.passed
     document = report.as_json()
@@ -465,9 +465,9 @@ def test_eval_exits_1_naming_each_threshold_not_met(setup: tuple[Path, Path]) ->
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines()[-4:] == [
         "",
-        "arms-to-kyiv: precision 0.67 below --min-precision 0.95",
-        "harbour-strike: precision 0.50 below --min-precision 0.95",
-        "harbour-strike: f1 0.50 below --min-f1 0.6",
+        "arms-to-kyiv: precision 0.667 below --min-precision 0.95",
+        "harbour-strike: precision 0.500 below --min-precision 0.95",
+        "harbour-strike: f1 0.500 below --min-f1 0.6",
     ]
 
 
@@ -512,7 +512,7 @@ def test_eval_json(setup: tuple[Path, Path]) -> None:
             "metric": "recall",
             "value": 0.5,
             "threshold": 0.6,
-            "message": "harbour-strike: recall 0.50 below --min-recall 0.6",
+            "message": "harbour-strike: recall 0.500 below --min-recall 0.6",
         }
     ]
     miss = document["misses"][1]
@@ -614,3 +614,16 @@ def test_the_corpus_example_in_the_rules_readme_parses() -> None:
     (entry,) = corpus_of(example)
     assert entry.labels == {"S": Label.NEGATIVE, "W": Label.POSITIVE}
     assert entry.item.feed_tags == ("sanctions",)
+
+
+def test_shipped_pack_holds_on_our_hard_cases() -> None:
+    """A regression gate on look-alikes and phrasings we wrote to break the
+    rules (tests/corpora/hard-cases.yaml); it needs no shared corpus."""
+    corpus = Path(__file__).parent / "corpora" / "hard-cases.yaml"
+    labels = [arg for key, rule in SHIPPED_LABELS.items() for arg in ("--label", f"{key}={rule}")]
+    result = monitor(str(corpus), *labels, "--rules", str(SHIPPED_RULES), "--json")
+    assert result.returncode == 0, result.stderr
+    scores = {r["rule"]: r for r in json.loads(result.stdout)["rules"]}
+    for rule_id in ("sanctions-chinese-firms", "dprk-troops-combat"):
+        assert scores[rule_id]["precision"] >= 0.9, scores[rule_id]
+        assert scores[rule_id]["recall"] >= 0.9, scores[rule_id]

@@ -511,7 +511,7 @@ match:
 
 def test_selections_are_named_conditions_used_like_lists(tmp_path: Path) -> None:
     rules = ruleset(tmp_path, SELECTIONS_RULE)
-    assert verdict(rules, "Two North Korean soldiers captured in Kursk") == "critical"
+    assert verdict(rules, "Three North Korean soldiers killed near Sudzha") == "critical"
     assert verdict(rules, "Killed in Kursk: North Korean troops, says Kyiv") == "critical", (
         "sentence scope holds in any order"
     )
@@ -535,7 +535,7 @@ def test_the_trace_names_the_selection_and_the_sentence_tried(tmp_path: Path) ->
     _, trace = rules.matcher.explain(item)["r"]
     text = "\n".join(trace)
     assert "$soldiers-in-combat (selection):" in text
-    assert "in sentence 1 (title):" in text and "in sentence 2 (title):" in text
+    assert "in title sentence 1:" in text and "in title sentence 2:" in text
     assert "no single sentence holds all of it" in text
 
 
@@ -622,3 +622,61 @@ guards:
     assert verdict(ignored, "China urges EU to stop listing its firms and could retaliate") == (
         "none"
     ), "another cue beside the statement still counts"
+
+
+LEDE_RULE = (
+    HEAD
+    + """\
+selections:
+  soldiers-killed:
+    near: [[north korean], [troops, soldiers], [killed, captured]]
+    within: 3
+match:
+  all:
+    - fields: [title]
+      all: [north korean]
+    - fields: [summary]
+      scope: sentence
+      all: [$soldiers-killed]
+guards:
+  - name: denial
+    cues: [denies]
+    action: skip
+"""
+)
+
+
+def test_a_hedge_in_the_lede_that_completes_the_headline_drops_the_alert(
+    tmp_path: Path,
+) -> None:
+    rules = ruleset(tmp_path, LEDE_RULE)
+    assert (
+        verdict(rules, "North Korean troops in Kursk", "Kyiv says North Korean troops were killed.")
+        == "critical"
+    )
+    assert (
+        verdict(
+            rules,
+            "North Korean troops in Kursk",
+            "Moscow denies North Korean soldiers were killed there.",
+        )
+        == "none"
+    ), "the lede carries the statement, and denies it"
+
+
+def test_a_keep_guard_shields_a_statement_in_parts_only_if_it_covers_every_part(
+    tmp_path: Path,
+) -> None:
+    rule = LEDE_RULE.replace(
+        "guards:\n",
+        "guards:\n  - name: fact\n    cues: [confirms]\n    action: keep\n",
+    )
+    rules = ruleset(tmp_path, rule)
+    assert (
+        verdict(
+            rules,
+            "Seoul confirms North Korean deployment",
+            "Moscow denies North Korean soldiers were killed there.",
+        )
+        == "none"
+    ), "the shield is in the headline; the denial in the lede still counts"

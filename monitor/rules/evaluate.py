@@ -124,7 +124,8 @@ class Shortfall:
 
     def __str__(self) -> str:
         return (
-            f"{self.rule_id}: {self.metric.value} {self.value:.2f} "
+            # Three places: 52/55 is 0.945, which two places would show as 0.95.
+            f"{self.rule_id}: {self.metric.value} {self.value:.3f} "
             f"below {self.metric.option} {self.threshold:g}"
         )
 

@@ -324,6 +324,39 @@ def _phrase_end(
 # --- evaluation -------------------------------------------------------------------
 
 
+class HitsBySentence:
+    """A document's hits split by sentence once, so that evaluating a rule in
+    one sentence looks only at that sentence's hits, however long the item."""
+
+    def __init__(self, document: Document, hits: dict[int, list[Hit]]) -> None:
+        self._by_sentence: dict[int, dict[int, list[Hit]]] = {}
+        # A regular expression's hit belongs to its whole field, so to every
+        # sentence of it.
+        self._whole_field: dict[int, list[Hit]] = {}
+        for term_id, term_hits in hits.items():
+            for hit in term_hits:
+                sentence = document.sentence_at(hit[0], hit[1]) if hit[1] >= 0 else None
+                if sentence is None:
+                    self._whole_field.setdefault(term_id, []).append(hit)
+                else:
+                    self._by_sentence.setdefault(sentence, {}).setdefault(term_id, []).append(hit)
+
+        self.restricted: dict[int, Evaluation] = {}
+        """Untraced evaluations of single sentences, kept for the whole item."""
+
+    def has_hits(self, sentence: int) -> bool:
+        return sentence in self._by_sentence
+
+    def of(self, sentence: int) -> dict[int, list[Hit]]:
+        own = self._by_sentence.get(sentence, {})
+        if not self._whole_field:
+            return own
+        merged = dict(own)
+        for term_id, term_hits in self._whole_field.items():
+            merged[term_id] = [*merged.get(term_id, ()), *term_hits]
+        return merged
+
+
 @dataclass
 class Evaluation:
     """Evaluates rule trees against one scanned document; optionally records
@@ -334,15 +367,75 @@ class Evaluation:
     sentence: int | None = None
     trace: list[str] | None = None
     _depth: int = field(default=0, repr=False)
+    _split: HitsBySentence | None = field(default=None, repr=False)
+    _near_memo: dict[tuple[int, frozenset[str], bool], tuple[tuple[int, Hit], ...] | None] = (
+        field(default_factory=dict, repr=False)
+    )
 
-    def restricted_to(self, sentence: int) -> Evaluation:
-        return Evaluation(self.document, self.hits, sentence)
+    def _sentence_hits(self) -> HitsBySentence:
+        if self._split is None:
+            self._split = HitsBySentence(self.document, self.hits)
+        return self._split
+
+    def restricted_to(self, sentence: int, *, traced: bool = False) -> Evaluation:
+        split = self._sentence_hits()
+        if not traced:
+            cached = split.restricted.get(sentence)
+            if cached is None:
+                cached = Evaluation(self.document, split.of(sentence), sentence, None, 0, split)
+                split.restricted[sentence] = cached
+            return cached
+        return Evaluation(
+            self.document,
+            split.of(sentence),
+            sentence,
+            self.trace if traced else None,
+            self._depth if traced else 0,
+            split,
+        )
+
+    def untraced(self) -> Evaluation:
+        """The same document and hits, whole, without a trace."""
+        return Evaluation(self.document, self.hits, _split=self._sentence_hits())
 
     def _sentences_in(self, fields: frozenset[str]) -> Iterable[int]:
-        """The sentences a sentence-scoped condition may hold in."""
+        """The sentences a sentence-scoped condition may hold in: those of its
+        fields with at least one hit (a sentence with none holds no term)."""
         if self.sentence is not None:
             return (self.sentence,)
-        return (s.index for s in self.document.sentences if s.field in fields)
+        split = self._sentence_hits()
+        return (
+            s.index
+            for s in self.document.sentences
+            if s.field in fields and split.has_hits(s.index)
+        )
+
+    def scoped_sentences(
+        self, node: Node, fields: frozenset[str] = DEFAULT_FIELDS
+    ) -> frozenset[int]:
+        """For each sentence-scoped condition on the holding branches of
+        ``node``, the first sentence in which it holds: where the parts of a
+        statement are said (the lede sentence that completes a headline, not
+        every later sentence that says it again)."""
+        if type(node) is not Condition:
+            return frozenset()
+        condition: Condition = node
+        inner = condition.fields or fields
+        if condition.sentence and self.sentence is None:
+            first = next(
+                (
+                    sentence
+                    for sentence in self._sentences_in(inner)
+                    if self.restricted_to(sentence)._holds_fast(condition, inner)
+                ),
+                None,
+            )
+            return frozenset(() if first is None else (first,))
+        found: set[int] = set()
+        for child in (*condition.all, *condition.any):
+            if self._holds_fast(child, inner):
+                found |= self.scoped_sentences(child, inner)
+        return frozenset(found)
 
     def term_hits(self, term: TermRef, fields: frozenset[str]) -> list[Hit]:
         found = []
@@ -427,11 +520,13 @@ class Evaluation:
         inner = condition.fields or fields
         found: set[tuple[int, Hit]] = set()
         if condition.sentence and self.sentence is None:
+            # The first sentence that says it all is where the statement is
+            # made; later sentences that say it again add nothing to measure.
             for sentence in self._sentences_in(inner):
                 within = self.restricted_to(sentence)
                 if within._holds_fast(condition, inner):
-                    found |= within.support(condition, inner, near_only=near_only)
-            return frozenset(found)
+                    return within.support(condition, inner, near_only=near_only)
+            return frozenset()
         for child in (*condition.all, *condition.any):
             if self._holds_fast(child, inner):
                 found |= self.support(child, inner, near_only=near_only)
@@ -480,10 +575,8 @@ class Evaluation:
         self._depth += 1
         try:
             for sentence in self._sentences_in(fields):
-                where = self.document.sentences[sentence]
-                self._say_at_depth(f"in sentence {sentence + 1} ({where.field}):")
-                within = Evaluation(self.document, self.hits, sentence, self.trace, self._depth + 1)
-                if within._condition(replace(node, name=""), fields):
+                self._say_at_depth(f"in {self.document.sentence_label(sentence)}:")
+                if self.restricted_to(sentence, traced=True)._condition(node, fields):
                     return True
             self._note(False, "one sentence", "no single sentence holds all of it")
             return False
@@ -520,6 +613,17 @@ class Evaluation:
         Hits are grouped by sentence first, so the search stays small however
         long the item is.
         """
+        # Rules test the same 'near' in many branches, guards and sentences.
+        key = (id(node), fields, every)
+        if key in self._near_memo:
+            return self._near_memo[key]
+        found = self._near_span(node, fields, every=every)
+        self._near_memo[key] = found
+        return found
+
+    def _near_span(
+        self, node: Near, fields: frozenset[str], *, every: bool
+    ) -> tuple[tuple[int, Hit], ...] | None:
         allowed = frozenset((node.fields or fields) & DEFAULT_FIELDS)
         by_sentence: dict[tuple[str, int | None], list[list[tuple[int, Hit]]]] = {}
         for index, group in enumerate(node.groups):
@@ -582,13 +686,14 @@ def evaluate_rule(rule: Rule, item: Item, evaluation: Evaluation) -> Match | Non
         return None
     severity = rule.severity
     for tier in rule.tiers:
-        if Evaluation(evaluation.document, evaluation.hits).holds(tier.when):
+        if evaluation.untraced().holds(tier.when):
             severity = tier.severity
             _say(evaluation, f"tier: severity {severity.value}")
             break
-    whole = Evaluation(evaluation.document, evaluation.hits)
+    whole = evaluation.untraced()
     support = whole.support(rule.condition)
     near_words: frozenset[tuple[int, Hit]] | None = None
+    claims: dict[bool, Claims] = {}
     applied: str | None = None
     for guard in rule.guards:
         label = guard.name or ", ".join(t.text for t in guard.cues[:4])
@@ -597,7 +702,10 @@ def evaluate_rule(rule: Rule, item: Item, evaluation: Evaluation) -> Match | Non
             if near_words is None:
                 near_words = whole.support(rule.condition, near_only=True)
             anchors = near_words or support
-        reason = _guard_cue(rule, guard, evaluation, anchors)
+        by_near = anchors is not support
+        if by_near not in claims:
+            claims[by_near] = _claim_sentences(rule, whole, anchors)
+        reason = _guard_cue(guard, whole, anchors, claims[by_near])
         if reason is None:
             _say(evaluation, f"guard '{label}' did not fire")
             continue
@@ -672,13 +780,27 @@ def trigger_terms(node: Node) -> frozenset[int] | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """The sentences that carry the matched statement, and how they carry it."""
+
+    sentences: tuple[int, ...]
+    parts: bool
+    """True when no sentence holds the whole statement and these are its
+    parts (a headline and the lede sentence that completes it): a hedge on
+    any part hedges the statement. False when each sentence states it on its
+    own: one plain statement among them is enough to alert."""
+
+
 def _claim_sentences(
     rule: Rule, evaluation: Evaluation, support: frozenset[tuple[int, Hit]]
-) -> list[int]:
+) -> Claims:
     """The sentences that carry the matched statement.
 
-    Those where the rule holds on their own; else the headline's sentences
-    that hold matched words; else every sentence that does.
+    Those where the rule holds on their own; else the parts it is made of:
+    the headline's sentences that hold matched words, and the sentences in
+    which its sentence-scoped conditions hold; else every sentence with a
+    matched word.
     """
     document = evaluation.document
     holding = sorted(
@@ -690,34 +812,39 @@ def _claim_sentences(
     )
     alone = [s for s in holding if evaluation.restricted_to(s).holds(rule.condition)]
     if alone:
-        return alone
+        return Claims(tuple(alone), parts=False)
     in_title = [s for s in holding if document.sentences[s].field == "title"]
-    return in_title or holding
+    scoped = evaluation.scoped_sentences(rule.condition)
+    if scoped:
+        return Claims(tuple(sorted({*in_title, *scoped})), parts=True)
+    return Claims(tuple(in_title or holding), parts=False)
 
 
 def _guard_cue(
-    rule: Rule, guard: Guard, evaluation: Evaluation, support: frozenset[tuple[int, Hit]]
+    guard: Guard, evaluation: Evaluation, support: frozenset[tuple[int, Hit]], claims: Claims
 ) -> str | None:
     """What made the guard fire (a cue and the word it is next to), or None."""
-    claims = _claim_sentences(rule, evaluation, support)
-    reasons = [_hedged(guard, evaluation, support, s) for s in claims]
-    if not claims or any(reason is None for reason in reasons):
+    document = evaluation.document
+    anchors: dict[int, list[Hit]] = {}
+    for _, hit in support:
+        if hit[1] >= 0 and (sentence := document.sentence_at(hit[0], hit[1])) is not None:
+            anchors.setdefault(sentence, []).append(hit)
+    reasons = (_hedged(guard, evaluation, anchors.get(s, []), s) for s in claims.sentences)
+    if claims.parts and guard.action != "keep":
+        # A hedge on any part hedges the whole; a shield must cover every part.
+        return next((reason for reason in reasons if reason is not None), None)
+    found = list(reasons)
+    if not found or any(reason is None for reason in found):
         return None
-    return reasons[0]
+    return found[0]
 
 
-def _hedged(
-    guard: Guard, evaluation: Evaluation, support: frozenset[tuple[int, Hit]], sentence: int
-) -> str | None:
+def _hedged(guard: Guard, evaluation: Evaluation, anchors: list[Hit], sentence: int) -> str | None:
+    """What hedges the statement in one sentence, measured from its matched words there."""
     document = evaluation.document
     if guard.questions and document.sentences[sentence].question:
         return "the statement is a question"
     in_sentence = evaluation.restricted_to(sentence)
-    anchors = [
-        hit
-        for _, hit in support
-        if hit[1] >= 0 and document.sentence_at(hit[0], hit[1]) == sentence
-    ]
     for cue in guard.cues:
         for hit in in_sentence.term_hits(cue, DEFAULT_FIELDS):
             if guard.ignore_matched_cues and any(_within(hit, anchor) for anchor in anchors):

@@ -222,6 +222,12 @@ class Document:
         owners = self.clause_of.get(field)
         return owners[position] if owners is not None else None
 
+    def sentence_label(self, sentence: int) -> str:
+        """How a sentence is named to people: "title sentence 1", "summary sentence 2"."""
+        field = self.sentences[sentence].field
+        first = next(s.index for s in self.sentences if s.field == field)
+        return f"{field} sentence {sentence - first + 1}"
+
     def sentence_at(self, field: str, position: int) -> int | None:
         owners = self.sentence_of.get(field)
         return owners[position] if owners is not None else None
