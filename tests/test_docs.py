@@ -62,4 +62,4 @@ def test_dockerfile_runs_the_monitor_as_a_non_root_user_with_state_on_a_volume()
     assert re.search(r"^FROM python:3\.\d+-slim$", dockerfile, re.M)
     assert re.search(r"^USER monitor$", dockerfile, re.M)
     assert 'VOLUME ["/app/state"]' in dockerfile
-    assert 'CMD ["run", "--config", "/app/config.toml"]' in dockerfile
+    assert 'CMD ["run", "--config", "/config/config.toml"]' in dockerfile

@@ -16,8 +16,8 @@ the worker could not.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Mapping
@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from functools import partial
+from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,39 @@ def parse_and_match(body: bytes, *, rules: RulesSource, **parse_options: Any) ->
         return parsed
 
 
+class _WorkerProcess(SpawnProcess):
+    """A parser worker that a Ctrl-C in the terminal does not reach.
+
+    The terminal sends SIGINT to the monitor and to every worker alike; a
+    worker interrupted while it waits for work dies with a KeyboardInterrupt
+    traceback on the shared stderr. The monitor stops on SIGINT and shuts its
+    workers down itself, so the workers ignore it. A worker is started with
+    SIGINT blocked, so that a Ctrl-C cannot interrupt it either while it
+    imports, before it can ignore the signal: the signal mask survives the
+    exec of the new interpreter, which resets the handlers.
+    """
+
+    def start(self) -> None:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class _WorkerContext(SpawnContext):
+    Process = _WorkerProcess
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: from now on SIGINT is ignored (one that arrived while it
+    was blocked is dropped with it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _start_worker(parent: int, rules: RulesSource | None) -> None:
+    _ignore_interrupts()
     _exit_with_parent(parent)
     if rules is not None:
         _rules_for(rules)  # loaded now, before the first document waits for it
@@ -123,7 +156,8 @@ class ParserPool:
     """Parses feed documents, the large ones in worker processes.
 
     Workers are started on first use (with ``spawn``: forking a process that
-    runs threads can copy a held lock into the child). If a worker dies, a
+    runs threads can copy a held lock into the child), ignoring SIGINT: the
+    monitor decides when they stop and shuts them down. If a worker dies, a
     new pool is started and the document goes to it; if that one dies too,
     the poll fails with kind ``parse`` (and is retried at the next poll)
     rather than parse in the monitor's own process a document that may be
@@ -212,7 +246,7 @@ class ParserPool:
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
                     max_workers=self.processes,
-                    mp_context=multiprocessing.get_context("spawn"),
+                    mp_context=_WorkerContext(),
                     initializer=_start_worker,
                     initargs=(os.getpid(), self.preload),
                 )
