@@ -25,18 +25,26 @@ from slack_sdk.webhook import WebhookClient
 
 from monitor.alerts.model import Alert, OutboxEntry, Silence, Story, Target
 from monitor.alerts.ops import (
+    FAILING,
     OPS_RULE_IDS,
+    StaleFeed,
+    closing_alert,
     expected_silence,
     feed_conditions,
     incident_changes,
     is_ops_alert,
     ops_alert,
-    recovery_alert,
+    stale_at_first_read,
+    stale_log_line,
+    stale_notice,
 )
 from monitor.alerts.policy import (
     AlertPolicy,
+    all_mentions,
     decide,
     find_story,
+    may_roll_up,
+    reply_mentions,
     retry_delay,
     route,
     silence_for,
@@ -45,9 +53,12 @@ from monitor.alerts.render import digest_message, storm_summary
 from monitor.alerts.sinks import ConsoleSink, Posted, Sink, SlackSink, WebhookSink
 from monitor.config import (
     Config,
+    ConfigDraft,
     FeedSettings,
     LoadedConfig,
+    config_draft,
     load_config,
+    mention_syntax,
     slack_token,
     slack_webhook_url,
 )
@@ -66,8 +77,9 @@ from monitor.feeds.fetch import Fetcher, FetchLimits, HttpFetcher, Validators
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.pool import ParserPool, default_processes
 from monitor.feeds.schedule import next_poll_delay, publish_gap
+from monitor.health import desk_health
 from monitor.items import Item
-from monitor.rules.load import RuleSet, load_rules, rules_fingerprint
+from monitor.rules.load import RuleCheck, RuleSet, load_rules, rules_fingerprint
 from monitor.rules.match import Match
 from monitor.server import Metrics
 from monitor.store.base import FeedState, PruneReport, Store
@@ -98,6 +110,8 @@ class PollReport:
     error: FeedError | None = None
     next_poll_at: datetime | None = None
     """When the feed is due again (None if that could not be recorded)."""
+    first_read: bool = False
+    """This poll was the feed's first successful read (at its URL)."""
 
     @property
     def ok(self) -> bool:
@@ -180,8 +194,17 @@ class Monitor:
         )
         self._config_file = Settling(loaded.digest or _file_digest(loaded.path))
         self.metrics = Metrics()
+        self.metrics.declare((rule.id for rule in rules.rules), self._watched)
         self.scheduler_running = False
+        self._scheduler_check: Callable[[], str | None] = lambda: None
+        self._started_at = clock()
         self._last_success: datetime | None = None
+        # New feeds that looked stale at their first read wait here until
+        # every new feed has had its first poll, then are reported together.
+        self._stale_lock = threading.Lock()
+        self._stale_pending: list[StaleFeed] = []
+        self._polled: set[str] = set()
+        self._awaiting_first_poll: set[str] | None = None
 
     # --- rules --------------------------------------------------------------
 
@@ -223,6 +246,7 @@ class Monitor:
         old_ids = {rule.id for rule in self.rules.rules}
         new_ids = {rule.id for rule in new.rules}
         self.rules = new
+        self.metrics.declare((rule.id for rule in new.rules), self._watched)
         self.parser.preload = new.source
         added, removed = sorted(new_ids - old_ids), sorted(old_ids - new_ids)
         log.info(
@@ -284,6 +308,7 @@ class Monitor:
         self.loaded = replace(self.loaded, config=config, digest=loaded.digest)
         self.config = config
         self._watched = config.feed_names()
+        self.metrics.declare((), self._watched)
         for name in changes.removed:
             self._not_a_feed.pop(name, None)
         self._policy = AlertPolicy(
@@ -291,6 +316,9 @@ class Monitor:
             max_item_age=config.polling.max_item_age,
         )
         self.close_unwatched_incidents()
+        self._expect_first_polls(
+            feed for feed in config.feeds if feed.name in {*changes.added, *changes.changed}
+        )
         log.info(
             "config reloaded: %d feeds; added: %s; removed: %s; changed: %s",
             len(config.feeds),
@@ -311,6 +339,7 @@ class Monitor:
         """
         started = time.monotonic()
         state_after: FeedState | None = None
+        self._expect_first_polls()
         try:
             report, state_after = self._poll_feed(feed)
         except Exception as exc:
@@ -336,7 +365,8 @@ class Monitor:
                 next_poll_at = None
             report = PollReport(feed.name, error=error, next_poll_at=next_poll_at)
         self._count_poll(feed, report, time.monotonic() - started)
-        self.check_feed_health(feed, state_after)
+        self.check_feed_health(feed, state_after, first_read=report.first_read)
+        self._report_stale_first_reads(polled=feed.name)
         return report
 
     def close_unwatched_incidents(self) -> None:
@@ -350,13 +380,20 @@ class Monitor:
         except StateError as exc:
             log.error("cannot close the incidents of removed feeds: %s", exc)
 
-    def check_feed_health(self, feed: FeedSettings, state: FeedState | None = None) -> None:
+    def check_feed_health(
+        self, feed: FeedSettings, state: FeedState | None = None, *, first_read: bool = False
+    ) -> None:
         """Open an incident (one ops alert) for a feed failing or silent too
-        long, and close it (one recovery notice) when that ends. ``state`` is
-        the feed's state if the caller has just written it, else it is read."""
+        long, and close it (one recovery or withdrawal notice) when that
+        ends. ``state`` is the feed's state if the caller has just written
+        it, else it is read. After a feed's ``first_read``, note it if it
+        looks stale already (reported with the others, see
+        _report_stale_first_reads)."""
         ops = self.config.ops
-        if not ops.enabled or feed.name not in self._watched:
+        if feed.name not in self._watched:
             return  # a poll started before a reload removed its feed
+        if not ops.enabled and not first_read:
+            return
         try:
             if state is None:
                 state = self.store.feed_state(feed.name)
@@ -369,8 +406,19 @@ class Monitor:
                 factor=ops.silent_factor,
                 minimum=ops.silent_min,
             )
+            if first_read:
+                stale = stale_at_first_read(state, silent_after=silent_after)
+                if stale is not None:
+                    with self._stale_lock:
+                        self._stale_pending.append(stale)
+            if not ops.enabled:
+                return
             conditions = feed_conditions(
-                state, now=now, failing_after=ops.failing_after, silent_after=silent_after
+                state,
+                now=now,
+                failing_after=ops.failing_after,
+                silent_after=silent_after,
+                silent_min=ops.silent_min,
             )
             to_open, kinds_to_close = incident_changes(state, conditions)
             to_close = (
@@ -394,14 +442,69 @@ class Monitor:
                         "ops alert for %s: %s (%s)", target.channel, alert.title, condition.detail
                     )
             for incident in to_close:
-                alert = recovery_alert(feed.name, feed.url, incident, now)
+                limit = ops.failing_after if incident.kind == FAILING else silent_after
+                alert = closing_alert(feed.name, feed.url, incident, state, now, limit=limit)
                 # Good news pages nobody: the notice goes without the mentions.
                 quiet = Target(target.channel)
                 if self.store.close_incident(incident.id, alerts=[(alert, quiet)], now=now):
                     self.metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
-                    log.info("ops recovery notice for %s: %s", target.channel, alert.title)
+                    log.info("ops notice for %s: %s", target.channel, alert.title)
         except StateError as exc:
             log.error("cannot check the health of feed=%s: %s", feed.name, exc)
+
+    def _report_stale_first_reads(self, *, polled: str | None = None, force: bool = False) -> None:
+        """Report the new feeds that looked stale at their first read: one
+        log line and one ops notice for all of them, once no new feed is
+        still waiting for its first poll (or at once with ``force``, at the
+        end of a `monitor once` run or at shutdown)."""
+        with self._stale_lock:
+            if polled is not None:
+                self._polled.add(polled)
+            if not self._stale_pending or (not force and self._first_polls_pending()):
+                return
+            stale, self._stale_pending = self._stale_pending, []
+        order = {feed.name: number for number, feed in enumerate(self.config.feeds)}
+        stale.sort(key=lambda feed: order.get(feed.feed, len(order)))  # as config.toml lists them
+        ops = self.config.ops
+        now = self.clock()
+        log.warning("%s", stale_log_line(stale, now=now, silent_min=ops.silent_min))
+        if not ops.enabled:
+            return
+        notice = stale_notice(stale, now=now, silent_min=ops.silent_min)
+        try:
+            if self.store.queue_alerts([(notice, Target(self.config.ops_channel()))], now=now):
+                self.metrics.alerts.labels(notice.rule_id, notice.severity.value).inc()
+        except StateError as exc:
+            log.error("cannot queue the notice about feeds stale at first read: %s", exc)
+
+    def _first_polls_pending(self) -> bool:
+        """Whether a watched feed never polled before has not had its first
+        poll in this process yet (called with _stale_lock held)."""
+        if self._awaiting_first_poll is None:
+            return False
+        self._awaiting_first_poll &= self._watched - self._polled
+        return bool(self._awaiting_first_poll)
+
+    def _expect_first_polls(self, feeds: Iterable[FeedSettings] | None = None) -> None:
+        """Note which feeds were never polled (at their URL), so that the
+        notice about stale first reads waits for them. Taken before the
+        first poll, and for the feeds a reload adds or changes, before any
+        of their polls can write."""
+        with self._stale_lock:
+            if feeds is None:
+                if self._awaiting_first_poll is not None:
+                    return
+                feeds, self._awaiting_first_poll = self.config.feeds, set()
+            elif self._awaiting_first_poll is None:
+                return  # taken at the first poll, which has not happened yet
+            for feed in feeds:
+                self._polled.discard(feed.name)
+                try:
+                    state = self.store.feed_state(feed.name)
+                except StateError:
+                    continue  # cannot tell: do not hold the notice back for it
+                if state is None or state.url != feed.url:
+                    self._awaiting_first_poll.add(feed.name)
 
     def prune(self) -> PruneReport:
         """Forget what is older than polling.seen_retention (see Store.prune)."""
@@ -434,13 +537,36 @@ class Monitor:
             metrics.last_success.set(self._last_success.timestamp())
             metrics.items.labels(feed.name).inc(report.new)
 
+    def watch_scheduler(self, problem: Callable[[], str | None]) -> None:
+        """The scheduler runs from now: /healthz asks ``problem`` why it no
+        longer does, if so, and counts the time without a read from now."""
+        self._scheduler_check = problem
+        self._started_at = self.clock()
+        self.scheduler_running = True
+
     def health(self) -> tuple[bool, dict[str, object]]:
-        """For /healthz: is the scheduler alive, and how old is the last good poll."""
-        age = (self.clock() - self._last_success).total_seconds() if self._last_success else None
-        return self.scheduler_running, {
-            "scheduler_running": self.scheduler_running,
-            "last_successful_poll_age_seconds": age,
-        }
+        """For /healthz: can the desk see (see monitor.health.desk_health)."""
+        if not self.scheduler_running:
+            scheduler_problem: str | None = "the scheduler is not running"
+        else:
+            scheduler_problem = self._scheduler_check()
+        states: dict[str, FeedState] | None
+        try:
+            states = {state.name: state for state in self.store.feed_states()}
+            state_problem = None
+        except StateError as exc:
+            states, state_problem = None, str(exc)
+        verdict = desk_health(
+            [feed.name for feed in self.config.feeds],
+            states,
+            now=self.clock(),
+            started_at=self._started_at,
+            last_success=self._last_success,
+            failing_after=self.config.ops.failing_after,
+            scheduler_problem=scheduler_problem,
+            state_problem=state_problem,
+        )
+        return verdict.healthy, verdict.body
 
     def refresh_gauges(self) -> None:
         counts = self.store.outbox_counts()
@@ -609,6 +735,7 @@ class Monitor:
             new=len(new_items),
             alerts=queued,
             next_poll_at=next_poll_at,
+            first_read=first_poll,
         )
         return report, None
 
@@ -630,6 +757,7 @@ class Monitor:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
                 return list(pool.map(self.poll_feed, targets))
         finally:
+            self._report_stale_first_reads(force=True)
             self.flush_bookkeeping()
 
     def flush_bookkeeping(self, older_than: float = 0.0, *, wait: bool = True) -> None:
@@ -681,15 +809,17 @@ class Monitor:
             # An ops alert is never rolled up: a blind feed must stand out, mentions and all.
             if (
                 story is None
+                and may_roll_up(entry.alert)
                 and not is_ops_alert(entry.alert)
                 and self._in_storm(entry.channel, now, storms)
             ):
                 storms.setdefault(entry.channel, []).append(entry)
                 continue
+            outgoing = self._as_reply(entry, story) if story else entry
             self._pace(entry.channel)
             try:
                 posted = self.sink.send(
-                    entry, self.clock(), thread_ts=story.parent_ts if story else None
+                    outgoing, self.clock(), thread_ts=story.parent_ts if story else None
                 )
             except TransientDeliveryError as exc:
                 if self._retry_later(entry, exc, report):
@@ -823,7 +953,13 @@ class Monitor:
     def _roll_up(self, channel: str, entries: list[OutboxEntry], report: DeliveryReport) -> bool:
         """Post one summary for alerts held back by a storm; True if Slack is down."""
         window = int(self.config.slack.storm_window.total_seconds() // 60)
-        message = storm_summary([e.alert for e in entries], channel=channel, window_minutes=window)
+        mentions = all_mentions(e.mentions for e in entries)
+        message = storm_summary(
+            [e.alert for e in entries],
+            channel=channel,
+            window_minutes=window,
+            mentions=tuple(mention_syntax(m) for m in mentions),
+        )
         self._pace(channel)
         try:
             posted = self.sink.post(channel, message)
@@ -896,6 +1032,13 @@ class Monitor:
             rule_id=entry.alert.rule_id, channel=entry.channel, since=now - window
         )
         return find_story(entry.alert, stories)
+
+    def _as_reply(self, entry: OutboxEntry, story: Story) -> OutboxEntry:
+        """The alert as its story's thread gets it: without the mentions the
+        thread's first alert already carried, so a later source pings nobody again."""
+        parent = self.store.entry(story.parent_alert_id)
+        mentions = reply_mentions(entry.mentions, parent.mentions if parent else None)
+        return entry if mentions == entry.mentions else replace(entry, mentions=mentions)
 
     def _record_story(self, entry: OutboxEntry, story: Story | None, posted: Posted) -> None:
         now = self.clock()
@@ -1006,6 +1149,7 @@ class Monitor:
         )
 
     def close(self) -> None:
+        self._report_stale_first_reads(force=True)  # a stop must not swallow the notice
         close = getattr(self.fetcher, "close", None)
         try:
             if callable(close):
@@ -1096,38 +1240,47 @@ def keep_restart_only(old: Config, new: Config) -> tuple[Config, list[str]]:
 
 
 def config_rule_problems(loaded: LoadedConfig, rules: RuleSet) -> list[Problem]:
-    """Where config.toml and the rules disagree: routes naming no rule, and
-    rules limited to feed tags no feed has."""
-    config, shown = loaded.config, str(loaded.path)
+    """Where a valid config.toml and valid rules disagree (see
+    :func:`rule_reference_problems`)."""
+    return rule_reference_problems(config_draft(loaded), RuleCheck(rules, (), rules.facts))
+
+
+def rule_reference_problems(config: ConfigDraft, rules: RuleCheck) -> list[Problem]:
+    """Where config.toml and the rules disagree: routes naming no rule (or an
+    ops alert), and rules limited to feed tags no feed has.
+
+    Either side may be invalid: what could be read of it is checked, so that
+    ``monitor check`` reports these with the files' own mistakes.
+    """
     problems: list[Problem] = []
-    known_ids = [rule.id for rule in rules.rules]
-    for number, route_settings in enumerate(config.slack.routes):
-        for rule_id in route_settings.rules:
-            if rule_id in OPS_RULE_IDS:
-                problems.append(
-                    Problem(
-                        shown,
-                        None,
-                        f"slack.routes[{number}]: '{rule_id}' is an ops alert; ops alerts are not "
-                        "routed, they go to ops.channel with ops.mentions",
-                    )
-                )
-            elif rule_id not in known_ids:
-                problems.append(
-                    Problem(
-                        shown,
-                        None,
-                        f"slack.routes[{number}]: no rule '{rule_id}'{did_you_mean(rule_id, known_ids)}",
-                    )
-                )
-    known_tags = {tag for feed in config.feeds for tag in feed.tags}
-    for rule in rules.rules:
-        if rule.feed_tags and rule.feed_tags.isdisjoint(known_tags):
+    known_ids = rules.rule_ids()
+    for loc, rule_id in config.route_rules():
+        route = f"slack.routes[{loc[2]}]"
+        if rule_id in OPS_RULE_IDS:
             problems.append(
                 Problem(
-                    rule.source,
-                    None,
-                    f"rule '{rule.id}' is limited to feed tags {sorted(rule.feed_tags)} "
+                    config.file,
+                    config.line_of(loc),
+                    f"{route}: '{rule_id}' is an ops alert; ops alerts are not "
+                    "routed, they go to ops.channel with ops.mentions",
+                )
+            )
+        elif not rules.may_exist(rule_id):
+            problems.append(
+                Problem(
+                    config.file,
+                    config.line_of(loc),
+                    f"{route}: no rule '{rule_id}'{did_you_mean(rule_id, known_ids)}",
+                )
+            )
+    known_tags = config.feed_tags()
+    for fact in rules.facts:
+        if fact.feed_tags and known_tags.isdisjoint(fact.feed_tags):
+            problems.append(
+                Problem(
+                    fact.file,
+                    fact.feed_tags_line,
+                    f"rule '{fact.id}' is limited to feed tags {sorted(set(fact.feed_tags))} "
                     "that no configured feed has, so it can never match",
                 )
             )
@@ -1233,7 +1386,7 @@ def replay(
                 result.body,
                 feed_name=feed.name if feed else source,
                 feed_url=source,
-                tags=tags if tags is not None else (feed.tags if feed else ()),
+                tags=replay_tags(source, loaded=loaded, tags=tags),
                 headers=result.headers,
                 base_url=result.url,
             )
@@ -1242,3 +1395,62 @@ def replay(
             continue
         matches = tuple(m for item in parsed.items for m in rules.match(item))
         yield ReplayResult(source, items=parsed.items, matches=matches)
+
+
+def replay_tags(
+    source: str, *, loaded: LoadedConfig, tags: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    """The feed tags a replay gives the items of ``source``: ``tags`` when
+    given, else those of the configured feed with its URL, else none."""
+    if tags is not None:
+        return tags
+    feed = loaded.config.feed_by_url(source)
+    return feed.tags if feed else ()
+
+
+@dataclass(frozen=True)
+class SkippedByTags:
+    """Rules a replay cannot try on some sources: they are limited to feed
+    tags the items there do not get."""
+
+    feed_tags: dict[str, tuple[str, ...]]
+    """Each rule left out somewhere, with its feed_tags."""
+    by_source: tuple[tuple[str, tuple[str, ...]], ...]
+    """Each source that leaves rules out, with their ids."""
+    tags: tuple[str, ...]
+    """The --tag options that would include them all and keep every rule
+    that is tried now (--tag replaces the configured feed's tags)."""
+
+
+def rules_skipped_by_tags(
+    sources: Sequence[str], *, loaded: LoadedConfig, rules: RuleSet
+) -> SkippedByTags | None:
+    """Which rules limited by feed_tags a replay without --tag leaves out."""
+    skipped: dict[str, frozenset[str]] = {}
+    by_source: list[tuple[str, tuple[str, ...]]] = []
+    given: list[str] = []
+    for source in sources:
+        source_tags = frozenset(replay_tags(source, loaded=loaded, tags=None))
+        left_out = [r for r in rules.rules if r.feed_tags and r.feed_tags.isdisjoint(source_tags)]
+        given += sorted(source_tags - set(given))
+        if left_out:
+            by_source.append((source, tuple(sorted(rule.id for rule in left_out))))
+            skipped.update((rule.id, rule.feed_tags) for rule in left_out)
+    if not skipped:
+        return None
+    chosen = list(given)
+    uncovered = {rule_id for rule_id, feed_tags in skipped.items() if feed_tags.isdisjoint(chosen)}
+    while uncovered:
+        # The tag most of the rules still left out have (the alphabetically
+        # first of equals): a short option list, never a long one.
+        best = min(
+            {tag for rule_id in uncovered for tag in skipped[rule_id]},
+            key=lambda tag: (-sum(tag in skipped[rule_id] for rule_id in uncovered), tag),
+        )
+        chosen.append(best)
+        uncovered = {rule_id for rule_id in uncovered if best not in skipped[rule_id]}
+    return SkippedByTags(
+        feed_tags={rule_id: tuple(sorted(skipped[rule_id])) for rule_id in sorted(skipped)},
+        by_source=tuple(by_source),
+        tags=tuple(chosen),
+    )

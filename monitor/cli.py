@@ -13,7 +13,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -21,25 +21,26 @@ from typing import Any
 
 from monitor import __version__
 from monitor.alerts.model import Alert, OutboxEntry
-from monitor.alerts.ops import OPS_RULE_IDS
+from monitor.alerts.ops import OPS_RULE_IDS, expected_silence, looks_stale_at_first_read, span
 from monitor.alerts.policy import route
 from monitor.alerts.render import format_time, relative_time
-from monitor.alerts.sinks import SlackSink, render_entry
+from monitor.alerts.sinks import render_entry
+from monitor.alerts.slack_check import slack_test
 from monitor.app import (
     ReplayResult,
+    SkippedByTags,
     build_monitor,
-    build_sink,
-    config_rule_problems,
     fetch_limits,
     load_rule_set,
     replay,
+    rule_reference_problems,
+    rules_skipped_by_tags,
     utc_now,
 )
-from monitor.config import LoadedConfig, load_config
+from monitor.config import LoadedConfig, config_draft, load_config, read_config_draft
 from monitor.errors import (
     ConfigError,
     CorpusError,
-    DeliveryError,
     MonitorError,
     Problem,
     RuleError,
@@ -53,7 +54,7 @@ from monitor.rules.evaluate import (
     load_corpora,
     parse_label_options,
 )
-from monitor.rules.load import RuleSet, load_rules
+from monitor.rules.load import RuleCheck, RuleSet, check_rules, load_rules
 from monitor.rules.match import Match
 from monitor.rules.model import schema_json
 from monitor.rules.testing import junit_xml, run_cases
@@ -130,12 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview_parser.add_argument("--tag", action="append", dest="tags", metavar="TAG")
     commands.add_parser(
-        "slack-test", parents=[common], help="send a test message to every configured channel"
+        "slack-test",
+        parents=[common],
+        help="post a test message to every channel alerts can go to and check the token's scopes",
     )
     status_parser = commands.add_parser(
         "status",
         parents=[common],
-        help="feed health: last success, last error, failures, next poll",
+        help="feed health: last success, last error, failures, next poll "
+        "(exit 1 when a feed is failing or silent)",
     )
     status_parser.add_argument("--json", action="store_true", help="one JSON object per feed")
     replay_parser = commands.add_parser(
@@ -313,35 +317,55 @@ def _once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
 
 
 def _check(config_path: Path) -> int:
+    """Every problem of the config, of every rule and list file, and between
+    them, in one run: an invalid config still names its rules directory and
+    routes, and an invalid rule still its lists, selections and supersedes."""
     problems: list[Problem] = []
+    loaded: LoadedConfig | None = None
     try:
         loaded = load_config(config_path)
     except ConfigError as exc:
         problems.extend(exc.problems)
-        loaded = None
-    rule_count = file_count = 0
-    if loaded is not None:
-        try:
-            rules = load_rule_set(loaded)
-            rule_count, file_count = len(rules.rules), len(rules.files)
-            problems.extend(config_rule_problems(loaded, rules))
-        except RuleError as exc:
-            problems.extend(exc.problems)
+    draft = read_config_draft(config_path)
+    if draft is None and loaded is not None:  # the file changed since: check what was loaded
+        draft = config_draft(loaded)
+    rules_dir = draft.rules_dir() if draft is not None else None
+    checked: RuleCheck | None = None
+    if draft is not None and rules_dir is not None:
+        checked = check_rules(*rules_dir)
+        problems.extend(checked.problems)
+        problems.extend(rule_reference_problems(draft, checked))
     if problems:
-        _print_problems(problems, sys.stdout)
+        _print_problems(_by_file(problems), sys.stdout)
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
         return EXIT_PROBLEMS
     assert loaded is not None
+    assert checked is not None
+    assert checked.rules is not None
     print(
         f"OK: {config_path}: {len(loaded.config.feeds)} feeds; "
-        f"{loaded.config.rules.dir}: {rule_count} rules in {file_count} files"
+        f"{loaded.config.rules.dir}: {len(checked.rules.rules)} rules "
+        f"in {len(checked.rules.files)} files"
     )
     return EXIT_OK
+
+
+def _by_file(problems: Sequence[Problem]) -> list[Problem]:
+    """Each file's problems together and in line order, files in the order met."""
+    order: dict[str, int] = {}
+    for problem in problems:
+        order.setdefault(problem.file, len(order))
+    return sorted(problems, key=lambda p: (order[p.file], p.line or 0))
 
 
 def _replay(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     rules = load_rule_set(loaded)
     tags = tuple(args.tags) if args.tags else None
+    skipped = (
+        rules_skipped_by_tags(args.sources, loaded=loaded, rules=rules) if tags is None else None
+    )
+    if skipped is not None:
+        print(_skipped_notice(skipped, len(args.sources)), file=sys.stderr)
     errors = items = matched = 0
     with HttpFetcher(fetch_limits(loaded)) as fetcher:
         for result in replay(args.sources, loaded=loaded, rules=rules, fetcher=fetcher, tags=tags):
@@ -357,6 +381,30 @@ def _replay(loaded: LoadedConfig, args: argparse.Namespace) -> int:
                 _print_replay(result, as_json=args.json)
     print(f"replay: {items} items, {matched} matches, {errors} sources failed", file=sys.stderr)
     return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _skipped_notice(skipped: SkippedByTags, source_count: int) -> str:
+    """One line: the rules left out (on which sources, where they differ),
+    and the --tag options that include them."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for source, rule_ids in skipped.by_source:
+        groups.setdefault(rule_ids, []).append(source)
+
+    def listed(rule_ids: tuple[str, ...]) -> str:
+        return ", ".join(f"{r} ({', '.join(skipped.feed_tags[r])})" for r in rule_ids)
+
+    if len(groups) == 1 and len(skipped.by_source) == source_count:
+        which = listed(skipped.by_source[0][1])
+    else:
+        which = "; ".join(
+            f"on {', '.join(sources)}: {listed(rule_ids)}" for rule_ids, sources in groups.items()
+        )
+    count = len(skipped.feed_tags)
+    options = " ".join(f"--tag {tag}" for tag in skipped.tags)
+    return (
+        f"replay: {count} rule{'s' if count != 1 else ''} limited by feed_tags not tried, "
+        f"as the items have none of their tags: {which}; add {options} to include them"
+    )
 
 
 def _print_replay(result: ReplayResult, *, as_json: bool) -> None:
@@ -439,7 +487,8 @@ def _eval(config_path: Path, args: argparse.Namespace) -> int:
         print("\n".join(report.lines(mistakes=args.misses)))
     below = len(report.shortfalls)
     print(
-        f"eval: {report.items} items, {len(report.scores)} rules, "
+        f"eval: {report.items} items, {len(report.scores)} "
+        f"rule{'s' if len(report.scores) != 1 else ''}, "
         f"{below} threshold{'s' if below != 1 else ''} not met",
         file=sys.stderr,
     )
@@ -565,39 +614,38 @@ def _preview(loaded: LoadedConfig, args: argparse.Namespace) -> int:
 
 
 def _slack_test(loaded: LoadedConfig, args: argparse.Namespace) -> int:
-    sink = build_sink(loaded)
-    if not isinstance(sink, SlackSink):
-        print("monitor slack-test: set SLACK_BOT_TOKEN to test Slack delivery", file=sys.stderr)
+    works = slack_test(loaded, say=lambda line: print(line, flush=True))
+    if works is None:
+        print(
+            "monitor slack-test: set SLACK_BOT_TOKEN (or SLACK_WEBHOOK_URL) to test Slack delivery",
+            file=sys.stderr,
+        )
         return EXIT_UNUSABLE
-    slack = loaded.config.slack
-    channels = dict.fromkeys([slack.channel, *(c for r in slack.routes for c in r.channels)])
-    failures = 0
-    for channel in channels:
-        try:
-            sink.post_text(
-                channel, f"Watch-desk monitor test message for {channel}: delivery works."
-            )
-        except DeliveryError as exc:
-            failures += 1
-            print(f"FAIL {channel}: {exc}")
-        else:
-            print(f"ok   {channel}")
-    return EXIT_PROBLEMS if failures else EXIT_OK
+    return EXIT_OK if works else EXIT_PROBLEMS
 
 
 def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     with SQLiteStore(loaded.state_path) as store:
         health = {feed.name: feed for feed in store.feed_health()}
     now = utc_now()
+    ops = loaded.config.ops
     rows = []
     for feed in loaded.config.feeds:
         found = health.get(feed.name)
+        silent_after = expected_silence(
+            found.publish_gap if found else None,
+            own=feed.silent_after,
+            factor=ops.silent_factor,
+            minimum=ops.silent_min,
+        )
         if found is None or found.last_polled_at is None:
             state = "never polled"
         elif found.consecutive_failures:
             state = "FAILING"
         elif "silent" in found.incidents:
             state = "SILENT"
+        elif looks_stale_at_first_read(found.first_success_at, found.last_item_at, silent_after):
+            state = "STALE"  # old items at the first read; not judged silent yet
         else:
             state = "ok"
         interval = loaded.config.interval_for(feed, found.publish_gap if found else None)
@@ -626,10 +674,12 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
                         "items_seen": found.items_seen if found else 0,
                         "alerts_raised": found.alerts_raised if found else 0,
                         "open_incidents": list(found.incidents) if found else [],
+                        "watched_since": _iso(found.first_success_at if found else None),
+                        "stale_at_first_read": state == "STALE",
                     }
                 )
             )
-        return EXIT_OK
+        return _status_code(state for _, _, state, _ in rows)
     print(
         f"{'FEED':<24} {'STATE':<13} {'LAST SUCCESS':<14} {'FAILS':>5} {'LAST NEW':<14} "
         f"{'EVERY':>6} {'NEXT POLL':<12} {'ITEMS':>6} {'ALERTS':>6}  LAST ERROR"
@@ -641,6 +691,9 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         newest = relative_time(found.last_item_at, now) if found and found.last_item_at else "-"
         next_poll = _until(found.next_poll_at, now) if found and found.next_poll_at else "-"
         error = f"{found.last_error_kind}: {found.last_error}" if found and found.last_error else ""
+        if state == "STALE" and found and found.first_success_at and found.last_item_at:
+            age = span(found.first_success_at - found.last_item_at)
+            error = f"stale at first read: newest item was {age} old"
         print(
             f"{feed.name:<24} {state:<13} {success:<14} {found.consecutive_failures if found else 0:>5} "
             f"{newest:<14} {format_duration(timedelta(seconds=round(interval.total_seconds()))):>6} "
@@ -649,8 +702,17 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         )
     failing = sum(state == "FAILING" for _, _, state, _ in rows)
     silent = sum(state == "SILENT" for _, _, state, _ in rows)
-    print(f"{len(rows)} feeds, {failing} failing, {silent} silent")
-    return EXIT_OK
+    stale = sum(state == "STALE" for _, _, state, _ in rows)
+    print(
+        f"{len(rows)} feeds, {failing} failing, {silent} silent"
+        + (f", {stale} stale at first read" if stale else "")
+    )
+    return _status_code(state for _, _, state, _ in rows)
+
+
+def _status_code(states: Iterable[str]) -> int:
+    """1 when a feed is failing or silent: the desk is blind to it."""
+    return EXIT_PROBLEMS if any(s in ("FAILING", "SILENT") for s in states) else EXIT_OK
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -12,17 +12,17 @@ import hashlib
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import httpx
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from monitor import __version__
 from monitor.errors import ConfigError, Problem
-from monitor.feeds.fetch import is_local_path
+from monitor.feeds.fetch import NOT_HTTP, http_url_problem, is_local_path
 from monitor.feeds.schedule import adaptive_interval
 from monitor.rules.model import Severity
 from monitor.validation import (
@@ -252,14 +252,13 @@ class FeedSettings(StrictModel):
     def _fetchable(cls, value: str) -> str:
         if is_local_path(value):
             return value
-        try:
-            url = httpx.URL(value)
-        except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
-            raise ValueError(f"invalid URL {value!r}: {exc}") from exc
-        if url.scheme not in ("http", "https") or not url.host:
+        problem = http_url_problem(value)
+        if problem == NOT_HTTP:
             raise ValueError(
                 f"feed URLs must be http(s) URLs, file:// URLs or paths, got {value!r}"
             )
+        if problem is not None:
+            raise ValueError(f"invalid URL {value!r}: {problem}")
         return value
 
     @field_validator("interval", "floor", "ceiling", "silent_after")
@@ -415,8 +414,75 @@ def load_config(path: Path) -> LoadedConfig:
         config = Config.model_validate(data)
     except ValidationError as exc:
         locator = TomlLocator(text)
-        raise ConfigError(problems_from_validation(exc, Config, shown, locator.line_of)) from exc
+        raise ConfigError(
+            problems_from_validation(exc, Config, shown, locator.line_of, data)
+        ) from exc
     return LoadedConfig(config=config, path=path.resolve(), digest=hashlib.sha256(raw).hexdigest())
+
+
+@dataclass(frozen=True)
+class ConfigDraft:
+    """config.toml as written, valid or not, with the line of every key:
+    what ``monitor check`` needs to check the rules, and what the config
+    says of them, in the same run as the config's own mistakes."""
+
+    file: str
+    data: dict[str, Any]
+    line_of: Callable[[Location], int | None]
+    base_dir: Path
+
+    def rules_dir(self) -> tuple[Path, str] | None:
+        """The rules directory, and how the file writes it; None if the file
+        gives something that is no path (its own problem says so)."""
+        rules = self.data.get("rules", {})
+        written = rules.get("dir", "rules") if isinstance(rules, dict) else "rules"
+        if not isinstance(written, str):
+            return None
+        path = Path(written)
+        return (path if path.is_absolute() else self.base_dir / path), str(path)
+
+    def route_rules(self) -> list[tuple[Location, str]]:
+        """Each rule id a route names, with where: ``slack.routes[0].rules[1]``."""
+        slack = self.data.get("slack", {})
+        routes = slack.get("routes", []) if isinstance(slack, dict) else []
+        found: list[tuple[Location, str]] = []
+        for number, route in enumerate(routes if isinstance(routes, list) else []):
+            rule_ids = route.get("rules", []) if isinstance(route, dict) else []
+            for position, rule_id in enumerate(rule_ids if isinstance(rule_ids, list) else []):
+                if isinstance(rule_id, str):
+                    found.append((("slack", "routes", number, "rules", position), rule_id))
+        return found
+
+    def feed_tags(self) -> frozenset[str]:
+        feeds = self.data.get("feeds", [])
+        return frozenset(
+            tag
+            for feed in (feeds if isinstance(feeds, list) else [])
+            if isinstance(feed, dict) and isinstance(feed.get("tags"), list)
+            for tag in feed["tags"]
+            if isinstance(tag, str)
+        )
+
+
+def read_config_draft(path: Path) -> ConfigDraft | None:
+    """The config as written, whether it validates or not; None if it cannot
+    be read or is no TOML (load_config says why)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    return ConfigDraft(str(path), data, TomlLocator(text).line_of, path.resolve().parent)
+
+
+def config_draft(loaded: LoadedConfig) -> ConfigDraft:
+    """A validated config as a draft, without lines (for a running monitor)."""
+    return ConfigDraft(
+        str(loaded.path),
+        loaded.config.model_dump(mode="json"),
+        lambda loc: None,
+        loaded.base_dir,
+    )
 
 
 class TomlLocator:

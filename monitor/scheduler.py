@@ -252,6 +252,17 @@ def _start_health_server(monitor: Monitor) -> HealthServer | None:
     return server
 
 
+def scheduler_problem(scheduler: BackgroundScheduler) -> str | None:
+    """Why the scheduler runs no jobs any more, if it does not: it was shut
+    down, or its thread died (an error APScheduler did not catch)."""
+    if not bool(scheduler.running):
+        return "the scheduler has stopped"
+    thread = getattr(scheduler, "_thread", None)  # BackgroundScheduler's own loop
+    if not isinstance(thread, threading.Thread) or not thread.is_alive():
+        return "the scheduler's thread has died"
+    return None
+
+
 def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
     """Run the schedule until ``stop`` is set, then let running jobs finish.
 
@@ -262,7 +273,7 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
     monitor.close_unwatched_incidents()
     scheduler = build_scheduler(monitor, requests)
     scheduler.start()
-    monitor.scheduler_running = True
+    monitor.watch_scheduler(partial(scheduler_problem, scheduler))
     server = _start_health_server(monitor)
     log.info(
         "monitor running: %d feeds, %d rules, alerts to %s",
@@ -270,11 +281,14 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
         len(monitor.rules.rules),
         monitor.sink.destination,
     )
+    dead: str | None = None
     try:
         while not stop.wait(0.2):
             _apply(scheduler, requests)
             # Never waits: a poll's long commit must not hold up the loop.
             monitor.flush_bookkeeping(older_than=DEFER_SECONDS, wait=False)
+            if dead is None and (dead := scheduler_problem(scheduler)) is not None:
+                log.error("%s: no feed is polled any more; /healthz answers 503", dead)
     finally:
         log.info("stopping: waiting for running polls and deliveries to finish")
         monitor.scheduler_running = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -75,9 +75,24 @@ class Metrics:
             registry=self.registry,
         )
 
+    def declare(self, rule_ids: Iterable[str], feed_names: Iterable[str]) -> None:
+        """Create the series of known rules and feeds at zero, so that a rate
+        or increase() over them counts their first alert and first poll."""
+        for rule_id in rule_ids:
+            for severity in ("info", "warning", "critical"):
+                self.alerts.labels(rule_id, severity)
+        for feed in feed_names:
+            self.items.labels(feed)
+            for outcome in ("ok", "not_modified", "error"):
+                self.polls.labels(feed, outcome)
+
 
 class HealthServer:
-    """Serves /healthz and /metrics on a thread until stopped."""
+    """Serves /healthz and /metrics on a thread until stopped.
+
+    ``health`` returns whether the monitor is healthy (200, else 503) and
+    the JSON body's fields; see :func:`monitor.health.desk_health`.
+    """
 
     def __init__(
         self,
@@ -94,7 +109,12 @@ class HealthServer:
                         before_scrape()
                     self._send(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
                 elif self.path.split("?")[0] == "/healthz":
-                    healthy, details = health()
+                    try:
+                        healthy, details = health()
+                    except Exception as exc:
+                        # A check that breaks must still answer, and answer "not healthy".
+                        healthy, details = False, {"reason": f"health check failed: {exc!r}"}
+                    # The details may name a finer status (degraded, starting).
                     body = json.dumps(
                         {"status": "ok" if healthy else "unhealthy", **details}
                     ).encode()

@@ -1,17 +1,22 @@
 """Turning pydantic validation errors into ``file:line: message`` problems.
 
 Shared by config.toml and the rule files so that both speak the same way:
-unknown keys are named with a did-you-mean, missing keys are named, and every
-finding carries the line it refers to.
+unknown keys are named with a did-you-mean, missing keys are named, a wrong
+value is told what is allowed (never in pydantic's own schema words), and
+every finding carries the line it refers to. :func:`salvage` validates what
+is left of an invalid file, so that its other problems can be found in the
+same run.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
@@ -71,19 +76,182 @@ def _dotted(loc: Location) -> str:
     return text
 
 
+# --- pydantic's errors in the words of the file -----------------------------
+
+_KEY_MARK = "[key]"
+"""pydantic's location part for a mapping key that failed validation."""
+
+_UNION_MEMBERS = {
+    "term": "a term",
+    "condition": "a condition (a mapping with all, any or none)",
+    "near": "a 'near' test",
+}
+
+
+def _union_tag(value: object) -> str:
+    """The tag the rule model's discriminator gives ``value`` (see rules/model.py)."""
+    if isinstance(value, dict):
+        return "near" if "near" in value else "condition"
+    return "term"
+
+
+def data_path(loc: Sequence[object], data: object, kind: str = "") -> tuple[Location, bool]:
+    """The path in the file's data that a pydantic error location points at,
+    and whether the error is about a mapping key rather than its value.
+
+    pydantic puts parts of its own schema into locations: the member of a
+    union it tried (``str-enum[Severity]``, ``literal['none']``, the tag of
+    a discriminated union) and ``[key]`` for a key. Walking the data keeps
+    only the keys and indexes that exist there (and, for a missing key, the
+    key that should).
+    """
+    path: list[str | int] = []
+    current: object = data
+    tag_possible = False
+    about_key = False
+    for position, part in enumerate(loc):
+        last = position == len(loc) - 1
+        if part == _KEY_MARK:
+            about_key = True
+            continue
+        if isinstance(part, int) and isinstance(current, list) and 0 <= part < len(current):
+            path.append(part)
+            current, tag_possible = current[part], True
+            continue
+        if isinstance(part, str | int) and isinstance(current, dict):
+            if last and kind in ("extra_forbidden", "missing"):
+                path.append(part)
+                break
+            if tag_possible and part in UNION_TAGS and _union_tag(current) == part:
+                tag_possible = False
+                continue
+            if part in current:
+                path.append(part)
+                current, tag_possible = current[part], True
+                continue
+        if isinstance(part, str) and part in UNION_TAGS and tag_possible:
+            tag_possible = False
+    return tuple(path), about_key
+
+
+def _described(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def _choices(detail: Any) -> list[str]:
+    return re.findall(r"'([^']*)'", str((detail.get("ctx") or {}).get("expected", "")))
+
+
+_CHOICE_KINDS = frozenset({"enum", "literal_error"})
+
+
+def _requirement(detail: Any) -> str:
+    """What is allowed, in the words of the file, for one pydantic error."""
+    kind: str = detail["type"]
+    ctx: dict[str, Any] = detail.get("ctx") or {}
+    if kind in _CHOICE_KINDS:
+        return _one_of(_choices(detail))
+    if kind == "string_pattern_mismatch":
+        return pattern_words(str(ctx.get("pattern", "")))
+    if kind in ("string_type", "path_type"):
+        return "must be text"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "must be a whole number"
+    if kind in ("float_type", "float_parsing", "decimal_type", "decimal_parsing"):
+        return "must be a number"
+    if kind in ("bool_type", "bool_parsing"):
+        return "must be true or false"
+    if kind in ("time_delta_type", "time_delta_parsing"):
+        return "must be a duration with a unit, e.g. 30s, 5m, 2h, 1d"
+    if kind in ("list_type", "tuple_type", "set_type", "frozen_set_type", "iterable_type"):
+        return "must be a list"
+    if kind in ("dict_type", "model_type", "model_attributes_type", "dataclass_type"):
+        return "must be a mapping of keys to values"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "greater_than":
+        return f"must be more than {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "less_than":
+        return f"must be less than {ctx.get('lt')}"
+    if kind == "string_too_short":
+        minimum = int(ctx.get("min_length", 1))
+        return "must not be empty" if minimum <= 1 else f"must be at least {minimum} characters"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind == "too_short":
+        minimum = int(ctx.get("min_length", 1))
+        return f"needs at least {minimum} entr{'y' if minimum == 1 else 'ies'}"
+    if kind == "too_long":
+        maximum = int(ctx.get("max_length", 0))
+        return f"takes at most {maximum} entr{'y' if maximum == 1 else 'ies'}"
+    if kind == "invalid_key":
+        return "keys must be text"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        return "must be " + " or ".join(_UNION_MEMBERS.get(tag, tag) for tag in expected)
+    text = str(detail["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        text = text.removeprefix(prefix)
+    return text
+
+
+def _one_of(choices: Sequence[str]) -> str:
+    if len(choices) == 1:
+        return f"must be {choices[0]}"
+    return f"must be one of {', '.join(choices)}"
+
+
+def _got(detail: Any) -> str:
+    """``(got ...)`` where showing the value helps: a wrong word or number."""
+    kind: str = detail["type"]
+    if kind in ("value_error", "assertion_error", "missing", "extra_forbidden"):
+        return ""  # our own messages name the value where it helps
+    value = detail.get("input")
+    if kind in ("too_short", "too_long") and isinstance(value, list | tuple | dict):
+        return f" (it has {len(value)})"
+    if kind in ("string_too_long",) and isinstance(value, str):
+        return f" (it has {len(value)})"
+    if kind == "string_too_short":
+        return ""
+    return f" (got {_described(value)})"
+
+
 def problems_from_validation(
-    error: ValidationError, model: type[BaseModel], file: str, locate: LineLocator
+    error: ValidationError,
+    model: type[BaseModel],
+    file: str,
+    locate: LineLocator,
+    data: object,
 ) -> list[Problem]:
-    problems: list[Problem] = []
+    """Each pydantic error as a ``file:line: message`` problem in the words
+    of the file: what is allowed, never pydantic's own schema names.
+
+    ``data`` is what was validated; its shape tells the keys and indexes of
+    an error's location from the parts pydantic adds. Errors for the
+    members of one union (an ``expect`` that is neither a severity nor
+    ``none``) become one problem naming every allowed value.
+    """
+    grouped: dict[tuple[Location, bool], list[Any]] = {}
     for detail in error.errors(include_url=False):
-        loc: Location = tuple(p for p in detail["loc"] if isinstance(p, str | int))
-        # pydantic puts the tag of a discriminated union after the list index.
-        loc = tuple(
-            p
-            for i, p in enumerate(loc)
-            if not (p in UNION_TAGS and i and isinstance(loc[i - 1], int))
-        )
-        kind = detail["type"]
+        path, about_key = data_path(detail["loc"], data, detail["type"])
+        grouped.setdefault((path, about_key), []).append(detail)
+    problems: list[Problem] = []
+    for (loc, about_key), details in grouped.items():
+        kind = details[0]["type"]
         key = str(loc[-1]) if loc else ""
         if kind == "extra_forbidden":
             hint = did_you_mean(key, _keys_at(model, loc))
@@ -91,14 +259,212 @@ def problems_from_validation(
         elif kind == "missing":
             where = _dotted(loc[:-1])
             message = f"missing required key '{key}'" + (f" in {where}" if where else "")
+        elif about_key:
+            where = _dotted(loc[:-1])
+            message = (
+                f"{where + ': ' if where else ''}the key '{key}' {_merged_requirement(details)}"
+            )
         else:
-            text = str(detail["msg"]).removeprefix("Value error, ")
-            message = f"{_dotted(loc)}: {text}" if loc else text
+            requirement = _merged_requirement(details)
+            keys = _keys_at(model, (*loc, "")) if kind == "model_type" else []
+            if keys:
+                requirement = f"must be a mapping with keys among {', '.join(keys)}"
+            message = requirement + _got(details[0])
+            if loc:
+                message = f"{_dotted(loc)}: {message}"
         line = locate(loc)
         if line is None and kind == "missing":
             line = locate(loc[:-1])
         problems.append(Problem(file, line, message))
     return sorted(problems, key=lambda p: p.line or 0)
+
+
+def _merged_requirement(details: list[Any]) -> str:
+    if len(details) == 1:
+        return _requirement(details[0])
+    choices = [
+        choice
+        for detail in details
+        if detail["type"] in _CHOICE_KINDS
+        for choice in _choices(detail)
+    ]
+    others = [_requirement(d) for d in details if d["type"] not in _CHOICE_KINDS]
+    parts = ([_one_of(list(dict.fromkeys(choices)))] if choices else []) + others
+    return " or ".join(dict.fromkeys(parts))
+
+
+# --- checking the rest of an invalid file ----------------------------------
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class _Dropped:
+    """Marks a part of the data left out because an error points at it."""
+
+
+_DROPPED = _Dropped()
+_PathMap = dict[str | int, tuple[str | int, "_PathMap"]]
+
+
+@dataclass(frozen=True)
+class Salvaged(Generic[ModelT]):
+    """What validates of an invalid file once the parts errors point at are left out."""
+
+    model: ModelT
+    dropped: tuple[Location, ...]
+    """Paths left out (in the file's data), outermost first."""
+    _paths: _PathMap
+
+    def original(self, loc: Location) -> Location:
+        """The path in the file's data of a path in the salvaged model."""
+        return _original(self._paths, loc)
+
+
+def _original(paths: _PathMap, loc: Location) -> Location:
+    found: list[str | int] = []
+    for part in loc:
+        if part not in paths:
+            return (*found, *loc[len(found) :])
+        original, paths = paths[part]
+        found.append(original)
+    return tuple(found)
+
+
+def salvage(
+    model: type[ModelT], data: object, defaults: dict[str, object] | None = None
+) -> Salvaged[ModelT] | None:
+    """Validate ``data`` leaving out every part an error points at (a list
+    entry, a key and its value), until the rest validates; None when an
+    error is about the whole document.
+
+    Parts emptied by what was left out go too. A required top-level key left
+    out (or missing) takes its value from ``defaults``, so that the rest of a
+    rule whose severity is misspelt can still be checked. What the result
+    lacks says nothing about the file: checks that look for something absent
+    must not run on it.
+    """
+    working = copy.deepcopy(data)
+    dropped: list[Location] = []
+    for _ in range(_SALVAGE_ROUNDS):
+        view, paths = _without_dropped(working)
+        if not isinstance(view, dict):
+            return None
+        for key, value in (defaults or {}).items():
+            view.setdefault(key, value)
+        try:
+            validated = model.model_validate(view)
+        except ValidationError as exc:
+            targets: set[Location] = set()
+            for detail in exc.errors(include_url=False):
+                path, _ = data_path(detail["loc"], view, detail["type"])
+                if detail["type"] == "missing":
+                    path = path[:-1]
+                if not path:
+                    return None
+                targets.add(path)
+            for path in sorted(targets, key=len):
+                original = _original(paths, path)
+                if any(original[: len(done)] == done for done in dropped):
+                    continue
+                if not _drop(working, original):
+                    return None
+                dropped.append(original)
+            continue
+        return Salvaged(validated, tuple(dropped), paths)
+    return None
+
+
+_SALVAGE_ROUNDS = 25
+
+
+def _without_dropped(node: object) -> tuple[object, _PathMap]:
+    """``node`` without its dropped parts, nor parts emptied by those, and
+    the map from its paths to ``node``'s."""
+    paths: _PathMap = {}
+    if isinstance(node, dict):
+        kept: dict[object, object] = {}
+        for key, value in node.items():
+            child, child_paths = _without_dropped(value)
+            if child is not _DROPPED:
+                kept[key] = child
+                paths[key] = (key, child_paths)
+        return (_DROPPED if node and not kept else kept), paths
+    if isinstance(node, list):
+        entries: list[object] = []
+        for index, value in enumerate(node):
+            child, child_paths = _without_dropped(value)
+            if child is not _DROPPED:
+                paths[len(entries)] = (index, child_paths)
+                entries.append(child)
+        return (_DROPPED if node and not entries else entries), paths
+    return node, paths
+
+
+def _drop(data: object, path: Location) -> bool:
+    container = data
+    for part in path[:-1]:
+        if not _holds(container, part):
+            return False
+        container = container[part]  # type: ignore[index]
+    if not _holds(container, path[-1]):
+        return False
+    container[path[-1]] = _DROPPED  # type: ignore[index]
+    return True
+
+
+def _holds(container: object, part: str | int) -> bool:
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
+
+
+_CHARACTER_CLASS = re.compile(r"\[((?:\\.|[^\]])+)\]([?*+]?)")
+
+
+def pattern_words(pattern: str) -> str:
+    """What a name pattern such as ``^[a-z0-9][a-z0-9_-]*$`` allows, in words."""
+    body = pattern.removeprefix("^").removesuffix("$")
+    parts = _CHARACTER_CLASS.findall(body)
+    if not parts or "".join(f"[{c}]{q}" for c, q in parts) != body:
+        return f"must match the pattern {pattern}"
+    (first, first_count), rest = parts[0], parts[1:]
+    if len(parts) == 2 and first_count == "" and rest[0][1] in "*+":
+        return (
+            f"must be made of {_class_words(rest[0][0])}, "
+            f"beginning with {_class_words(first, one=True)}"
+        )
+    if len(parts) == 2 and first_count == "?" and rest[0][1] in "*+":
+        return (
+            f"must be made of {_class_words(rest[0][0])}, "
+            f"optionally after {_class_words(first, one=True)}"
+        )
+    if len(parts) == 1 and first_count in "*+":
+        return f"must be made of {_class_words(first)}"
+    return f"must match the pattern {pattern}"
+
+
+def _class_words(members: str, *, one: bool = False) -> str:
+    ranges = {
+        "a-z": ("a lower-case letter", "lower-case letters"),
+        "A-Z": ("an upper-case letter", "upper-case letters"),
+        "0-9": ("a digit", "digits"),
+    }
+    words: list[str] = []
+    found = [name for name in ranges if name in members]
+    for name in found:
+        members = members.replace(name, "")
+    if "a-z" in found and "A-Z" in found:
+        found.remove("A-Z")
+        words.append("a letter" if one else "letters")
+        found.remove("a-z")
+    words += [ranges[name][0 if one else 1] for name in found]
+    words += [f"'{char}'" for char in members.replace("\\", "")]
+    if one:
+        words = [words[0]] + [w.removeprefix("a ").removeprefix("an ") for w in words[1:]]
+    if len(words) == 1:
+        return words[0]
+    joiner = " or " if one else " and "
+    return ", ".join(words[:-1]) + joiner + words[-1]
 
 
 # --- value types shared by config and rules --------------------------------

@@ -9,13 +9,23 @@ Numbers are read as written unless they are plain decimal integers: YAML 1.1
 reads ``0755`` as the octal 493, ``1_000`` as 1000, ``1:20`` as 80 and
 ``1.0e+3`` as 1000.0, and a term written so would silently match other text.
 Rule files have integer settings (``within: 5``) but no fractional ones.
+
+The scanning and composing is done by libyaml (PyYAML's C loader) where
+PyYAML was built with it: the pure-Python scanner is most of the time the
+monitor takes to start. Both build the same node tree with the same
+positions. A file libyaml refuses is parsed again by the pure-Python loader
+for the message, and a file with a tab in it is left to the pure-Python
+loader (libyaml accepts tabs where it does not), so that a file is valid,
+and its errors read the same, with or without libyaml.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
 
@@ -39,42 +49,104 @@ class YamlDocument:
 _PLAIN_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, with numbers read as written (see the module's docstring)."""
-
-
-def _number_as_written(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
+def _number_as_written(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> int | str:
     text = str(loader.construct_scalar(node))
     return int(text) if _PLAIN_INTEGER.fullmatch(text) else text
 
 
-_Loader.add_constructor("tag:yaml.org,2002:int", _number_as_written)
-_Loader.add_constructor("tag:yaml.org,2002:float", _number_as_written)
+class _PurePythonLoader(yaml.SafeLoader):
+    """The safe loader, with numbers read as written (see the module's docstring)."""
+
+
+_PurePythonLoader.add_constructor("tag:yaml.org,2002:int", _number_as_written)
+_PurePythonLoader.add_constructor("tag:yaml.org,2002:float", _number_as_written)
+
+_Loader: TypeAlias = "type[yaml.SafeLoader] | type[yaml.CSafeLoader]"  # CSafeLoader may not exist
+_LIBYAML_LOADER: _Loader | None = None
+if getattr(yaml, "__with_libyaml__", False):  # PyYAML built without libyaml has no CSafeLoader
+
+    class _LibyamlLoader(yaml.CSafeLoader):
+        """libyaml's safe loader, with numbers read as written."""
+
+    _LibyamlLoader.add_constructor("tag:yaml.org,2002:int", _number_as_written)
+    _LibyamlLoader.add_constructor("tag:yaml.org,2002:float", _number_as_written)
+    _LIBYAML_LOADER = _LibyamlLoader
+
+_loader: _Loader = _LIBYAML_LOADER or _PurePythonLoader
+
+
+def libyaml_in_use() -> bool:
+    """Whether YAML is parsed by libyaml (else by PyYAML's pure-Python loader)."""
+    return _loader is not _PurePythonLoader
+
+
+@contextlib.contextmanager
+def pure_python_loader() -> Iterator[None]:
+    """Parse with PyYAML's pure-Python loader inside the block, as on a
+    machine without libyaml. For benchmarks and tests: it changes the loader
+    of the whole process."""
+    global _loader
+    previous, _loader = _loader, _PurePythonLoader
+    try:
+        yield
+    finally:
+        _loader = previous
 
 
 def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse one YAML document; on failure return the problems instead."""
-    loader = _Loader(text)
+    document, problems = read_yaml(text, file)
+    return (None, problems) if problems else (document, problems)
+
+
+def read_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
+    """Parse one YAML document, reporting its problems.
+
+    Unlike :func:`load_yaml`, a document whose only problems are duplicate
+    keys is returned too (each such key keeps its last value), so that the
+    rest of the file can still be checked; the problems say it is not valid.
+    """
+    # libyaml takes a tab for a space where PyYAML's own scanner refuses it
+    # ("key:<TAB>value"): such a file is read the way every machine reads it.
+    loader = _PurePythonLoader if "\t" in text else _loader
+    try:
+        return _read(loader, text, file)
+    except yaml.YAMLError as exc:
+        error = exc
+    if loader is not _PurePythonLoader:
+        # libyaml words some errors differently: ask the pure-Python loader,
+        # which says the same whichever loader is installed.
+        try:
+            return _read(_PurePythonLoader, text, file)
+        except yaml.YAMLError as exc:
+            error = exc
+    return None, [_yaml_problem(error, file)]
+
+
+def _read(loader_class: _Loader, text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, [Problem(file, 1, "the file is empty")]
         problems: list[Problem] = []
         lines: dict[Location, int] = {}
-        _walk(node, (), lines, problems, file, set())
-        if problems:
+        refused = _walk(node, (), lines, problems, file, set())
+        if refused:
             return None, problems
         data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        reason = exc.problem or exc.context or "invalid YAML"
-        return None, [Problem(file, line, f"invalid YAML: {reason}")]
-    except yaml.YAMLError as exc:
-        return None, [Problem(file, None, f"invalid YAML: {exc}")]
     finally:
         loader.dispose()
     return YamlDocument(data, lines), problems
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        reason = exc.problem or exc.context or "invalid YAML"
+        return Problem(file, line, f"invalid YAML: {reason}")
+    return Problem(file, None, f"invalid YAML: {exc}")
 
 
 def _walk(
@@ -84,7 +156,9 @@ def _walk(
     problems: list[Problem],
     file: str,
     visited: set[int],
-) -> None:
+) -> bool:
+    """Record lines and duplicate keys; True if the tree must not be
+    constructed (it reuses a node)."""
     # An alias makes PyYAML reuse the anchored node: refusing reuse keeps
     # rule files plain, and rules out recursive aliases and alias bombs.
     if isinstance(node, yaml.CollectionNode):
@@ -96,9 +170,10 @@ def _walk(
                     "YAML anchors and aliases (&name, *name) are not supported here; use a list in rules/lists/",
                 )
             )
-            return
+            return True
         visited.add(id(node))
     lines.setdefault(path, node.start_mark.line + 1)
+    refused = False
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -111,7 +186,8 @@ def _walk(
                 continue
             seen[key] = line
             lines[(*path, key)] = line
-            _walk(value_node, (*path, key), lines, problems, file, visited)
+            refused = _walk(value_node, (*path, key), lines, problems, file, visited) or refused
     elif isinstance(node, yaml.SequenceNode):
         for index, child in enumerate(node.value):
-            _walk(child, (*path, index), lines, problems, file, visited)
+            refused = _walk(child, (*path, index), lines, problems, file, visited) or refused
+    return refused

@@ -65,7 +65,10 @@ def test_check_reports_every_problem_with_file_and_line(
     assert code == 1
     lines = out.splitlines()
     assert f"{rules}/dprk.yaml:3: unknown key 'serverity' (did you mean 'severity'?)" in lines
-    assert err.strip() == "2 problems found"
+    assert any("tagged.yaml:4: rule 'tagged' is limited to feed tags" in line for line in lines), (
+        "the other file's problem shows in the same run"
+    )
+    assert err.strip() == "3 problems found"
 
 
 def test_check_flags_a_rule_scoped_to_tags_no_feed_has(

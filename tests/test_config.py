@@ -85,7 +85,8 @@ def test_unknown_table_and_missing_key(tmp_path: Path) -> None:
         (
             'name = "bbc-world"',
             'name = "BBC World"',
-            "config.toml:9: feeds[0].name: String should match pattern",
+            "config.toml:9: feeds[0].name: must be made of lower-case letters, digits, '.', '_' "
+            "and '-', beginning with a lower-case letter or digit (got 'BBC World')",
         ),
         (
             'api_url = "https://slack.com/api/"',

@@ -168,11 +168,15 @@ def test_slack_test_reports_each_channel(
     slack_emulator.fail_channel("#korea-desk", "not_in_channel")
     code, out, _ = run(capsys, "slack-test", "--config", str(setup))
     assert code == 1
-    assert out.splitlines() == [
-        "ok   #watch-desk",
-        "FAIL #korea-desk: Slack refuses posts to #korea-desk: not_in_channel "
-        "(invite the bot to the channel, then run monitor retry)",
-    ]
+    lines = out.splitlines()
+    assert (
+        "ok   #watch-desk (default channel; slack.routes[0]; ops alerts): "
+        "test message posted and found in the channel's history"
+    ) in lines
+    assert (
+        "FAIL #korea-desk (slack.routes[0]): cannot post: not_in_channel: "
+        "invite the bot to #korea-desk (/invite @watchdesk-bot in that channel)"
+    ) in lines
 
 
 def test_webhook_mode_posts_blocks_and_handles_its_errors(

@@ -76,7 +76,7 @@ def test_a_failing_feed_backs_off_and_returns_to_its_interval_on_success(
 def test_status_shows_each_feeds_health(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["once", "--config", str(config)])
     capsys.readouterr()
-    assert main(["status", "--config", str(config)]) == 0
+    assert main(["status", "--config", str(config)]) == 1, "a feed is failing"
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("FEED")
     good = next(line for line in out if line.startswith("good "))
@@ -86,7 +86,7 @@ def test_status_shows_each_feeds_health(config: Path, capsys: pytest.CaptureFixt
     assert out[-1] == "2 feeds, 1 failing, 0 silent"
     assert "   5m " in good, "the interval each feed is polled at"
 
-    assert main(["status", "--json", "--config", str(config)]) == 0
+    assert main(["status", "--json", "--config", str(config)]) == 1
     rows = {row["feed"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
     assert rows["bad"]["consecutive_failures"] == 1 and rows["bad"]["last_error_kind"] == "http"
     assert rows["good"]["items_seen"] == 1 and rows["good"]["state"] == "ok"

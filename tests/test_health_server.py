@@ -55,15 +55,22 @@ def test_metrics_and_health_are_served_and_parse(
         health = httpx.get(f"{base}/healthz")
         assert health.status_code == 503 and health.json()["scheduler_running"] is False
 
+        # Before any poll, every rule's and feed's series exist at zero, so
+        # that increase() in Prometheus counts the first alert and poll.
+        values = samples(httpx.get(f"{base}/metrics").text)
+        for severity in ("info", "warning", "critical"):
+            key = ("monitor_alerts_total", (("rule", "dprk-troops-combat"), ("severity", severity)))
+            assert values[key] == 0
+        assert values[("monitor_polls_total", (("feed", "bad"), ("outcome", "ok")))] == 0
+
         monitor.poll_all()
         monitor.scheduler_running = True
         health = httpx.get(f"{base}/healthz")
         assert health.status_code == 200
-        assert health.json() == {
-            "status": "ok",
-            "scheduler_running": True,
-            "last_successful_poll_age_seconds": 0.0,
-        }
+        body = health.json()
+        assert (body["status"], body["scheduler_running"]) == ("degraded", True)
+        assert body["last_successful_poll_age_seconds"] == 0.0
+        assert [f["feed"] for f in body["failing_feeds"]] == ["bad"]
 
         values = samples(httpx.get(f"{base}/metrics").text)
         assert values[("monitor_polls_total", (("feed", "good"), ("outcome", "ok")))] == 1

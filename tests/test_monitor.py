@@ -786,13 +786,14 @@ def test_a_storm_is_rolled_into_one_summary_message(
     feed_server.set("/news", rss([]))
     monitor = make_monitor(slack_extra='storm_threshold = 2\nstorm_window = "10m"')
     monitor.poll_all()
+    # Unconfirmed reports: warnings, which a storm may roll up (critical alerts never are).
     headlines = [
-        "North Korean troops killed in Kursk, Ukraine says",
-        "Ukraine captures North Korean soldiers near Sudzha",
-        "Dozens of DPRK servicemen die in assault on Ukrainian lines",
-        "Kyiv: Pyongyang's soldiers suffer heavy casualties in Russia's Kursk region",
-        "North Korean units wounded in drone strikes, Ukrainian army says",
-        "Zelensky says North Korean troops were killed in fighting near Kursk",
+        "North Korean troops reportedly killed in Kursk, Ukraine says",
+        "Ukraine reportedly captures North Korean soldiers near Sudzha",
+        "Dozens of DPRK servicemen reportedly die in assault on Ukrainian lines",
+        "Kyiv: Pyongyang's soldiers reportedly suffer heavy casualties in Russia's Kursk region",
+        "North Korean units reportedly wounded in drone strikes, Ukrainian army says",
+        "Zelensky says North Korean troops were reportedly killed in fighting near Kursk",
     ]
     burst = [
         Entry(title, link=f"https://news.example/v{n}", guid=f"urn:v{n}", published=clock.now)
@@ -809,7 +810,7 @@ def test_a_storm_is_rolled_into_one_summary_message(
     body = summary.blocks[-1]["text"]["text"]
     assert (
         body.count("\n") == 3
-        and "<https://news.example/v6|Zelensky says North Korean troops were killed in fighting near Kursk>"
+        and "<https://news.example/v6|Zelensky says North Korean troops were reportedly killed in fighting near Kursk>"
         in body
     )
     assert monitor.store.outbox_counts()["sent"] == 6

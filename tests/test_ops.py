@@ -28,7 +28,7 @@ def state(**changes: object) -> FeedState:
         "name": "wire",
         "url": "https://news.example/rss",
         "validators": Validators(),
-        "first_success_at": NOW - 10 * HOUR,
+        "first_success_at": NOW - 30 * 24 * HOUR,  # watched long enough to judge silence
         "last_success_at": NOW,
         "last_error": None,
         "last_error_kind": None,
@@ -40,7 +40,9 @@ def state(**changes: object) -> FeedState:
 
 
 def conditions(feed: FeedState) -> list[tuple[str, datetime]]:
-    found = feed_conditions(feed, now=NOW, failing_after=HOUR, silent_after=24 * HOUR)
+    found = feed_conditions(
+        feed, now=NOW, failing_after=HOUR, silent_after=24 * HOUR, silent_min=24 * HOUR
+    )
     return [(c.kind, c.since) for c in found]
 
 
@@ -84,7 +86,9 @@ def test_the_expected_silence_follows_the_rate(
 
 def test_an_incident_opens_once_and_closes_once() -> None:
     down = state(failing_since=NOW - 2 * HOUR, last_error="timed out", last_error_kind="timeout")
-    failing = feed_conditions(down, now=NOW, failing_after=HOUR, silent_after=24 * HOUR)
+    failing = feed_conditions(
+        down, now=NOW, failing_after=HOUR, silent_after=24 * HOUR, silent_min=24 * HOUR
+    )
     to_open, to_close = incident_changes(down, failing)
     assert [c.kind for c in to_open] == ["failing"] and to_close == set()
     opened = frozenset({"failing"})
@@ -108,6 +112,7 @@ def test_ops_alerts_read_like_news_for_the_desk() -> None:
         now=NOW,
         failing_after=HOUR,
         silent_after=24 * HOUR,
+        silent_min=24 * HOUR,
     )
     alert = ops_alert("wire", "https://news.example/rss", condition, NOW)
     assert alert.title == "Feed wire has been failing for 3 h 00 min: the desk is blind to it"

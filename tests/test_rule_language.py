@@ -680,3 +680,31 @@ def test_a_keep_guard_shields_a_statement_in_parts_only_if_it_covers_every_part(
         )
         == "none"
     ), "the shield is in the headline; the denial in the lede still counts"
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            "scope: sentence\n    all: ['re: \\bK-?9\\b', ukraine]",
+            "regular expressions cannot be used under 'scope: sentence'",
+        ),
+        (
+            "scope: sentence\n    all: [ukraine, {fields: [tags], any: [news]}]",
+            "fields tags have no sentences",
+        ),
+        (
+            "scope: sentence\n    none: [considering]",
+            "'scope: sentence' needs 'all' or 'any'",
+        ),
+    ],
+)
+def test_what_cannot_hold_within_one_sentence_is_refused(
+    tmp_path: Path, condition: str, message: str
+) -> None:
+    found = problems(
+        tmp_path,
+        HEAD + f"selections:\n  s:\n    {condition}\nmatch:\n  all: [alpha, $s]\n",
+    )
+    assert any(message in p for p in found), found
+    assert all(p.startswith("rules/rule.yaml:") for p in found), found

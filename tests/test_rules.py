@@ -72,7 +72,7 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path) -> None
     )
     problems = problems_for(rules)
     assert problems[0].startswith(
-        "rules/a.yaml:3: severity: Input should be 'info', 'warning' or 'critical'"
+        "rules/a.yaml:3: severity: must be one of info, warning, critical (got 'urgent')"
     )
     assert problems[1].startswith("rules/b.yaml:3: invalid YAML")
     assert problems[2] == "rules/c.yaml:1: missing required key 'title'"

@@ -3,13 +3,22 @@
 
 A feed failing without a break for ``ops.failing_after``, or bringing
 nothing new for longer than its expected period, opens an incident: one
-alert, however long it lasts, and one recovery notice when it ends.
+alert, however long it lasts, and one notice when it ends (a recovery, or a
+withdrawal when a changed limit ended it and the feed itself did not).
+
+A feed is judged silent only once the monitor has watched it for
+``ops.silent_min``: a feed whose items are already old when it is first
+read is reported once, with the other new feeds that look stale, instead
+of raising an alert each.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
 from monitor.alerts.model import Alert
 from monitor.rules.model import Severity
@@ -22,7 +31,9 @@ RULE_IDS = {
     SILENT: "ops.feed-silent",
 }
 RECOVERED_RULE_ID = "ops.feed-recovered"
-OPS_RULE_IDS = (*RULE_IDS.values(), RECOVERED_RULE_ID)
+WITHDRAWN_RULE_ID = "ops.feed-withdrawn"
+STALE_RULE_ID = "ops.feeds-stale"
+OPS_RULE_IDS = (*RULE_IDS.values(), RECOVERED_RULE_ID, WITHDRAWN_RULE_ID, STALE_RULE_ID)
 """Ops alerts carry these rule ids, so `monitor silence` and routes-by-rule
 treat them like any rule's alerts."""
 
@@ -59,13 +70,31 @@ def expected_silence(
     return max(minimum, gap * factor) if gap is not None else minimum
 
 
+def watched_long_enough(
+    state: FeedState, *, now: datetime, silent_after: timedelta, silent_min: timedelta
+) -> bool:
+    """Whether the monitor has read the feed long enough to call it silent:
+    ``silent_min`` since its first read, or its own shorter ``silent_after``.
+    Old items seen at the first read say the source was quiet before, not
+    that it fails the desk now."""
+    watched_since = state.first_success_at
+    return watched_since is not None and now - watched_since >= min(silent_min, silent_after)
+
+
 def feed_conditions(
-    state: FeedState, *, now: datetime, failing_after: timedelta, silent_after: timedelta
+    state: FeedState,
+    *,
+    now: datetime,
+    failing_after: timedelta,
+    silent_after: timedelta,
+    silent_min: timedelta,
 ) -> list[FeedCondition]:
     """What is wrong with a feed now, if anything.
 
     A failing feed is not also called silent: it cannot bring items, and one
     alert says enough. A feed never read successfully is only ever failing.
+    A feed is called silent only once it has been watched long enough
+    (:func:`watched_long_enough`).
     """
     if state.failing_since is not None:
         if now - state.failing_since >= failing_after:
@@ -74,7 +103,11 @@ def feed_conditions(
                 FeedCondition(FAILING, state.failing_since, f"{state.last_error or 'failed'}{kind}")
             ]
         return []
-    if state.last_item_at is not None and now - state.last_item_at >= silent_after:
+    if (
+        state.last_item_at is not None
+        and now - state.last_item_at >= silent_after
+        and watched_long_enough(state, now=now, silent_after=silent_after, silent_min=silent_min)
+    ):
         return [
             FeedCondition(
                 SILENT,
@@ -172,4 +205,141 @@ def recovery_alert(feed: str, url: str, incident: Incident, now: datetime) -> Al
         detail=f"was: {incident.detail}",
         since=now,
         now=now,
+    )
+
+
+class Closing(Enum):
+    """Why an incident ends."""
+
+    RECOVERED = "recovered"
+    """The feed is read again, or brought a new item."""
+    WITHDRAWN = "withdrawn"
+    """A limit changed (or the feed was repointed): the feed itself did not."""
+
+
+def closing_cause(incident: Incident, state: FeedState) -> Closing:
+    """A failing incident recovers only when the feed's polls succeed, a
+    silent one only when the feed brought an item newer than the silence's
+    start; otherwise the condition ended because its limit moved."""
+    if incident.kind == FAILING:
+        return Closing.RECOVERED if state.failing_since is None else Closing.WITHDRAWN
+    if state.last_item_at is not None and state.last_item_at > incident.since:
+        return Closing.RECOVERED
+    return Closing.WITHDRAWN
+
+
+def withdrawal_alert(
+    feed: str, url: str, incident: Incident, now: datetime, *, limit: timedelta
+) -> Alert:
+    """The notice closing an incident that a changed limit ended: it says
+    the feed is still as it was, so nobody takes it for a recovery."""
+    lasting = span(now - incident.since)
+    if incident.kind == FAILING:
+        title = (
+            f"Feed {feed} is no longer counted as failing (its limit is now {span(limit)}); "
+            f"it has still been failing for {lasting}"
+        )
+    else:
+        title = (
+            f"Feed {feed} is no longer counted as silent (its limit is now {span(limit)}); "
+            f"it has still brought nothing new for {lasting}"
+        )
+    return _feed_alert(
+        feed,
+        url,
+        rule_id=WITHDRAWN_RULE_ID,
+        rule_title="Feed alert withdrawn",
+        severity=Severity.INFO,
+        identity=f"ops:incident:{incident.id}:withdrawn",
+        title=title,
+        detail=f"was: {incident.detail}",
+        since=now,
+        now=now,
+    )
+
+
+def closing_alert(
+    feed: str, url: str, incident: Incident, state: FeedState, now: datetime, *, limit: timedelta
+) -> Alert:
+    """The notice that ends ``incident``, given the feed's state now and the
+    limit that applies to its kind now."""
+    if closing_cause(incident, state) is Closing.RECOVERED:
+        return recovery_alert(feed, url, incident, now)
+    return withdrawal_alert(feed, url, incident, now, limit=limit)
+
+
+# --- feeds that look stale when first read ------------------------------------
+
+
+@dataclass(frozen=True)
+class StaleFeed:
+    """A feed whose newest item was already older than its silent limit
+    when the monitor first read it."""
+
+    feed: str
+    newest_item_at: datetime
+    silent_after: timedelta
+
+
+def looks_stale_at_first_read(
+    first_read_at: datetime | None, newest_item_at: datetime | None, silent_after: timedelta
+) -> bool:
+    """True while the newest item known is one the first read found, and it
+    was already older than the silent limit then."""
+    return (
+        first_read_at is not None
+        and newest_item_at is not None
+        and first_read_at - newest_item_at >= silent_after
+    )
+
+
+def stale_at_first_read(state: FeedState, *, silent_after: timedelta) -> StaleFeed | None:
+    if state.last_item_at is None or not looks_stale_at_first_read(
+        state.first_success_at, state.last_item_at, silent_after
+    ):
+        return None
+    return StaleFeed(state.name, state.last_item_at, silent_after)
+
+
+def _stale_list(feeds: Sequence[StaleFeed], now: datetime) -> str:
+    return ", ".join(
+        f"{f.feed} (newest item {span(now - f.newest_item_at)} old, limit {span(f.silent_after)})"
+        for f in feeds
+    )
+
+
+def stale_log_line(feeds: Sequence[StaleFeed], *, now: datetime, silent_min: timedelta) -> str:
+    """The one log line for new feeds that look stale at their first read."""
+    return (
+        f"{len(feeds)} new feed{'s' if len(feeds) != 1 else ''} look stale at first read "
+        f"(newest item older than the feed's silent limit); none is called silent before "
+        f"it has been watched for {span(silent_min)}: {_stale_list(feeds, now)}"
+    )
+
+
+def stale_notice(feeds: Sequence[StaleFeed], *, now: datetime, silent_min: timedelta) -> Alert:
+    """One ops message for all the new feeds that look stale at first read,
+    instead of a silent-feed alert each."""
+    names = ", ".join(f.feed for f in feeds)
+    plural = len(feeds) != 1
+    return Alert(
+        rule_id=STALE_RULE_ID,
+        rule_title="New feeds look stale",
+        severity=Severity.INFO,
+        feed=f"{len(feeds)} new feed{'s' if plural else ''}",
+        # Unique per notice: each reports other feeds.
+        item_identity=f"ops:feeds-stale:{now.isoformat()}:{hashlib.sha256(names.encode()).hexdigest()[:16]}",
+        item_guid=None,
+        title=(
+            f"{len(feeds)} new feed{'s look' if plural else ' looks'} stale at first read: {names}"
+        ),
+        link=None,
+        summary=(
+            f"Newest item already older than the feed's silent limit. No silent-feed alert "
+            f"before a feed has been watched for {span(silent_min)}; monitor status marks them "
+            f"STALE. {_stale_list(feeds, now)}"
+        ),
+        published=now,
+        matched_terms=(),
+        created_at=now,
     )

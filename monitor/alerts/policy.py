@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from monitor.alerts.model import Alert, Silence, Story, Target
 from monitor.items import fold_for_matching
 from monitor.rules.match import Match
+from monitor.rules.model import Severity
 
 if TYPE_CHECKING:
     from monitor.config import SlackSettings
@@ -99,6 +100,27 @@ def route(alert: Alert, slack: SlackSettings) -> tuple[Target, ...]:
         )
         for channel, (mentions, digests) in targets.items()
     )
+
+
+def may_roll_up(alert: Alert) -> bool:
+    """Whether a storm may fold this alert into a summary message: never a
+    critical one, which must notify on its own however busy the channel.
+    (Ops alerts are never rolled up either; the delivery loop knows them.)"""
+    return alert.severity is not Severity.CRITICAL
+
+
+def all_mentions(mentions: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    """Every mention of several alerts, once each, in the order first seen:
+    one message standing for them notifies everyone they would have."""
+    return tuple(dict.fromkeys(m for group in mentions for m in group))
+
+
+def reply_mentions(mentions: tuple[str, ...], parent: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The mentions a reply in a story's thread carries: only those its parent
+    did not (a later source is no news to whoever the first alert notified,
+    but a more severe one still reaches those its severity calls). A parent
+    no longer known is taken to have notified nobody."""
+    return tuple(m for m in mentions if m not in (parent or ()))
 
 
 def silence_for(rule_id: str, silences: Iterable[Silence], now: datetime) -> Silence | None:

@@ -146,8 +146,14 @@ def slack_message(
 ROLLUP_LINES = 25
 
 
-def storm_summary(alerts: list[Alert], *, channel: str, window_minutes: int) -> SlackMessage:
-    """One message standing for many alerts during a storm: count, titles, links."""
+def storm_summary(
+    alerts: list[Alert], *, channel: str, window_minutes: int, mentions: tuple[str, ...] = ()
+) -> SlackMessage:
+    """One message standing for many alerts during a storm: count, titles, links.
+
+    ``mentions`` (already in Slack syntax) are those of every alert it stands
+    for, so that rolling alerts up never notifies fewer people.
+    """
     lines = []
     for alert in alerts[:ROLLUP_LINES]:
         title = escape_mrkdwn(truncate(alert.title or "(untitled item)", 150))
@@ -161,7 +167,9 @@ def storm_summary(alerts: list[Alert], *, channel: str, window_minutes: int) -> 
         f"{len(alerts)} more alerts for {channel}, rolled into one message: "
         f"the channel already had its share in the last {window_minutes} min"
     )
-    body = truncate("\n".join(lines), SECTION_CHARS)
+    mention_text = " ".join(mentions)
+    # The mentions lead, so that truncating a long list never drops them.
+    body = truncate("\n".join([mention_text, *lines] if mention_text else lines), SECTION_CHARS)
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -174,7 +182,8 @@ def storm_summary(alerts: list[Alert], *, channel: str, window_minutes: int) -> 
         {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(heading)}]},
         {"type": "section", "text": {"type": "mrkdwn", "text": body}},
     ]
-    return SlackMessage(text=truncate(heading, SECTION_CHARS), blocks=blocks)
+    fallback = f"{mention_text} {heading}" if mention_text else heading
+    return SlackMessage(text=truncate(fallback, SECTION_CHARS), blocks=blocks)
 
 
 def digest_message(alerts: list[Alert], *, channel: str, now: datetime) -> SlackMessage:

@@ -377,6 +377,33 @@ class HttpFetcher:
         return FetchResult(path.resolve().as_uri(), 200, body)
 
 
+NOT_HTTP = "not an http(s) URL with a host"
+
+
+def http_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be requested as an http(s) URL, or None if it can.
+
+    The test a fetch applies before connecting, so that config.toml refuses
+    what a poll would: another scheme, no host, a port that is no number or
+    out of range, a host with spaces or control characters.
+    """
+    try:
+        _check_http_url(url)
+    except (LocationValueError, ValueError) as exc:
+        return _reason(exc)
+    return None
+
+
+def _check_http_url(url: str) -> None:
+    parts = urlsplit(url)
+    parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(NOT_HTTP)
+    if any(char.isspace() or not char.isprintable() for char in parts.hostname):
+        raise ValueError("the host name has a space or a control character")
+    urllib3.util.parse_url(url)
+
+
 @functools.lru_cache(maxsize=4096)
 def _checked_url(candidate: str, feed_url: str, *, redirect: bool, base: str = "") -> str:
     """``candidate`` (resolved against ``base``) if it can be requested, else
@@ -384,11 +411,7 @@ def _checked_url(candidate: str, feed_url: str, *, redirect: bool, base: str = "
     feed asks about the same URL."""
     try:
         absolute = urljoin(base, candidate) if base else candidate
-        parts = urlsplit(absolute)
-        parts.port  # noqa: B018 - raises ValueError for a port that is no number
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("not an http(s) URL with a host")
-        urllib3.util.parse_url(absolute)
+        _check_http_url(absolute)
     except (LocationValueError, ValueError) as exc:
         reason = _reason(exc)
         if redirect:

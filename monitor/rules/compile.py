@@ -4,6 +4,12 @@ Resolves ``$list`` references (lists may include lists), and finds what
 the schema cannot see: undefined or circular references, regular
 expressions where positions are needed, and conditions that can never hold.
 Every problem carries the file and line it is about.
+
+A rule that failed the schema can be compiled from what validated of it
+(``partial``), so that one run reports its undefined lists and
+contradictions too. Checks that look for something absent (a selection
+never used, a condition made only of ``none``) then stay quiet: the
+absent part may be the one the schema refused.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from monitor.errors import Problem
 from monitor.rules.match import (
+    DEFAULT_FIELDS,
     Case,
     Condition,
     Guard,
@@ -46,6 +53,9 @@ class Compiler:
     index: TermIndex
     lists: dict[str, SourcedList]
     problems: list[Problem] = field(default_factory=list)
+    unreadable_lists: frozenset[str] = frozenset()
+    """Lists whose file exists but is invalid: its own problems say so, and
+    a reference to it is no further problem."""
     _resolved: dict[str, tuple[TermRef, ...]] = field(default_factory=dict)
     _resolving: list[str] = field(default_factory=list)
 
@@ -55,6 +65,8 @@ class Compiler:
         if name in self._resolved:
             return self._resolved[name]
         source = self.lists.get(name)
+        if source is None and name in self.unreadable_lists:
+            return None
         if source is None:
             hint = did_you_mean(name, list(self.lists), prefix="$")
             self.problems.append(Problem(file, line, f"undefined list '${name}'{hint}"))
@@ -92,9 +104,23 @@ class Compiler:
 
     # --- rules --------------------------------------------------------------
 
-    def compile_rule(self, spec: RuleSpec, file: str, line_of: LineOf) -> Rule | None:
+    def compile_rule(
+        self,
+        spec: RuleSpec,
+        file: str,
+        line_of: LineOf,
+        *,
+        partial: bool = False,
+        lost_selections: frozenset[str] | None = frozenset(),
+    ) -> Rule | None:
+        """The compiled rule, or None with its problems added to ``problems``.
+
+        ``partial``: ``spec`` is what validated of an invalid rule (see the
+        module's docstring); ``lost_selections`` names its selections that
+        did not validate, None when any ``$name`` may have been one.
+        """
         before = len(self.problems)
-        context = _Context(self, file, line_of, spec.selections)
+        context = _Context(self, file, line_of, spec.selections, lost_selections, partial)
         condition = context.condition(spec.match, ("match",))
         tiers = tuple(
             Tier(tier.severity, context.condition(tier.when, ("tiers", i, "when")))
@@ -132,7 +158,8 @@ class Compiler:
                     f"'to: {guard.to.value}' would raise the severity above the rule's "
                     f"{spec.severity.value}; a guard can only lower it (or use action: keep)",
                 )
-        for name in sorted(spec.selections.keys() - context.used_selections):
+        unused = set() if partial else spec.selections.keys() - context.used_selections
+        for name in sorted(unused):
             context.problem(
                 ("selections", name),
                 f"selection '${name}' is defined but never used (in match, tiers or "
@@ -145,7 +172,7 @@ class Compiler:
                 "'$" + name + "' would be ambiguous; rename the selection",
             )
         required = required_term_sets(condition)
-        if not required and len(self.problems) == before:
+        if not required and len(self.problems) == before and not partial:
             context.problem(
                 ("match",),
                 "this rule would alert on items that contain none of its terms "
@@ -177,12 +204,20 @@ class _Context:
     file: str
     line_of: LineOf
     selections: dict[str, ConditionSpec | NearSpec] = field(default_factory=dict)
+    lost_selections: frozenset[str] | None = frozenset()
+    partial: bool = False
     used_selections: set[str] = field(default_factory=set)
     _compiled: dict[str, Condition | None] = field(default_factory=dict)
     _compiling: list[str] = field(default_factory=list)
 
     def problem(self, loc: Location, message: str) -> None:
         self.compiler.problems.append(Problem(self.file, self.line_of(loc), message))
+
+    def lost(self, name: str) -> bool:
+        """Whether ``$name`` may be a selection that did not validate."""
+        if name in self.compiler.lists or name in self.compiler.unreadable_lists:
+            return False
+        return self.lost_selections is None or name in self.lost_selections
 
     def condition(self, spec: ConditionSpec, loc: Location) -> Condition:
         nodes = {
@@ -198,19 +233,58 @@ class _Context:
             fields=frozenset(spec.fields) if spec.fields else None,
             sentence=spec.scope == "sentence",
         )
+        if condition.sentence:
+            self._check_sentence_scope(condition, loc)
         excluded = {n.id for n in condition.none if isinstance(n, TermRef)}
         for term in (n for n in condition.all if isinstance(n, TermRef) and n.id in excluded):
             self.problem(
                 (*loc, "none"),
                 f"can never match: '{term.text}' is both required (all) and excluded (none)",
             )
-        if condition.any and all(
-            isinstance(n, TermRef) and n.id in excluded for n in condition.any
+        if (
+            condition.any
+            and not self.partial
+            and len(condition.any) == len(spec.any or ())
+            and all(isinstance(n, TermRef) and n.id in excluded for n in condition.any)
         ):
             self.problem(
                 (*loc, "any"), "can never match: every term in 'any' is also excluded in 'none'"
             )
         return condition
+
+    def _check_sentence_scope(self, condition: Condition, loc: Location) -> None:
+        """What cannot work within one sentence: words of no sentence, and
+        a condition that asks only for absences."""
+        if not condition.all and not condition.any and not self.partial:
+            self.problem(
+                loc,
+                "'scope: sentence' needs 'all' or 'any': with only 'none' it would hold "
+                "in any sentence that lacks the words",
+            )
+        pending: list[Node] = [condition]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, Condition):
+                outside = sorted((node.fields or frozenset()) - DEFAULT_FIELDS)
+                if outside:
+                    self.problem(
+                        loc,
+                        f"'scope: sentence' looks at the sentences of title and summary; "
+                        f"fields {', '.join(outside)} have no sentences",
+                    )
+                pending.extend((*node.all, *node.any, *node.none))
+            elif isinstance(node, TermRef | ListRef):
+                terms = (node,) if isinstance(node, TermRef) else node.terms
+                regex = next(
+                    (t for t in terms if isinstance(self.compiler.index.patterns[t.id], Regex)),
+                    None,
+                )
+                if regex is not None:
+                    self.problem(
+                        loc,
+                        f"regular expressions cannot be used under 'scope: sentence' "
+                        f"('{regex.text}'): they look at a whole field, not at one sentence",
+                    )
 
     def node(self, spec: str | ConditionSpec | NearSpec, loc: Location) -> Node | None:
         if isinstance(spec, ConditionSpec):
@@ -230,6 +304,8 @@ class _Context:
             name = list_name(spec)
             if name in self.selections:
                 return self.selection(name, loc)
+            if self.lost(name):
+                return None
             if self.selections and name not in self.compiler.lists:
                 hint = did_you_mean(name, [*self.selections, *self.compiler.lists], prefix="$")
                 self.problem(loc, f"undefined list or selection '${name}'{hint}")
@@ -271,6 +347,8 @@ class _Context:
         """Terms with word positions: lists are expanded, regular expressions refused."""
         terms: dict[int, TermRef] = {}
         for i, text in enumerate(texts):
+            if is_list_reference(text) and self.lost(list_name(text)):
+                continue
             if is_list_reference(text) and list_name(text) in self.selections:
                 self.used_selections.add(list_name(text))
                 self.problem(

@@ -368,8 +368,8 @@ class Evaluation:
     trace: list[str] | None = None
     _depth: int = field(default=0, repr=False)
     _split: HitsBySentence | None = field(default=None, repr=False)
-    _near_memo: dict[tuple[int, frozenset[str], bool], tuple[tuple[int, Hit], ...] | None] = (
-        field(default_factory=dict, repr=False)
+    _near_memo: dict[tuple[int, frozenset[str], bool], tuple[tuple[int, Hit], ...] | None] = field(
+        default_factory=dict, repr=False
     )
 
     def _sentence_hits(self) -> HitsBySentence:

@@ -55,6 +55,8 @@ class FeedHealth:
     publish_gap: timedelta | None = None
     incidents: tuple[str, ...] = ()
     """Kinds of its open incidents (failing, silent)."""
+    first_success_at: datetime | None = None
+    """Its first successful read (at its current URL): watched since then."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,15 @@ class PruneReport:
 
 class Store(Protocol):
     def feed_state(self, name: str) -> FeedState | None: ...
+
+    def feed_states(self) -> list[FeedState]:
+        """Every feed's state as feed_state shows it, in one read (/healthz)."""
+        ...
+
+    def queue_alerts(self, alerts: Sequence[RoutedAlert], *, now: datetime) -> int:
+        """Queue alerts that belong to no poll or incident (a notice about
+        several feeds); returns how many were queued."""
+        ...
 
     def unseen(self, feed: str, items: Sequence[Item]) -> list[Item]:
         """The items none of whose keys this feed has seen before."""
@@ -165,7 +176,9 @@ class Store(Protocol):
     def remove_silence(self, silence_id: int, *, now: datetime) -> bool: ...
 
     def claim(self, alert_id: int, *, now: datetime) -> bool:
-        """Take an alert for sending; False if another sender has it."""
+        """Take an alert for sending; False if another sender has it. A claim
+        is the sender's until the claim lease ends, or until that sender is
+        known to be gone (a process of this host that is no longer running)."""
         ...
 
     def mark_sent(

@@ -25,12 +25,14 @@ from monitor.errors import StateError
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
 from monitor.store.base import FeedHealth, FeedState, Incident, PruneReport
+from monitor.store.claims import ClaimOwner, claim_owner_gone, this_process
 
 log = logging.getLogger("monitor.store")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SEND_LEASE = timedelta(minutes=10)
-"""How long a claimed alert is left to its sender before another may send it."""
+"""How long a claimed alert is left to its sender before another may send it
+(unless its sender is known to be gone: see monitor.store.claims)."""
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -133,6 +135,12 @@ CREATE TABLE incidents (
     closed_at TEXT
 );
 CREATE UNIQUE INDEX incidents_open ON incidents (feed, kind) WHERE closed_at IS NULL;
+""",
+    # Version 3: who holds a claim (host/pid/start time), so that the claim of
+    # a process that died can be taken over at once instead of after the
+    # lease. Claims made before the upgrade name nobody and keep the lease.
+    3: """
+ALTER TABLE alerts ADD COLUMN claimed_by TEXT;
 """,
 }
 
@@ -240,9 +248,17 @@ def _applies(deferred: _Deferred, row: sqlite3.Row) -> bool:
 
 
 class SQLiteStore:
-    def __init__(self, path: Path, *, claim_lease: timedelta = SEND_LEASE) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        claim_lease: timedelta = SEND_LEASE,
+        owner: ClaimOwner | None = None,
+    ) -> None:
         self.path = path
         self.claim_lease = claim_lease
+        self.owner = owner or this_process()
+        """Who this store's claims name as their sender."""
         # Feed name -> its deferred write; since when the oldest has waited
         # (or the last failed attempt to write them).
         self._deferred: dict[str, _Deferred] = {}
@@ -442,6 +458,29 @@ class SQLiteStore:
             state = _not_modified(state, deferred)
         return state
 
+    def feed_states(self) -> list[FeedState]:
+        # Read only, deferred bookkeeping laid over the rows: a health probe
+        # every few seconds must not force the deferred writes out.
+        with self._lock:
+            rows = self._rows(
+                self._db,
+                f"SELECT *, {_OPEN_INCIDENTS} FROM feeds ORDER BY name",  # noqa: S608 - a constant
+                (),
+            )
+            deferred = dict(self._deferred)
+        states = []
+        for row in rows:
+            state = _feed_state(row)
+            pending = deferred.get(state.name)
+            if pending is not None and _applies(pending, row):
+                state = _not_modified(state, pending)
+            states.append(state)
+        return states
+
+    def queue_alerts(self, alerts: Sequence[RoutedAlert], *, now: datetime) -> int:
+        with self._transaction() as db:
+            return _queue(db, alerts, _ts(now))
+
     def unseen(self, feed: str, items: Sequence[Item]) -> list[Item]:
         if not items:
             return []
@@ -542,6 +581,7 @@ class SQLiteStore:
                 incidents=tuple(sorted((row["incidents"] or "").split(",")))
                 if row["incidents"]
                 else (),
+                first_success_at=_dt(row["first_success_at"]),
             )
             for row in rows
         ]
@@ -644,18 +684,31 @@ class SQLiteStore:
     # that two processes sharing the state file never send the same alert. A
     # claim that is never settled (the process died mid-send, or could not
     # record the result) expires after the lease and the alert is sent again:
-    # at most one duplicate, never a loss.
+    # at most one duplicate, never a loss. A claim names its sender, and the
+    # claim of a sender known to be gone (it ran on this host and its process
+    # is no more) is taken over at once, lease or not.
+
+    def _gone_owners(self, now: datetime) -> list[str]:
+        """The senders of claims still within their lease that are known to be gone."""
+        rows = self._query(
+            "SELECT DISTINCT claimed_by FROM alerts WHERE status = 'sending' AND claimed_at > ? "
+            "AND claimed_by IS NOT NULL",
+            (_ts(now - self.claim_lease),),
+        )
+        return [row[0] for row in rows if claim_owner_gone(row[0], self.owner)]
 
     def due_alerts(
         self, now: datetime, limit: int, *, skip_channels: Sequence[str] = ()
     ) -> list[OutboxEntry]:
         marks = ",".join("?" * len(skip_channels))
+        gone = self._gone_owners(now)
+        gone_marks = ",".join("?" * len(gone))
         rows = self._query(
             "SELECT * FROM alerts "  # noqa: S608 - only "?" marks are interpolated
             "WHERE ((status = 'pending' AND next_attempt_at <= ?) "
-            "OR (status = 'sending' AND claimed_at <= ?)) "
+            f"OR (status = 'sending' AND (claimed_at <= ? OR claimed_by IN ({gone_marks})))) "
             f"AND digest IS NULL AND channel NOT IN ({marks}) ORDER BY id LIMIT ?",
-            (_ts(now), _ts(now - self.claim_lease), *skip_channels, limit),
+            (_ts(now), _ts(now - self.claim_lease), *gone, *skip_channels, limit),
         )
         return [_entry(row) for row in rows]
 
@@ -731,12 +784,28 @@ class SQLiteStore:
 
     def claim(self, alert_id: int, *, now: datetime) -> bool:
         with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE alerts SET status = 'sending', claimed_at = ? WHERE id = ? AND "
-                "(status = 'pending' OR (status = 'sending' AND claimed_at <= ?))",
-                (_ts(now), alert_id, _ts(now - self.claim_lease)),
+            row = db.execute(
+                "SELECT status, claimed_at, claimed_by FROM alerts WHERE id = ?", (alert_id,)
+            ).fetchone()
+            if row is None or row[0] not in ("pending", "sending"):
+                return False
+            status, claimed_at, claimed_by = row
+            taken_over = False
+            if status == "sending" and (claimed_at or "") > _ts(now - self.claim_lease):
+                if not claim_owner_gone(claimed_by, self.owner):
+                    return False
+                taken_over = True
+            db.execute(
+                "UPDATE alerts SET status = 'sending', claimed_at = ?, claimed_by = ? WHERE id = ?",
+                (_ts(now), str(self.owner), alert_id),
             )
-            return cursor.rowcount == 1
+        if taken_over:
+            log.warning(
+                "alert %d was being sent by %s, which is no longer running; taking it over",
+                alert_id,
+                claimed_by,
+            )
+        return True
 
     def mark_sent(
         self,
@@ -774,10 +843,12 @@ class SQLiteStore:
 
     def digest_queue(self, channel: str, digest: str, now: datetime) -> list[OutboxEntry]:
         """Alerts waiting for one channel's digest, oldest first."""
+        gone = self._gone_owners(now)
         rows = self._query(
-            "SELECT * FROM alerts WHERE channel = ? AND digest = ? AND "
-            "(status = 'pending' OR (status = 'sending' AND claimed_at <= ?)) ORDER BY id",
-            (channel, digest, _ts(now - self.claim_lease)),
+            "SELECT * FROM alerts WHERE channel = ? AND digest = ? AND "  # noqa: S608 - "?" marks
+            "(status = 'pending' OR (status = 'sending' AND (claimed_at <= ? "
+            f"OR claimed_by IN ({','.join('?' * len(gone))})))) ORDER BY id",
+            (channel, digest, _ts(now - self.claim_lease), *gone),
         )
         return [_entry(row) for row in rows]
 

@@ -14,9 +14,12 @@ Request encoding, as used by slack-sdk 3.x (all requests are POSTs to ``/api/<me
 them. Both encodings are accepted for every method, and JSON-valued form fields such as
 ``blocks`` are decoded.
 
-Order of checks for each call: unknown method (HTTP 404), authentication, the next queued
-fault for that method, a failed channel (see :meth:`SlackEmulator.fail_channel`), then the
-method's own validation. Every call is recorded in :attr:`SlackEmulator.calls` regardless.
+Order of checks for each call: unknown method (HTTP 404), authentication, the token's
+scopes (``missing_scope`` with ``needed`` and ``provided``, see
+:attr:`SlackEmulator.scopes`), the next queued fault for that method, a failed channel (see
+:meth:`SlackEmulator.fail_channel`), then the method's own validation. Every call is
+recorded in :attr:`SlackEmulator.calls` regardless. Like Slack, a successful answer or a
+missing scope carries the token's scopes in the ``x-oauth-scopes`` response header.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ BOT_USER_ID = "U0WATCHBOT"
 BOT_ID = "B0WATCHBOT"
 TEAM_ID = "T0WATCHDESK"
 TEAM_NAME = "Watch Desk (emulated)"
+BOT_SCOPES = frozenset({"chat:write", "channels:history", "groups:history"})
+"""What the monitor's bot token holds by default: posting, and reading history."""
 
 _JSON_FORM_FIELDS = ("blocks", "attachments", "metadata")
 
@@ -176,6 +181,10 @@ class SlackEmulator(LoopbackServer):
     def __init__(self, token: str = "xoxb-test-token") -> None:
         super().__init__()
         self.token = token
+        self.scopes: frozenset[str] = BOT_SCOPES
+        """The token's scopes: a call needing another answers missing_scope."""
+        self.private_channels: set[str] = set()
+        """Channels whose history needs groups:history instead of channels:history."""
         self._cond = threading.Condition()
         self._messages: list[PostedMessage] = []
         self._updates: list[UpdateRecord] = []
@@ -318,6 +327,19 @@ class SlackEmulator(LoopbackServer):
                 return _error_reply("not_authed")
             if token != self.token:
                 return _error_reply("invalid_auth")
+            # Slack names the token's scopes on every authenticated answer.
+            scope_header = {"x-oauth-scopes": ",".join(sorted(self.scopes))}
+            needed = self._needed_scope(method, payload)
+            if needed is not None:
+                return _json_reply(
+                    {
+                        "ok": False,
+                        "error": "missing_scope",
+                        "needed": needed,
+                        "provided": ",".join(sorted(self.scopes)),
+                    },
+                    headers=scope_header,
+                )
             if decode_error is not None:
                 return _error_reply(decode_error)
             fault = self._faults[method].popleft() if self._faults[method] else None
@@ -329,7 +351,22 @@ class SlackEmulator(LoopbackServer):
             except _SlackError as failure:
                 return _error_reply(failure.error)
             self._cond.notify_all()
-            return _json_reply(result, hold=fault.seconds if fault is not None else 0.0)
+            return _json_reply(
+                result, hold=fault.seconds if fault is not None else 0.0, headers=scope_header
+            )
+
+    def _needed_scope(self, method: str, payload: JsonDict) -> str | None:
+        """The scope ``method`` needs that the token lacks, as Slack names it:
+        reading history needs channels:history, or groups:history for a
+        channel in :attr:`private_channels`."""
+        if method in ("chat.postMessage", "chat.update"):
+            needed = "chat:write"
+        elif method in ("conversations.history", "conversations.replies"):
+            private = payload.get("channel") in self.private_channels
+            needed = "groups:history" if private else "channels:history"
+        else:
+            return None
+        return None if needed in self.scopes else needed
 
     def _check_channel(self, payload: JsonDict) -> None:
         channel = payload.get("channel")
@@ -544,8 +581,10 @@ def _ts_arg(payload: JsonDict, name: str) -> Decimal | None:
         raise _SlackError(f"invalid_ts_{name}") from error
 
 
-def _json_reply(data: JsonDict, *, status: int = 200, hold: float = 0.0) -> _Reply:
-    return _Reply(status=status, body=json.dumps(data).encode(), hold=hold)
+def _json_reply(
+    data: JsonDict, *, status: int = 200, hold: float = 0.0, headers: dict[str, str] | None = None
+) -> _Reply:
+    return _Reply(status=status, body=json.dumps(data).encode(), hold=hold, headers=headers or {})
 
 
 def _error_reply(error: str) -> _Reply:
