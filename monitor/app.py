@@ -27,6 +27,8 @@ from monitor.alerts.model import Alert, OutboxEntry, Silence, Story, Target
 from monitor.alerts.ops import (
     FAILING,
     OPS_RULE_IDS,
+    SILENT,
+    FeedCondition,
     StaleFeed,
     closing_alert,
     expected_silence,
@@ -34,6 +36,8 @@ from monitor.alerts.ops import (
     incident_changes,
     is_ops_alert,
     ops_alert,
+    silent_group_alert,
+    silent_together,
     stale_at_first_read,
     stale_log_line,
     stale_notice,
@@ -41,10 +45,10 @@ from monitor.alerts.ops import (
 from monitor.alerts.policy import (
     AlertPolicy,
     all_mentions,
+    as_reply,
     decide,
     find_story,
     may_roll_up,
-    reply_mentions,
     retry_delay,
     route,
     silence_for,
@@ -73,6 +77,7 @@ from monitor.errors import (
     StateError,
     TransientDeliveryError,
 )
+from monitor.feed_status import FeedStatus, feed_status
 from monitor.feeds.fetch import Fetcher, FetchLimits, HttpFetcher, Validators
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.pool import ParserPool, default_processes
@@ -205,6 +210,9 @@ class Monitor:
         self._stale_pending: list[StaleFeed] = []
         self._polled: set[str] = set()
         self._awaiting_first_poll: set[str] | None = None
+        # One poll thread at a time gathers the feeds going silent together,
+        # so that two threads never announce the same feeds.
+        self._silent_lock = threading.Lock()
 
     # --- rules --------------------------------------------------------------
 
@@ -320,8 +328,9 @@ class Monitor:
             feed for feed in config.feeds if feed.name in {*changes.added, *changes.changed}
         )
         log.info(
-            "config reloaded: %d feeds; added: %s; removed: %s; changed: %s",
+            "config reloaded: %d feed%s; added: %s; removed: %s; changed: %s",
             len(config.feeds),
+            "" if len(config.feeds) == 1 else "s",
             ", ".join(changes.added) or "none",
             ", ".join(changes.removed) or "none",
             ", ".join(changes.changed) or "none",
@@ -400,12 +409,7 @@ class Monitor:
             if state is None:
                 return
             now = self.clock()
-            silent_after = expected_silence(
-                state.publish_gap,
-                own=feed.silent_after,
-                factor=ops.silent_factor,
-                minimum=ops.silent_min,
-            )
+            silent_after = self._silent_after(feed, state)
             if first_read:
                 stale = stale_at_first_read(state, silent_after=silent_after)
                 if stale is not None:
@@ -428,6 +432,9 @@ class Monitor:
             )
             target = Target(self.config.ops_channel(), ops.mentions)
             for condition in to_open:
+                if condition.kind == SILENT:
+                    self._open_silent_incidents(feed, condition, now=now)
+                    continue
                 alert = ops_alert(feed.name, feed.url, condition, now)
                 if self.store.open_incident(
                     feed=feed.name,
@@ -451,6 +458,79 @@ class Monitor:
                     log.info("ops notice for %s: %s", target.channel, alert.title)
         except StateError as exc:
             log.error("cannot check the health of feed=%s: %s", feed.name, exc)
+
+    def _silent_after(self, feed: FeedSettings, state: FeedState) -> timedelta:
+        ops = self.config.ops
+        return expected_silence(
+            state.publish_gap,
+            own=feed.silent_after,
+            factor=ops.silent_factor,
+            minimum=ops.silent_min,
+        )
+
+    def _open_silent_incidents(
+        self, feed: FeedSettings, condition: FeedCondition, *, now: datetime
+    ) -> None:
+        """Open ``feed``'s silent incident, and those of the other feeds going
+        silent with it (:func:`monitor.alerts.ops.silent_together`), judged on
+        their stored states. One feed gets its own alert; several get one
+        message together, carried by the first incident opened, so that a
+        crash between openings re-announces the rest rather than lose them.
+        An incident already open (another thread, another process) is left
+        alone. Raises StateError."""
+        ops = self.config.ops
+        with self._silent_lock:
+            states = {state.name: state for state in self.store.feed_states()}
+            polled = states.get(feed.name)
+            opening: dict[str, FeedCondition] = {}
+            if polled is None or SILENT not in polled.open_incidents:
+                opening[feed.name] = condition
+            others = [
+                (state, self._silent_after(other, state))
+                for other in self.config.feeds
+                if other.name != feed.name
+                and (state := states.get(other.name)) is not None
+                and state.url == other.url  # a repointed feed is judged at its own poll
+            ]
+            for name, found in silent_together(
+                others, now=now, failing_after=ops.failing_after, silent_min=ops.silent_min
+            ):
+                opening[name] = found
+            if not opening:
+                return
+            feeds = [f for f in self.config.feeds if f.name in opening]  # as config.toml lists them
+            target = Target(self.config.ops_channel(), ops.mentions)
+            if len(feeds) == 1:
+                (alone,) = feeds
+                alert = ops_alert(alone.name, alone.url, opening[alone.name], now)
+            else:
+                alert = silent_group_alert([(f.name, opening[f.name]) for f in feeds], now)
+            carried = [(alert, target)]
+            opened = []
+            for silent in feeds:
+                found = opening[silent.name]
+                if self.store.open_incident(
+                    feed=silent.name,
+                    kind=SILENT,
+                    since=found.since,
+                    detail=found.detail,
+                    alerts=carried,
+                    now=now,
+                ):
+                    opened.append(silent.name)
+                    carried = []
+        if not opened:
+            return
+        self.metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
+        if len(feeds) == 1:
+            log.warning("ops alert for %s: %s (%s)", target.channel, alert.title, alert.summary)
+        else:
+            log.warning(
+                "ops alert for %s: %d feeds silent together: %s",
+                target.channel,
+                len(opened),
+                "; ".join(f"{name} ({opening[name].detail})" for name in opened),
+            )
 
     def _report_stale_first_reads(self, *, polled: str | None = None, force: bool = False) -> None:
         """Report the new feeds that looked stale at their first read: one
@@ -544,12 +624,15 @@ class Monitor:
         self._started_at = self.clock()
         self.scheduler_running = True
 
+    def scheduler_problem(self) -> str | None:
+        """Why no poll is scheduled any more, if so (/healthz and /livez)."""
+        if not self.scheduler_running:
+            return "the scheduler is not running"
+        return self._scheduler_check()
+
     def health(self) -> tuple[bool, dict[str, object]]:
         """For /healthz: can the desk see (see monitor.health.desk_health)."""
-        if not self.scheduler_running:
-            scheduler_problem: str | None = "the scheduler is not running"
-        else:
-            scheduler_problem = self._scheduler_check()
+        scheduler_problem = self.scheduler_problem()
         states: dict[str, FeedState] | None
         try:
             states = {state.name: state for state in self.store.feed_states()}
@@ -575,6 +658,33 @@ class Monitor:
         incidents = [i for i in self.store.open_incidents() if i.feed in names]
         for kind in ("failing", "silent"):
             self.metrics.open_incidents.labels(kind).set(sum(i.kind == kind for i in incidents))
+        # From the stored states, not from polls in a time window: a feed
+        # backed off to polling.max_backoff is polled rarely and still failing.
+        states = {state.name: state for state in self.store.feed_states()}
+        config = self.config  # one config for the whole count, even if a reload swaps it
+        ops = config.ops
+        now = self.clock()
+        by_status = dict.fromkeys(FeedStatus, 0)
+        for feed in config.feeds:
+            state = states.get(feed.name)
+            gap = state.publish_gap if state else None
+            status = feed_status(
+                polled=state is not None,
+                next_poll_at=state.next_poll_at if state else None,
+                consecutive_failures=state.consecutive_failures if state else 0,
+                open_incidents=state.open_incidents if state else (),
+                first_success_at=state.first_success_at if state else None,
+                last_item_at=state.last_item_at if state else None,
+                now=now,
+                interval=config.interval_for(feed, gap),
+                silent_after=expected_silence(
+                    gap, own=feed.silent_after, factor=ops.silent_factor, minimum=ops.silent_min
+                ),
+                failing_after=ops.failing_after,
+            )
+            by_status[status] += 1
+        for status, count in by_status.items():
+            self.metrics.feeds.labels(status.value).set(count)
 
     def _next_poll(
         self,
@@ -815,7 +925,7 @@ class Monitor:
             ):
                 storms.setdefault(entry.channel, []).append(entry)
                 continue
-            outgoing = self._as_reply(entry, story) if story else entry
+            outgoing = as_reply(entry) if story else entry
             self._pace(entry.channel)
             try:
                 posted = self.sink.send(
@@ -1032,13 +1142,6 @@ class Monitor:
             rule_id=entry.alert.rule_id, channel=entry.channel, since=now - window
         )
         return find_story(entry.alert, stories)
-
-    def _as_reply(self, entry: OutboxEntry, story: Story) -> OutboxEntry:
-        """The alert as its story's thread gets it: without the mentions the
-        thread's first alert already carried, so a later source pings nobody again."""
-        parent = self.store.entry(story.parent_alert_id)
-        mentions = reply_mentions(entry.mentions, parent.mentions if parent else None)
-        return entry if mentions == entry.mentions else replace(entry, mentions=mentions)
 
     def _record_story(self, entry: OutboxEntry, story: Story | None, posted: Posted) -> None:
         now = self.clock()
@@ -1274,6 +1377,8 @@ def rule_reference_problems(config: ConfigDraft, rules: RuleCheck) -> list[Probl
                 )
             )
     known_tags = config.feed_tags()
+    if known_tags is None:  # a feed's tags are invalid: which tags exist is unknown
+        return problems
     for fact in rules.facts:
         if fact.feed_tags and known_tags.isdisjoint(fact.feed_tags):
             problems.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -21,7 +22,13 @@ from typing import Any
 
 from monitor import __version__
 from monitor.alerts.model import Alert, OutboxEntry
-from monitor.alerts.ops import OPS_RULE_IDS, expected_silence, looks_stale_at_first_read, span
+from monitor.alerts.ops import (
+    OPS_RULE_IDS,
+    OVERDUE_INTERVALS,
+    counted,
+    expected_silence,
+    span,
+)
 from monitor.alerts.policy import route
 from monitor.alerts.render import format_time, relative_time
 from monitor.alerts.sinks import render_entry
@@ -45,6 +52,7 @@ from monitor.errors import (
     Problem,
     RuleError,
 )
+from monitor.feed_status import FeedStatus, feed_status
 from monitor.feeds.fetch import HttpFetcher
 from monitor.logs import setup_logging
 from monitor.rules.evaluate import (
@@ -249,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _schema(args)
         if args.command == "eval":
             return _eval(config_path, args)
+        if args.command in ("run", "once") and (legacy := _legacy_config(config_path)):
+            print(legacy, file=sys.stderr)
+            return EXIT_UNUSABLE
         loaded = load_config(config_path)
         return handlers[args.command](loaded, args)
     except (ConfigError, RuleError, CorpusError) as exc:
@@ -257,6 +268,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MonitorError as exc:
         print(f"monitor: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+
+
+LEGACY_CONFIG_DIR_ENV = "MONITOR_LEGACY_CONFIG_DIR"
+"""Set by the container image: where images before it read config.toml and rules/."""
+
+
+def _legacy_config(config_path: Path) -> str | None:
+    """Why not to start, when a config or rules are mounted where an older
+    image read them but the config in use is elsewhere: the monitor would
+    run the image's bundled feeds and rules, and the desk would not know."""
+    written = os.environ.get(LEGACY_CONFIG_DIR_ENV, "").strip()
+    if not written:
+        return None
+    legacy_dir = Path(written)
+    if config_path.resolve().is_relative_to(legacy_dir.resolve()):
+        return None  # the config in use is the one mounted there: it is read
+    found = [path for path in (legacy_dir / "config.toml", legacy_dir / "rules") if path.exists()]
+    if not found:
+        return None
+    return (
+        f"monitor: not starting: {' and '.join(map(str, found))} "
+        f"{'is' if len(found) == 1 else 'are'} where older images read the config and rules, "
+        f"but this one reads {config_path}: it would watch its bundled feeds, not yours. "
+        f"Mount the directory holding your config.toml and rules/ on {config_path.parent} "
+        'instead (README.md, "Upgrading from an image that read /app/config.toml").'
+    )
 
 
 def _print_problems(problems: Sequence[Problem], stream: Any) -> None:
@@ -295,8 +332,8 @@ def _once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     read = len(reports) - len(failed)
     alerts = sum(r.alerts for r in reports)
     print(
-        f"polled {len(reports)} feeds: {read} read, {len(failed)} failed; "
-        f"{alerts} new alerts; delivered {delivery.sent}; "
+        f"polled {_count(len(reports), 'feed')}: {read} read, {len(failed)} failed; "
+        f"{_count(alerts, 'new alert')}; delivered {delivery.sent}; "
         f"outbox: {counts['pending'] + counts['sending']} pending, {counts['failed']} failed"
     )
     if failed:
@@ -330,11 +367,16 @@ def _check(config_path: Path) -> int:
     if draft is None and loaded is not None:  # the file changed since: check what was loaded
         draft = config_draft(loaded)
     rules_dir = draft.rules_dir() if draft is not None else None
+    if draft is None and (config_path.parent / "rules").is_dir():
+        # No TOML to say where the rules are: check the default place anyway,
+        # so that fixing the config does not reveal a second list of problems.
+        rules_dir = (config_path.parent / "rules", str(config_path.parent / "rules"))
     checked: RuleCheck | None = None
-    if draft is not None and rules_dir is not None:
+    if rules_dir is not None:
         checked = check_rules(*rules_dir)
         problems.extend(checked.problems)
-        problems.extend(rule_reference_problems(draft, checked))
+        if draft is not None:
+            problems.extend(rule_reference_problems(draft, checked))
     if problems:
         _print_problems(_by_file(problems), sys.stdout)
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
@@ -638,17 +680,20 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
             factor=ops.silent_factor,
             minimum=ops.silent_min,
         )
-        if found is None or found.last_polled_at is None:
-            state = "never polled"
-        elif found.consecutive_failures:
-            state = "FAILING"
-        elif "silent" in found.incidents:
-            state = "SILENT"
-        elif looks_stale_at_first_read(found.first_success_at, found.last_item_at, silent_after):
-            state = "STALE"  # old items at the first read; not judged silent yet
-        else:
-            state = "ok"
         interval = loaded.config.interval_for(feed, found.publish_gap if found else None)
+        status = feed_status(
+            polled=found is not None and found.last_polled_at is not None,
+            next_poll_at=found.next_poll_at if found else None,
+            consecutive_failures=found.consecutive_failures if found else 0,
+            open_incidents=found.incidents if found else (),
+            first_success_at=found.first_success_at if found else None,
+            last_item_at=found.last_item_at if found else None,
+            now=now,
+            interval=interval,
+            silent_after=silent_after,
+            failing_after=ops.failing_after,
+        )
+        state = _status_label(status)
         rows.append((feed, found, state, interval))
     if args.json:
         for feed, found, state, interval in rows:
@@ -676,6 +721,7 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
                         "open_incidents": list(found.incidents) if found else [],
                         "watched_since": _iso(found.first_success_at if found else None),
                         "stale_at_first_read": state == "STALE",
+                        "overdue": state == "OVERDUE",
                     }
                 )
             )
@@ -694,6 +740,9 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         if state == "STALE" and found and found.first_success_at and found.last_item_at:
             age = span(found.first_success_at - found.last_item_at)
             error = f"stale at first read: newest item was {age} old"
+        if state == "OVERDUE" and found and found.next_poll_at:
+            next_poll = "overdue"
+            error = f"poll due {span(now - found.next_poll_at)} ago: is monitor run running?"
         print(
             f"{feed.name:<24} {state:<13} {success:<14} {found.consecutive_failures if found else 0:>5} "
             f"{newest:<14} {format_duration(timedelta(seconds=round(interval.total_seconds()))):>6} "
@@ -703,16 +752,33 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     failing = sum(state == "FAILING" for _, _, state, _ in rows)
     silent = sum(state == "SILENT" for _, _, state, _ in rows)
     stale = sum(state == "STALE" for _, _, state, _ in rows)
+    overdue = sum(state == "OVERDUE" for _, _, state, _ in rows)
     print(
-        f"{len(rows)} feeds, {failing} failing, {silent} silent"
+        f"{counted(len(rows), 'feed')}, {failing} failing, {silent} silent"
+        + (f", {overdue} overdue" if overdue else "")
         + (f", {stale} stale at first read" if stale else "")
     )
+    if overdue:
+        print(
+            f"{counted(overdue, 'feed')} not polled for longer than "
+            f"max(ops.failing_after, {OVERDUE_INTERVALS} x {'its' if overdue == 1 else 'their'} "
+            "interval): is `monitor run` running? What status shows of "
+            f"{'it' if overdue == 1 else 'them'} is out of date.",
+            file=sys.stderr,
+        )
     return _status_code(state for _, _, state, _ in rows)
 
 
+def _status_label(status: FeedStatus) -> str:
+    """As `monitor status` shows it: a problem in capitals."""
+    if status is FeedStatus.NEVER_POLLED:
+        return "never polled"
+    return status.value if status is FeedStatus.OK else status.value.upper()
+
+
 def _status_code(states: Iterable[str]) -> int:
-    """1 when a feed is failing or silent: the desk is blind to it."""
-    return EXIT_PROBLEMS if any(s in ("FAILING", "SILENT") for s in states) else EXIT_OK
+    """1 when a feed is failing, silent or overdue: the desk is blind to it."""
+    return EXIT_PROBLEMS if any(s in ("FAILING", "SILENT", "OVERDUE") for s in states) else EXIT_OK
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -754,3 +820,8 @@ def _match_json(match: Match) -> dict[str, Any]:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 feed', '2 feeds'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

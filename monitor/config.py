@@ -36,6 +36,13 @@ from monitor.validation import (
 
 TOKEN_ENV = "SLACK_BOT_TOKEN"  # noqa: S105 - the variable's name, not a secret
 WEBHOOK_ENV = "SLACK_WEBHOOK_URL"
+SETTINGS_FROM_ENV = {
+    "MONITOR_STATE_PATH": ("state", "path"),
+    "MONITOR_SERVER_HOST": ("server", "host"),
+}
+"""Settings an environment variable, when set and not empty, gives in place
+of config.toml's: what differs between a desk's machine and a container
+running the same config.toml. The value is read as if the file had it."""
 DEFAULT_USER_AGENT = (
     f"watchdesk-monitor/{__version__} (+https://github.com/watch-desk/monitor; feed monitor)"
 )
@@ -394,7 +401,9 @@ def slack_webhook_url() -> str | None:
 
 
 def load_config(path: Path) -> LoadedConfig:
-    """Read and validate config.toml; raise ConfigError listing every problem."""
+    """Read and validate config.toml, with the settings of SETTINGS_FROM_ENV
+    taken from the environment where set; raise ConfigError listing every
+    problem."""
     shown = str(path)
     try:
         raw = path.read_bytes()
@@ -410,6 +419,10 @@ def load_config(path: Path) -> LoadedConfig:
         line = int(line_match.group(1)) if line_match else None
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError([Problem(shown, line, f"invalid TOML: {message}")]) from exc
+    for variable, (table, key) in SETTINGS_FROM_ENV.items():
+        value = os.environ.get(variable, "").strip()
+        if value and isinstance(data.setdefault(table, {}), dict):
+            data[table][key] = value
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -453,15 +466,19 @@ class ConfigDraft:
                     found.append((("slack", "routes", number, "rules", position), rule_id))
         return found
 
-    def feed_tags(self) -> frozenset[str]:
+    def feed_tags(self) -> frozenset[str] | None:
+        """Every tag a feed has; None when some feed's tags are not a list of
+        words (its own problem says so, and what the tags are is unknown)."""
         feeds = self.data.get("feeds", [])
-        return frozenset(
-            tag
-            for feed in (feeds if isinstance(feeds, list) else [])
-            if isinstance(feed, dict) and isinstance(feed.get("tags"), list)
-            for tag in feed["tags"]
-            if isinstance(tag, str)
-        )
+        tags: set[str] = set()
+        for feed in feeds if isinstance(feeds, list) else []:
+            if not isinstance(feed, dict) or "tags" not in feed:
+                continue
+            written = feed["tags"]
+            if not isinstance(written, list) or not all(isinstance(t, str) for t in written):
+                return None
+            tags.update(written)
+        return frozenset(tags)
 
 
 def read_config_draft(path: Path) -> ConfigDraft | None:

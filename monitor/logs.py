@@ -57,5 +57,5 @@ def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
     root.setLevel(level.upper())
     # Library chatter (every APScheduler job run, every HTTP request) drowns the
     # one line per poll that operators read.
-    for noisy in ("apscheduler", "httpx", "httpcore", "urllib3", "slack_sdk"):
+    for noisy in ("apscheduler", "urllib3", "slack_sdk"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

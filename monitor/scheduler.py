@@ -239,6 +239,7 @@ def _start_health_server(monitor: Monitor) -> HealthServer | None:
             settings.host,
             settings.port,
             before_scrape=monitor.refresh_gauges,
+            scheduler_problem=monitor.scheduler_problem,
         ).start()
     except OSError as exc:
         log.error(

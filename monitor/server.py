@@ -1,4 +1,4 @@
-"""HTTP /healthz and /metrics (Prometheus) for a running monitor.
+"""HTTP /healthz, /livez and /metrics (Prometheus) for a running monitor.
 
 Metrics live in the monitor's own registry, not prometheus-client's global
 one, so that several monitors (tests) never share counters.
@@ -14,6 +14,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from monitor.feed_status import FeedStatus
 
 
 class Metrics:
@@ -74,6 +76,15 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.feeds = Gauge(
+            "monitor_feeds",
+            "Watched feeds by state, as `monitor status` names it "
+            "(ok, overdue, failing, silent, stale, never_polled).",
+            ["state"],
+            registry=self.registry,
+        )
+        for status in FeedStatus:
+            self.feeds.labels(status.value)
 
     def declare(self, rule_ids: Iterable[str], feed_names: Iterable[str]) -> None:
         """Create the series of known rules and feeds at zero, so that a rate
@@ -88,10 +99,16 @@ class Metrics:
 
 
 class HealthServer:
-    """Serves /healthz and /metrics on a thread until stopped.
+    """Serves /healthz, /livez and /metrics on a thread until stopped.
 
     ``health`` returns whether the monitor is healthy (200, else 503) and
     the JSON body's fields; see :func:`monitor.health.desk_health`.
+    ``scheduler_problem`` says why the scheduler runs no jobs, if it does
+    not: /livez answers 503 then, and 200 otherwise. It asks nothing else
+    (no feed, no state database), so that a liveness probe never restarts
+    a monitor that an upstream outage has blinded: a restart cannot cure
+    that, and /healthz reports it. Without ``scheduler_problem``, /livez
+    answers 200 for as long as the process serves.
     """
 
     def __init__(
@@ -101,6 +118,7 @@ class HealthServer:
         host: str = "127.0.0.1",
         port: int = 9108,
         before_scrape: Callable[[], None] | None = None,
+        scheduler_problem: Callable[[], str | None] | None = None,
     ) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -119,6 +137,21 @@ class HealthServer:
                         {"status": "ok" if healthy else "unhealthy", **details}
                     ).encode()
                     self._send(200 if healthy else 503, body, "application/json")
+                elif self.path.split("?")[0] == "/livez":
+                    try:
+                        problem = scheduler_problem() if scheduler_problem is not None else None
+                    except Exception as exc:
+                        problem = f"scheduler check failed: {exc!r}"
+                    answer: dict[str, object] = {
+                        "status": "ok" if problem is None else "dead",
+                        "reason": problem,
+                        "scheduler_running": problem is None,
+                    }
+                    self._send(
+                        200 if problem is None else 503,
+                        json.dumps(answer).encode(),
+                        "application/json",
+                    )
                 else:
                     self._send(404, b"not found\n", "text/plain")
 

@@ -174,6 +174,33 @@ def test_check_still_reads_the_rules_when_config_toml_is_invalid(tmp_path: Path)
     assert set(EVERY_PROBLEM) <= set(lines), "rules and routes checked all the same"
 
 
+def test_rules_beside_a_config_that_is_no_toml_are_checked_too(tmp_path: Path) -> None:
+    files = dict(MISTAKES)
+    files["config.toml"] = "[rules\ndir = 'rules'\n"
+    write(tmp_path, files)
+    lines = monitor("check", "--config", "config.toml", cwd=tmp_path).stdout.splitlines()
+    assert any(line.startswith("config.toml:") for line in lines), lines
+    rule_problems = [p for p in EVERY_PROBLEM if p.startswith("rules/")]
+    assert set(rule_problems) <= {line.split(str(tmp_path) + "/")[-1] for line in lines}, lines
+
+
+def test_a_feed_with_invalid_tags_raises_no_false_tag_problems(tmp_path: Path) -> None:
+    files = dict(MISTAKES)
+    files["config.toml"] = MISTAKES["config.toml"].replace('tags = ["news"]', 'tags = "news"')
+    files["rules/tagged.yaml"] = """\
+        id: tagged
+        title: Tagged
+        severity: info
+        feed_tags: [news]
+        match:
+          all: [alpha]
+        """
+    write(tmp_path, files)
+    lines = monitor("check", "--config", "config.toml", cwd=tmp_path).stdout.splitlines()
+    assert any("feeds[0].tags" in line for line in lines), lines
+    assert not any("no configured feed has" in line for line in lines), lines
+
+
 def test_a_valid_config_and_rules_still_pass(tmp_path: Path) -> None:
     result = monitor("check", "--config", str(ROOT / "config.toml"), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

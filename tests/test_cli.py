@@ -178,7 +178,7 @@ def test_once_exit_code_and_failed_feed_list(
     code, out, _ = run(capsys, "once", "--config", str(config))
     assert code == 0
     assert "ALERT CRITICAL dprk-troops-combat [good]" in out, "console sink without a token"
-    assert "polled 1 feeds: 1 read, 0 failed; 1 new alerts; delivered 1" in out
+    assert "polled 1 feed: 1 read, 0 failed; 1 new alert; delivered 1" in out
 
     config = write_config(
         tmp_path,
@@ -239,5 +239,5 @@ def test_once_with_slack_down_still_exits_0_and_says_what_waits(
     )
     code, out, err = run(capsys, "once", "--config", str(config))
     assert code == 0, "every feed was read"
-    assert "1 new alerts; delivered 0; outbox: 1 pending" in out
+    assert "1 new alert; delivered 0; outbox: 1 pending" in out
     assert "outbox: 1 alerts waiting for delivery, 0 failed" in err

@@ -13,27 +13,36 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from monitor.alerts.model import Alert, Target
-from monitor.alerts.policy import all_mentions, reply_mentions
+from monitor.alerts.model import Alert, OutboxEntry, Target
+from monitor.alerts.policy import all_mentions, as_reply
 from monitor.app import DeliveryReport, Monitor, build_monitor
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.feeds.fetch import Validators
 from monitor.rules.model import Severity
 from monitor.store import sqlite as store_module
-from monitor.store.claims import ClaimOwner, owner_gone, process_start, this_process
+from monitor.store.claims import (
+    ClaimOwner,
+    boot_id,
+    owner_gone,
+    pid_namespace,
+    process_start,
+    sees_pids_of,
+    this_process,
+)
 from monitor.store.sqlite import SEND_LEASE, SQLiteStore
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
@@ -284,7 +293,7 @@ def test_later_sources_of_a_story_reply_in_its_thread_without_pinging_anyone_aga
         assert reply.text.startswith("CRITICAL: Strike on a city: Strike on Kharkiv")
 
 
-def test_a_reply_more_severe_than_its_thread_notifies_only_whom_its_severity_adds(
+def test_a_reply_more_severe_than_its_thread_notifies_nobody(
     make_desk: Callable[..., Desk], slack_emulator: SlackEmulator
 ) -> None:
     desk = make_desk()
@@ -294,15 +303,20 @@ def test_a_reply_more_severe_than_its_thread_notifies_only_whom_its_severity_add
 
     desk.publish("Strike hits Kharkiv - Reuters")  # confirmed: critical
     (reply,) = slack_emulator.replies_to(parent.ts)
-    assert notified(reply) == (["<!here>"], ["<!here>"]), (
-        "the confirmation reaches @here, the user group heard of the story already"
+    assert reply.text.startswith("CRITICAL: ")
+    # Raising a story's severity, and notifying for it, is an escalation: the
+    # stories issue's job. A reply in the thread carries no mention at all.
+    assert notified(reply) == ([], []), "the critical confirmation pings neither @here nor anyone"
+
+
+def test_replies_carry_no_mention_and_roll_ups_all_of_them() -> None:
+    alert = Alert(
+        "strike", "S", Severity.CRITICAL, "f", "guid:a", None, "t", None, "", None, (), NOW
     )
-
-
-def test_replies_carry_the_mentions_their_parent_lacked_and_roll_ups_all_of_them() -> None:
-    assert reply_mentions(("subteam:S1", "@here"), ("subteam:S1", "@here")) == ()
-    assert reply_mentions(("subteam:S1", "@here"), ("subteam:S1",)) == ("@here",)
-    assert reply_mentions(("@here",), None) == ("@here",)
+    loud = OutboxEntry(1, alert, 0, "#desk", mentions=("subteam:S1", "@here"))
+    assert as_reply(loud) == replace(loud, mentions=()), "whatever its parent had, or if none"
+    quiet = OutboxEntry(2, alert, 0, "#desk")
+    assert as_reply(quiet) == quiet
     assert all_mentions([("@here", "user:U1"), (), ("user:U2", "@here")]) == (
         "@here",
         "user:U1",
@@ -360,10 +374,21 @@ sys.stdin.read()
 
 
 @contextmanager
-def claim_in_another_process(path: Path, alert_id: int) -> Iterator[subprocess.Popen[str]]:
-    """A process that claims the alert, then lives until its stdin is closed."""
+def claim_in_another_process(
+    path: Path, alert_id: int, *, run_with: Sequence[str] = ()
+) -> Iterator[subprocess.Popen[str]]:
+    """A process that claims the alert, then lives until its stdin is closed;
+    ``run_with`` is a command that runs it (in a PID namespace of its own)."""
     sender = subprocess.Popen(
-        [sys.executable, "-c", CLAIM_THEN_WAIT, str(path), str(alert_id), NOW.isoformat()],
+        [
+            *run_with,
+            sys.executable,
+            "-c",
+            CLAIM_THEN_WAIT,
+            str(path),
+            str(alert_id),
+            NOW.isoformat(),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -412,10 +437,36 @@ def test_a_claim_whose_pid_now_runs_another_process_is_taken_over(tmp_path: Path
     path = tmp_path / "state.db"
     store, alert_id = queued_store(path)
     assert HERE.started is not None
-    with SQLiteStore(path, owner=ClaimOwner(HERE.host, HERE.pid, HERE.started - 1)) as earlier:
+    with SQLiteStore(path, owner=replace(HERE, started=HERE.started - 1)) as earlier:
         assert earlier.claim(alert_id, now=NOW)
     assert [e.id for e in store.due_alerts(NOW, 10)] == [alert_id]
     assert store.claim(alert_id, now=NOW)
+    store.close()
+
+
+def test_a_claim_written_without_boot_id_and_pid_namespace_keeps_its_lease(
+    tmp_path: Path,
+) -> None:
+    """Claims of the first schema-3 monitors name host, pid and start only:
+    that is not enough to tell their sender is gone, even when its pid is free."""
+    path = tmp_path / "state.db"
+    store, alert_id = queued_store(path)
+    exited = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with SQLiteStore(path) as sender:
+        assert sender.claim(alert_id, now=NOW)
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "UPDATE alerts SET claimed_by = ? WHERE id = ?",
+            (f"{HERE.host}/{int(exited.stdout)}/1", alert_id),
+        )
+    assert store.due_alerts(NOW + SEND_LEASE - timedelta(seconds=1), 10) == []
+    assert not store.claim(alert_id, now=NOW + timedelta(minutes=1))
+    assert [e.id for e in store.due_alerts(NOW + SEND_LEASE, 10)] == [alert_id]
     store.close()
 
 
@@ -431,27 +482,188 @@ def test_a_claim_made_on_another_host_keeps_its_lease(tmp_path: Path) -> None:
     store.close()
 
 
-def test_whether_a_claims_owner_is_gone() -> None:
-    here = ClaimOwner("h", 10, 500)
-    assert owner_gone(ClaimOwner("h", 11, 600), here=here, running_since=None)
-    assert owner_gone(ClaimOwner("h", 11, 600), here=here, running_since=601), "pid reused"
-    assert not owner_gone(ClaimOwner("h", 11, 600), here=here, running_since=600)
+def test_a_claims_owner_is_judged_only_where_host_boot_and_pid_namespace_are_ours() -> None:
+    here = ClaimOwner("h", 10, 500, "boot-1", 4026531836)
+    other = replace(here, pid=11, started=600)
+    assert owner_gone(other, here=here, running_since=None)
+    assert owner_gone(other, here=here, running_since=601), "pid reused"
+    assert not owner_gone(other, here=here, running_since=600)
     assert not owner_gone(here, here=here, running_since=500), "this process"
-    assert not owner_gone(ClaimOwner("g", 11, 600), here=here, running_since=None)
-    assert not owner_gone(ClaimOwner("h", 11, None), here=here, running_since=None)
-    assert not owner_gone(
-        ClaimOwner("h", 11, 600), here=ClaimOwner("h", 10, None), running_since=None
-    )
-    for owner in (here, ClaimOwner("h.example/x", 1, None)):
+    for unjudgeable, why in [
+        (replace(other, host="g"), "another host"),
+        (replace(other, pid_namespace=4026532176), "a container with the same host name"),
+        (replace(other, boot="boot-0"), "a boot ago"),
+        (replace(other, boot=None), "boot unknown"),
+        (replace(other, pid_namespace=None), "PID namespace unknown"),
+        (replace(other, started=None), "start unknown"),
+    ]:
+        assert not sees_pids_of(here, unjudgeable), why
+        assert not owner_gone(unjudgeable, here=here, running_since=None), why
+    for blind in (
+        replace(here, started=None),
+        replace(here, boot=None),
+        replace(here, pid_namespace=None),
+    ):
+        assert not owner_gone(other, here=blind, running_since=None), blind
+
+
+def test_a_claims_owner_reads_back_from_every_format_and_unknown_ones_keep_the_lease() -> None:
+    here = ClaimOwner("h", 10, 500, "06aea476-90cf-49b5-b0fe-19a5fe8ee23d", 4026531836)
+    assert str(here) == "h/10/500 boot=06aea476-90cf-49b5-b0fe-19a5fe8ee23d pidns=4026531836"
+    for owner in (here, HERE, ClaimOwner("h.example/x", 1, None)):
         assert ClaimOwner.parse(str(owner)) == owner
-    assert ClaimOwner.parse(None) is None and ClaimOwner.parse("garbage") is None
+    old = ClaimOwner.parse("h/11/600")
+    assert old == ClaimOwner("h", 11, 600, None, None), "written by the first schema-3 monitors"
+    assert not owner_gone(old, here=here, running_since=None)
+    for unreadable in (
+        None,
+        "",
+        "garbage",
+        "h/x/600",
+        "h/11/600 boot",
+        "h/11/600 pidns=abc",
+        "h/11/600 boot=a boot=b",
+        "h/11/600 boot=a pidns=1 timens=2",  # a later version's mark: judge none by half
+    ):
+        assert ClaimOwner.parse(unreadable) is None, unreadable
 
 
 def test_process_start_reads_proc_and_says_when_proc_cannot_tell(tmp_path: Path) -> None:
     assert process_start(os.getpid()) == HERE.started
     with pytest.raises(OSError):
         process_start(os.getpid(), proc=tmp_path / "no-proc")
-    assert this_process(proc=tmp_path / "no-proc").started is None
+    blind = this_process(proc=tmp_path / "no-proc")
+    assert (blind.started, blind.boot, blind.pid_namespace) == (None, None, None)
+    assert HERE.boot == Path("/proc/sys/kernel/random/boot_id").read_text().strip() == boot_id()
+    assert HERE.pid_namespace == os.stat("/proc/self/ns/pid").st_ino == pid_namespace()
+
+
+def test_a_proc_that_counts_pids_in_another_namespace_names_none(tmp_path: Path) -> None:
+    """A process in a PID namespace of its own whose /proc is still its
+    parent's: NSpid lists its pid there and in its own, and no pid it reads
+    there can be trusted."""
+    proc = tmp_path / "proc"
+    (proc / "self" / "ns").mkdir(parents=True)
+    (proc / "self" / "ns" / "pid").write_text("")
+    status = proc / "self" / "status"
+    status.write_text(f"Name:\tpython3\nNSpid:\t{os.getpid()}\n")
+    assert pid_namespace(proc) == (proc / "self" / "ns" / "pid").stat().st_ino
+    status.write_text(f"Name:\tpython3\nNSpid:\t{os.getpid() + 4000}\t{os.getpid()}\n")
+    assert pid_namespace(proc) is None
+    status.write_text("Name:\tpython3\n")  # a kernel too old to say
+    assert pid_namespace(proc) is None
+
+
+# --- claims across PID namespaces (containers sharing the host's name) -------------
+
+
+def in_a_pid_namespace_of_its_own(*, mount_proc: bool = True) -> list[str]:
+    """The command that runs a program in a new PID namespace (with a /proc of
+    its own unless ``mount_proc`` is False); skips where this is not allowed."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare(1) (util-linux) is not installed")
+    command = [unshare, "--pid", "--fork", *(["--mount-proc"] if mount_proc else [])]
+    probe = subprocess.run([*command, "true"], capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        pytest.skip(
+            "this system does not allow a new PID namespace (needs root or user "
+            f"namespaces): {probe.stderr.strip()}"
+        )
+    return command
+
+
+def claimed_by(path: Path, alert_id: int) -> ClaimOwner | None:
+    with closing(sqlite3.connect(path)) as db:
+        (text,) = db.execute("SELECT claimed_by FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+    return ClaimOwner.parse(text)
+
+
+def test_a_live_sender_in_another_pid_namespace_with_our_host_name_keeps_its_claim(
+    tmp_path: Path,
+) -> None:
+    """Its pid means another process, or none, in our /proc: its claim is not
+    taken over while it runs, nor at once after; the lease decides."""
+    container = in_a_pid_namespace_of_its_own()
+    path = tmp_path / "state.db"
+    store, alert_id = queued_store(path)
+    soon = NOW + timedelta(seconds=5)
+    with claim_in_another_process(path, alert_id, run_with=container):
+        owner = claimed_by(path, alert_id)
+        assert owner is not None and (owner.host, owner.boot) == (HERE.host, HERE.boot)
+        assert owner.pid_namespace not in (None, HERE.pid_namespace), owner
+        assert store.due_alerts(soon, 10) == [], "the running sender keeps its claim"
+        assert not store.claim(alert_id, now=soon)
+    assert store.due_alerts(soon, 10) == [], "its end cannot be seen from here either"
+    (entry,) = store.due_alerts(NOW + SEND_LEASE, 10)
+    assert entry.id == alert_id and entry.uncertain
+    store.close()
+
+
+TRY_TO_TAKE_OVER = """
+import json, sys
+from datetime import datetime
+from pathlib import Path
+from monitor.store.sqlite import SQLiteStore
+store = SQLiteStore(Path(sys.argv[1]))
+now = datetime.fromisoformat(sys.argv[3])
+due = [entry.id for entry in store.due_alerts(now, 10)]
+print(json.dumps({"due": due, "claimed": store.claim(int(sys.argv[2]), now=now)}))
+"""
+
+
+def test_a_process_in_another_pid_namespace_does_not_take_a_live_senders_claim(
+    tmp_path: Path,
+) -> None:
+    """This process (alive) holds the claim; a monitor in a container with
+    the same host name, which cannot see this pid, leaves it alone."""
+    container = in_a_pid_namespace_of_its_own()
+    path = tmp_path / "state.db"
+    store, alert_id = queued_store(path)
+    assert store.claim(alert_id, now=NOW)
+    attempt = subprocess.run(
+        [
+            *container,
+            sys.executable,
+            "-c",
+            TRY_TO_TAKE_OVER,
+            str(path),
+            str(alert_id),
+            (NOW + timedelta(seconds=5)).isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(attempt.stdout) == {"due": [], "claimed": False}
+    assert claimed_by(path, alert_id) == HERE
+    store.close()
+
+
+def test_a_process_whose_proc_is_another_namespaces_claims_what_cannot_be_judged(
+    tmp_path: Path,
+) -> None:
+    """Entering a PID namespace without mounting its /proc leaves the parent's:
+    such a process names no namespace or start time, so its claims keep the lease."""
+    command = in_a_pid_namespace_of_its_own(mount_proc=False)
+    found = subprocess.run(
+        [
+            *command,
+            sys.executable,
+            "-c",
+            "from monitor.store.claims import this_process; print(this_process())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    owner = ClaimOwner.parse(found.stdout.strip())
+    assert owner is not None and owner.pid == 1, found.stdout
+    assert (owner.started, owner.pid_namespace, owner.boot) == (None, None, HERE.boot)
 
 
 def test_a_version_2_database_migrates_and_its_old_claims_keep_the_lease(tmp_path: Path) -> None:

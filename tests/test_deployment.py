@@ -2,12 +2,14 @@
 directory, docker-compose.yml, Prometheus and the Grafana dashboard.
 
 What an operator relies on is checked here without a Docker engine: the
-image's config is a valid monitor config that serves /healthz on every
-interface at the port the image exposes; the HEALTHCHECK command really
-tells a running monitor from none; config and rules come from a mounted
-directory; Prometheus scrapes the monitor; and every metric the dashboard
-plots is one the monitor exports. With MONITOR_DOCKER_TESTS=1 and a Docker
-engine, the last test builds the image and runs it.
+image runs the desk's config.toml, which with the image's environment is a
+valid monitor config serving /healthz on every interface at the port the
+image exposes; the mounts of older images are refused, not ignored; the
+HEALTHCHECK command really tells a running monitor from none, and does not
+fail a monitor that only cannot reach its feeds; config and rules come from
+a mounted directory; Prometheus scrapes the monitor; and every metric the
+dashboard plots is one the monitor exports. With MONITOR_DOCKER_TESTS=1 and
+a Docker engine, the last test builds the image and runs it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import fnmatch
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import tomllib
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +37,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import load_config
+from monitor.feed_status import FeedStatus
 from monitor.server import Metrics
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import rss
@@ -41,7 +46,6 @@ from tests.test_e2e import RunningMonitor, monitor_command, wait_until
 
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "docker-compose.yml"
-IMAGE_CONFIG_DIR = ROOT / "deploy" / "config"
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 GRAFANA_DIR = ROOT / "deploy" / "grafana"
 DASHBOARD = GRAFANA_DIR / "dashboards" / "watchdesk-monitor.json"
@@ -86,6 +90,17 @@ def exec_form(arguments: str) -> list[str]:
     value = json.loads(arguments)
     assert isinstance(value, list) and all(isinstance(v, str) for v in value), arguments
     return value
+
+
+def image_environment() -> dict[str, str]:
+    """The variables the Dockerfile's ENV instructions set."""
+    found: dict[str, str] = {}
+    for item in dockerfile_instructions():
+        if item.keyword == "ENV":
+            for word in shlex.split(item.arguments):
+                name, _, value = word.partition("=")
+                found[name] = value
+    return found
 
 
 def healthcheck_command() -> list[str]:
@@ -144,7 +159,8 @@ def mount_at(of: dict[str, Any], target: str) -> Mount:
 
 
 def image_config_text() -> str:
-    return (IMAGE_CONFIG_DIR / "config.toml").read_text(encoding="utf-8")
+    (source,) = copies()[f"{CONTAINER_CONFIG_DIR}/config.toml"]
+    return (ROOT / source).read_text(encoding="utf-8")
 
 
 def image_config_port() -> int:
@@ -182,21 +198,26 @@ def image_config_dir(tmp_path: Path) -> Path:
 # --- the image ---------------------------------------------------------------
 
 
-def test_image_runs_the_config_of_its_config_directory() -> None:
+def test_image_runs_the_desks_own_config_and_rules_from_its_config_directory() -> None:
+    """No copy of config.toml to keep in step: the image holds the desk's own."""
     assert exec_form(instruction("ENTRYPOINT").arguments) == ["monitor"]
     command = exec_form(instruction("CMD").arguments)
     assert command == ["run", "--config", f"{CONTAINER_CONFIG_DIR}/config.toml"]
     copied = copies()
-    assert copied[f"{CONTAINER_CONFIG_DIR}/config.toml"] == ["deploy/config/config.toml"]
+    assert copied[f"{CONTAINER_CONFIG_DIR}/config.toml"] == ["config.toml"]
     assert copied[f"{CONTAINER_CONFIG_DIR}/rules"] == ["rules"], "the image runs with no mount"
 
 
-def test_image_config_is_a_valid_config_binding_every_interface_at_the_exposed_port(
+def test_image_config_with_the_image_environment_binds_every_interface_with_state_on_the_volume(
     image_config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # the container's working directory is not /config
+    desk = load_config(image_config_dir / "config.toml")
+    assert desk.config.server.host == "127.0.0.1", "outside a container, the desk's own values"
+    for name, value in image_environment().items():
+        monkeypatch.setenv(name, value)
     loaded = load_config(image_config_dir / "config.toml")
     server = loaded.config.server
     assert server.enabled
@@ -206,6 +227,10 @@ def test_image_config_is_a_valid_config_binding_every_interface_at_the_exposed_p
     (volume,) = exec_form(instruction("VOLUME").arguments)
     assert loaded.config.state.path.is_absolute()
     assert loaded.config.state.path.parent == PurePosixPath(volume), "state lives on the volume"
+    assert (
+        loaded.config.model_copy(update={"state": desk.config.state, "server": desk.config.server})
+        == desk.config
+    ), "the environment changes nothing else"
 
 
 def test_image_config_and_its_rules_pass_monitor_check(
@@ -221,30 +246,17 @@ def test_image_config_and_its_rules_pass_monitor_check(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_image_config_is_the_desk_config_with_only_the_container_changes() -> None:
-    """deploy/config/config.toml repeats config.toml; a feed or setting
-    changed in one and not the other would make the container watch other
-    feeds than the desk thinks."""
-    desk = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
-    image = tomllib.loads(image_config_text())
-    assert image["server"].pop("host") == "0.0.0.0"
-    assert desk["server"].pop("host") == "127.0.0.1"
-    assert image["state"].pop("path").startswith("/")
-    desk["state"].pop("path")
-    assert image == desk, (
-        "deploy/config/config.toml must equal config.toml except state.path and server.host"
-    )
-
-
-def test_healthcheck_command_passes_on_a_running_monitor_and_fails_without_one(
+def test_healthcheck_command_passes_on_a_monitor_that_cannot_read_its_feeds_and_fails_without_one(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
+    """The HEALTHCHECK asks /livez: Swarm replaces an unhealthy container,
+    and a restart cannot cure an outage of the feeds (/healthz's 503)."""
     command = healthcheck_command()
     assert command[0] == "python"
-    url = f"http://127.0.0.1:{image_config_port()}/healthz"
+    url = f"http://127.0.0.1:{image_config_port()}/livez"
     assert any(url in argument for argument in command), f"HEALTHCHECK asks {url}"
 
-    feed_server.set("/news", rss([]))
+    feed_server.set("/news", "down", status=503)
     config = write_config(tmp_path, [FeedSpec("news", feed_server.url("/news"), interval="1s")])
     monitor = RunningMonitor(config)
     try:
@@ -252,7 +264,10 @@ def test_healthcheck_command_passes_on_a_running_monitor_and_fails_without_one(
         port = int(
             re.findall(r"serving /healthz and /metrics on http://[\d.]+:(\d+)/", monitor.log)[0]
         )
-        wait_until(lambda: feed_server.hits("/news") >= 1, "the first poll")
+        wait_until(
+            lambda: _status_of(f"http://127.0.0.1:{port}/healthz") == 503,
+            "/healthz to say the desk is blind",
+        )
         local = [
             sys.executable,
             *(
@@ -266,6 +281,142 @@ def test_healthcheck_command_passes_on_a_running_monitor_and_fails_without_one(
     assert healthy.returncode == 0, healthy.stderr
     unanswered = subprocess.run(local, capture_output=True, text=True, timeout=60)
     assert unanswered.returncode != 0, "no monitor answering is unhealthy"
+
+
+def _status_of(url: str) -> int | None:
+    """The HTTP status a GET of ``url`` answers, None without an answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+# --- the desk's config in a container: environment and old mounts -----------
+
+LEGACY_SECTION = "Upgrading from an image that read /app/config.toml"
+"""The README section that the refusal of the old mounts points to."""
+
+
+def desk_config(directory: Path) -> Path:
+    """A config directory as an operator lays it out: config.toml reading a
+    local feed file, and the shipped rules."""
+    directory.mkdir(parents=True)
+    feed = directory / "feed.xml"
+    feed.write_text(rss([]), encoding="utf-8")
+    return write_config(directory, [FeedSpec("local", str(feed))])
+
+
+def run_monitor(
+    command: str, config: Path, cwd: Path, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("MONITOR_", "SLACK_")) and not name.lower().endswith("_proxy")
+    }
+    env.update(environment)
+    return subprocess.run(
+        [*monitor_command(), command, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_image_checks_for_the_mounts_of_older_images_where_they_read_config_and_rules() -> None:
+    assert image_environment()["MONITOR_LEGACY_CONFIG_DIR"] == "/app"
+    assert instruction("WORKDIR").arguments == "/app"
+    assert f"### {LEGACY_SECTION}\n" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("command", "left_behind"), [("once", "config.toml"), ("run", "rules"), ("run", "config.toml")]
+)
+def test_run_and_once_refuse_to_start_with_a_config_left_where_older_images_read_it(
+    tmp_path: Path, command: str, left_behind: str
+) -> None:
+    """An old `-v config.toml:/app/config.toml` would otherwise be ignored,
+    and the container would watch the bundled feeds without a word."""
+    config = desk_config(tmp_path / "config")
+    legacy = tmp_path / "app"
+    legacy.mkdir()
+    if left_behind == "rules":
+        shutil.copytree(SHIPPED_RULES, legacy / "rules")
+    else:
+        (legacy / "config.toml").write_text(config.read_text(encoding="utf-8"))
+    result = run_monitor(command, config, tmp_path, MONITOR_LEGACY_CONFIG_DIR=str(legacy))
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = result.stderr.strip()
+    assert "\n" not in message, "one message"
+    assert message.startswith(
+        f"monitor: not starting: {legacy / left_behind} is where older images"
+    )
+    assert f"on {config.parent} instead" in message, "it names the directory to mount"
+    assert LEGACY_SECTION in message
+    assert not (config.parent / "state").exists(), "nothing was polled or stored"
+
+
+def test_a_config_in_the_old_place_that_is_the_config_in_use_is_read_not_refused(
+    tmp_path: Path,
+) -> None:
+    """`run --config /app/config.toml` (or the old default in /app) reads the
+    mounted file: nothing is ignored, so nothing is refused."""
+    legacy_config = desk_config(tmp_path / "app")
+    result = run_monitor(
+        "once", legacy_config, tmp_path, MONITOR_LEGACY_CONFIG_DIR=str(legacy_config.parent)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "polled 1 feed: 1 read" in result.stdout
+
+
+def test_without_the_image_setting_nothing_is_checked_in_the_old_place(tmp_path: Path) -> None:
+    config = desk_config(tmp_path / "config")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "config.toml").write_text(config.read_text(encoding="utf-8"))
+    result = run_monitor("once", config, tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_state_path_and_server_host_come_from_the_environment_when_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[state]\npath = "state/monitor.db"\n[slack]\nchannel = "#desk"\n', encoding="utf-8"
+    )  # no [server] table: the variable sets the key all the same
+    for name in ("MONITOR_STATE_PATH", "MONITOR_SERVER_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    assert load_config(config).state_path == tmp_path / "state" / "monitor.db"
+    assert load_config(config).config.server.host == "127.0.0.1"
+
+    monkeypatch.setenv("MONITOR_STATE_PATH", "volume/monitor.db")
+    monkeypatch.setenv("MONITOR_SERVER_HOST", "0.0.0.0")
+    loaded = load_config(config)
+    assert loaded.state_path == tmp_path / "volume" / "monitor.db", "relative to the config file"
+    assert loaded.config.server.host == "0.0.0.0"
+    monkeypatch.setenv("MONITOR_STATE_PATH", str(tmp_path / "elsewhere.db"))
+    assert load_config(config).state_path == tmp_path / "elsewhere.db"
+
+    monkeypatch.setenv("MONITOR_STATE_PATH", "")
+    monkeypatch.setenv("MONITOR_SERVER_HOST", " ")
+    loaded = load_config(config)
+    assert loaded.state_path == tmp_path / "state" / "monitor.db", "empty: the file's value"
+    assert loaded.config.server.host == "127.0.0.1"
+
+
+def test_monitor_once_keeps_its_state_where_monitor_state_path_says(tmp_path: Path) -> None:
+    config = desk_config(tmp_path / "config")
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    result = run_monitor("once", config, tmp_path, MONITOR_STATE_PATH=str(volume / "monitor.db"))
+    assert result.returncode == 0, result.stderr
+    assert (volume / "monitor.db").is_file()
+    assert not (config.parent / "state").exists(), "the file's state.path is not used"
 
 
 # --- .dockerignore -----------------------------------------------------------
@@ -336,11 +487,15 @@ def test_compose_mounts_a_config_directory_and_keeps_state_on_a_volume() -> None
     assert "command" not in monitor, "the image's CMD names the config in the config directory"
     config = mount_at(monitor, CONTAINER_CONFIG_DIR)
     assert config.is_bind and config.read_only
-    assert (ROOT / config.source / "config.toml").is_file()
     assert (ROOT / config.source).is_dir(), "a directory: edits that replace files are seen"
-    rules = mount_at(monitor, f"{CONTAINER_CONFIG_DIR}/rules")
-    assert rules.read_only and (ROOT / rules.source).resolve() == SHIPPED_RULES
-    assert (ROOT / config.source / "rules").is_dir(), "Docker needs the mount point to exist"
+    assert (ROOT / config.source / "config.toml").resolve() == ROOT / "config.toml", (
+        "the desk's own config, not a copy"
+    )
+    assert (ROOT / config.source / "rules").resolve() == SHIPPED_RULES
+    legacy = image_environment()["MONITOR_LEGACY_CONFIG_DIR"]
+    assert not [
+        m for m in mounts(monitor) if m.target in (f"{legacy}/config.toml", f"{legacy}/rules")
+    ]
     for mount in mounts(monitor):
         if mount.is_bind:
             assert (ROOT / mount.source).is_dir(), f"{mount.source} is mounted as a single file"
@@ -457,6 +612,7 @@ def expressions() -> Iterator[tuple[str, dict[str, Any]]]:
 def test_dashboard_plots_only_metrics_the_monitor_exports() -> None:
     exported = exported_metrics()
     assert "monitor_polls_total" in exported.labels  # the exposition's own names
+    assert exported.labels["monitor_feeds"] == {"state"}
     used: set[str] = set()
     for title, target in expressions():
         names = METRIC_NAME.findall(target["expr"])
@@ -491,8 +647,8 @@ def test_dashboard_job_is_the_prometheus_scrape_job() -> None:
 @pytest.mark.parametrize(
     ("title", "metric", "grouped_by"),
     [
-        ("Feeds ok / failing", "monitor_polls_total", {"feed"}),
-        ("Feeds ok / failing", "monitor_feed_incidents_open", set()),
+        ("Feeds by state", "monitor_feeds", {"state"}),
+        ("Feeds by state", "monitor_feed_incidents_open", set()),
         ("Polls by outcome", "monitor_polls_total", {"outcome"}),
         ("Poll errors by kind", "monitor_poll_errors_total", {"kind"}),
         ("Alerts by rule and severity", "monitor_alerts_total", {"rule", "severity"}),
@@ -510,6 +666,27 @@ def test_dashboard_has_the_panels_the_desk_asked_for(
         label.strip() for expr in queries for g in GROUPING.findall(expr) for label in g.split(",")
     }
     assert grouped_by <= groups
+
+
+@pytest.mark.parametrize(("title", "state"), [("Feeds ok", "ok"), ("Feeds failing", "failing")])
+def test_dashboard_counts_feeds_from_their_states_not_from_polls_in_a_window(
+    title: str, state: str
+) -> None:
+    """A failing feed backs off to polling.max_backoff plus jitter: an hour's
+    window of polls often holds none of its polls, and a count over polls
+    would leave it out of both ok and failing."""
+    (panel,) = [p for p in dashboard_panels() if p["title"] == title]
+    (target,) = panel["targets"]
+    assert target["expr"] == f'sum(monitor_feeds{{state="{state}"}})'
+
+
+def test_dashboard_selects_only_feed_states_the_monitor_exports() -> None:
+    states = {status.value for status in FeedStatus}
+    assert states == {"ok", "overdue", "failing", "silent", "stale", "never_polled"}
+    for title, target in expressions():
+        for selector in SELECTOR.findall(target["expr"]):
+            for value in re.findall(r'\bstate\s*=~?\s*"([^"]*)"', selector):
+                assert set(value.split("|")) <= states, f"panel {title!r} selects state {value!r}"
 
 
 def test_dashboard_panels_have_unique_ids_and_titles() -> None:
@@ -590,6 +767,7 @@ def test_image_runs_from_a_mounted_config_directory_reloads_it_and_stops_cleanly
         wait_until(lambda: "poll feed=local" in docker("logs", name).stderr, "the first poll", 120)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
             assert answer.status == 200, "-p reaches the health server"
+        assert _status_of(f"http://127.0.0.1:{port}/livez") == 200
 
         def health() -> str:
             return docker("inspect", "--format", "{{.State.Health.Status}}", name).stdout.strip()
@@ -621,3 +799,9 @@ def test_image_runs_from_a_mounted_config_directory_reloads_it_and_stops_cleanly
     assert exit_code == "0"
     assert "monitor.scheduler: stopped; outbox:" in log.rstrip("\n").splitlines()[-1]
     assert "Traceback" not in log
+
+    # The mount an older image read is refused, not ignored.
+    refused = docker("run", "--rm", "-v", f"{config}:/app/config.toml:ro", image)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f"on {CONTAINER_CONFIG_DIR} instead" in refused.stderr
+    assert LEGACY_SECTION in refused.stderr

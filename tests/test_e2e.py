@@ -260,7 +260,7 @@ def test_run_picks_up_feeds_added_and_removed_in_config_without_a_restart(
     try:
         wait_until(lambda: feed_server.hits("/old") >= 2, "polls of the first feed")
         write_config(tmp_path, [new], slack_api_url=slack_emulator.base_url)
-        monitor.wait_for_log("config reloaded: 1 feeds; added: new; removed: old")
+        monitor.wait_for_log("config reloaded: 1 feed; added: new; removed: old")
         wait_until(lambda: feed_server.hits("/new") >= 2, "polls of the added feed")
         hits_after_removal = feed_server.hits("/old")
         # Polled every second before: three more seconds of polls of the

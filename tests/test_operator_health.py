@@ -4,9 +4,11 @@ reported once, together, instead of a silent-feed alert each."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -21,14 +23,22 @@ from monitor.alerts.ops import (
     FAILING,
     SILENT,
     Closing,
+    FeedCondition,
+    StaleFeed,
     closing_cause,
     feed_conditions,
     looks_stale_at_first_read,
+    silent_group_alert,
+    silent_together,
+    stale_log_line,
+    stale_notice,
 )
+from monitor.alerts.render import SNIPPET_CHARS, TITLE_CHARS, slack_message
 from monitor.app import Monitor, build_monitor
 from monitor.config import load_config
 from monitor.feeds.fetch import Validators
 from monitor.health import DeskStatus, desk_health
+from monitor.rules.model import Severity
 from monitor.scheduler import run_until_stopped
 from monitor.server import HealthServer
 from monitor.store.base import FeedState, Incident
@@ -45,6 +55,7 @@ failing_after = "1h"
 silent_min = "1d"
 silent_factor = 4
 """
+MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
@@ -320,7 +331,7 @@ def test_status_exits_1_when_a_feed_is_silent(
     status = monitor_cli("status", "--config", str(config))
     assert status.returncode == 1, status.stdout + status.stderr
     assert " SILENT " in status.stdout
-    assert status.stdout.splitlines()[-1] == "1 feeds, 0 failing, 1 silent"
+    assert status.stdout.splitlines()[-1] == "1 feed, 0 failing, 1 silent"
 
 
 # --- feeds stale at their first read ----------------------------------------------------
@@ -435,7 +446,7 @@ def test_feeds_polled_one_by_one_are_reported_together_after_the_last_first_poll
         monitor.close()
 
 
-def test_a_stale_feed_watched_longer_than_silent_min_raises_its_silent_alert(
+def test_a_stale_feed_alone_watched_longer_than_silent_min_raises_its_own_silent_alert(
     tmp_path: Path,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
@@ -493,6 +504,149 @@ def test_a_new_feed_with_fresh_items_still_goes_silent_after_its_limit(
         monitor.deliver_due()
         (alert,) = slack_emulator.messages
         assert "Feed f has brought nothing new for 1 d" in alert.text
+    finally:
+        monitor.close()
+
+
+def twenty_week_old_feeds(
+    tmp_path: Path, feed_server: FeedServer, slack_emulator: SlackEmulator, clock: FakeClock
+) -> tuple[Path, list[str]]:
+    names = [f"feed-{n:02d}" for n in range(20)]
+    for name in names:
+        feed_server.set(f"/{name}", rss(week_old(clock.now, name)))
+    config = write_config(
+        tmp_path,
+        [FeedSpec(name, feed_server.url(f"/{name}")) for name in names],
+        slack_api_url=slack_emulator.base_url,
+        extra=OPS + 'mentions = ["@here"]\n',
+    )
+    return config, names
+
+
+def test_twenty_stale_feeds_watched_for_silent_min_go_silent_in_one_message_across_restarts(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack_emulator.token)
+    clock = FakeClock(datetime.now(UTC))  # `monitor status` below reads the real clock
+    config, names = twenty_week_old_feeds(tmp_path, feed_server, slack_emulator, clock)
+
+    def restarted() -> Monitor:
+        return build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
+
+    monitor = restarted()
+    try:
+        monitor.poll_all()
+        monitor.deliver_due()
+    finally:
+        monitor.close()
+    (notice,) = slack_emulator.messages
+    assert "20 new feeds look stale at first read" in notice.text
+
+    clock.advance(days=1, minutes=1)
+    monitor = restarted()  # a restart between the notice and silent_min
+    try:
+        monitor.poll_all()
+        monitor.deliver_due()
+        _, grouped = slack_emulator.messages_in("#desk-ops")
+        assert len(slack_emulator.messages) == 2, "one message for the twenty, not twenty"
+        assert "20 feeds silent: feed-00, feed-01, feed-02" in grouped.text
+        assert grouped.text.startswith("<!here>"), "the ops mentions, once"
+        assert "Feed feed-00 has brought nothing new" not in str(slack_emulator.messages)
+        incidents = monitor.store.open_incidents()
+        assert sorted(i.feed for i in incidents) == names, "an incident each"
+        assert {i.kind for i in incidents} == {SILENT}
+        assert monitor.health()[1]["silent_feeds"] == names
+    finally:
+        monitor.close()
+
+    status = monitor_cli("status", "--config", str(config))
+    rows = [line for line in status.stdout.splitlines() if line.startswith("feed-")]
+    assert status.returncode == 1 and all(" SILENT " in row for row in rows)
+
+    clock.advance(hours=1)
+    monitor = restarted()  # a restart after the message
+    try:
+        monitor.poll_all()
+        monitor.deliver_due()
+        assert len(slack_emulator.messages) == 2, "nothing sent again"
+    finally:
+        monitor.close()
+
+
+def test_stale_feeds_first_read_minutes_apart_go_silent_in_the_same_message(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As the scheduler polls them: each feed on its own, the first read of
+    a large batch spread over minutes, and the polls a day later too."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack_emulator.token)
+    clock = FakeClock()
+    config, names = twenty_week_old_feeds(tmp_path, feed_server, slack_emulator, clock)
+    monitor = build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
+    try:
+        for feed in monitor.config.feeds:
+            monitor.poll_feed(feed)
+            clock.advance(seconds=30)  # the last first read is 9 min 30 s after the first
+        monitor.deliver_due()
+        assert len(slack_emulator.messages) == 1, "the stale notice"
+
+        clock.advance(days=1, minutes=-9)  # the first feed has been watched a day; the last not
+        for feed in monitor.config.feeds:
+            monitor.poll_feed(feed)
+            clock.advance(seconds=30)
+        monitor.deliver_due()
+        _, grouped = slack_emulator.messages_in("#desk-ops")
+        assert len(slack_emulator.messages) == 2
+        assert grouped.text.startswith("<!here>")
+        assert "20 feeds silent: feed-00, feed-01" in grouped.text
+        assert sorted(i.feed for i in monitor.store.open_incidents()) == names
+    finally:
+        monitor.close()
+
+
+def test_one_feed_going_silent_among_feeds_that_publish_gets_its_own_alert(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack_emulator.token)
+    clock = FakeClock()
+    names = ["a", "b", "quiet"]
+    for name in names:
+        feed_server.set(
+            f"/{name}", rss([Entry(name, link=f"https://news.example/{name}", published=clock.now)])
+        )
+    config = write_config(
+        tmp_path,
+        [FeedSpec(name, feed_server.url(f"/{name}")) for name in names],
+        slack_api_url=slack_emulator.base_url,
+        extra=OPS + 'mentions = ["@here"]\n',
+    )
+    monitor = build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
+    try:
+        monitor.poll_all()
+        for hour in range(1, 26):
+            clock.advance(hours=1)
+            for name in ("a", "b"):  # they publish every hour; quiet does not
+                entry = Entry(
+                    f"{name} {hour}",
+                    link=f"https://news.example/{name}/{hour}",
+                    published=clock.now,
+                )
+                feed_server.set(f"/{name}", rss([entry]))
+            monitor.poll_all()
+        monitor.deliver_due()
+        (alert,) = slack_emulator.messages_in("#desk-ops")
+        assert alert.text.startswith("<!here>")
+        assert "Feed quiet has brought nothing new for 1 d" in alert.text
+        assert "feeds silent" not in alert.text
+        assert [(i.feed, i.kind) for i in monitor.store.open_incidents()] == [("quiet", SILENT)]
     finally:
         monitor.close()
 
@@ -560,6 +714,90 @@ def test_a_limit_change_closing_an_incident_does_not_claim_a_recovery(
         assert monitor.store.open_incidents() == []
     finally:
         monitor.close()
+
+
+def test_spans_under_a_minute_read_in_seconds_in_healthz_and_in_ops_alerts(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack_emulator.token)
+    feed_server.set("/a", "down", status=503)
+    config = write_config(
+        tmp_path,
+        [FeedSpec("a", feed_server.url("/a"))],
+        slack_api_url=slack_emulator.base_url,
+        extra=OPS.replace('failing_after = "1h"', 'failing_after = "20s"'),
+    )
+    clock = FakeClock()
+    monitor = build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
+    monitor.scheduler_running = True
+    server = HealthServer(monitor.metrics, monitor.health, port=0).start()
+    try:
+        clock.advance(seconds=25)
+        answer = httpx.get(f"http://127.0.0.1:{server.port}/healthz")
+        assert answer.status_code == 503
+        assert answer.json()["reason"] == (
+            "blind: no feed read in the 25 s since the start (ops.failing_after is 20 s)"
+        )
+        monitor.poll_all()
+        clock.advance(seconds=21)
+        monitor.poll_all()
+        monitor.deliver_due()
+        (alert,) = slack_emulator.messages_in("#desk-ops")
+        assert "Feed a has been failing for 21 s: the desk is blind to it" in alert.text
+    finally:
+        server.stop()
+        monitor.close()
+
+
+def move_back(database: Path, feed: str, by: timedelta, *columns: str) -> None:
+    """What a monitor that stopped polling leaves: the feed's times in the past."""
+    when = (datetime.now(UTC) - by).isoformat(timespec="microseconds")
+    with sqlite3.connect(database) as db:
+        for column in columns:
+            db.execute(f"UPDATE feeds SET {column} = ? WHERE name = ?", (when, feed))
+
+
+@pytest.mark.e2e
+def test_status_shows_overdue_and_exits_1_when_nobody_polls_a_feed(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    for name in ("a", "b"):
+        feed_server.set(f"/{name}", rss([Entry("Markets", link=f"https://news.example/{name}")]))
+    config = write_config(
+        tmp_path, [FeedSpec(name, feed_server.url(f"/{name}")) for name in ("a", "b")], extra=OPS
+    )
+    assert monitor_cli("once", "--config", str(config)).returncode == 0
+    database = tmp_path / "state" / "monitor.db"
+    move_back(database, "a", 2 * DAY, "next_poll_at", "last_success_at", "last_polled_at")
+    move_back(database, "b", timedelta(minutes=1), "next_poll_at")  # merely due now
+
+    status = monitor_cli("status", "--config", str(config))
+    assert status.returncode == 1, status.stdout + status.stderr
+    lines = status.stdout.splitlines()
+    (a,) = [line for line in lines if line.startswith("a ")]
+    (b,) = [line for line in lines if line.startswith("b ")]
+    assert " OVERDUE " in a and " overdue " in a
+    assert "poll due 2 d ago: is monitor run running?" in a
+    assert " ok " in b and " due " in b, "a poll due now is no sign of a stopped monitor"
+    assert lines[-1] == "2 feeds, 0 failing, 0 silent, 1 overdue"
+    assert "1 feed not polled for longer than max(ops.failing_after, 3 x its interval): " in (
+        status.stderr
+    )
+    assert "is `monitor run` running?" in status.stderr
+
+    as_json = monitor_cli("status", "--json", "--config", str(config))
+    assert as_json.returncode == 1
+    rows = {row["feed"]: row for row in map(json.loads, as_json.stdout.splitlines())}
+    assert (rows["a"]["state"], rows["a"]["overdue"]) == ("OVERDUE", True)
+    assert (rows["b"]["state"], rows["b"]["overdue"]) == ("ok", False)
+
+    move_back(database, "a", timedelta(minutes=50), "next_poll_at")  # within ops.failing_after
+    status = monitor_cli("status", "--config", str(config))
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.splitlines()[-1] == "2 feeds, 0 failing, 0 silent"
 
 
 # --- the pure decisions -------------------------------------------------------------------
@@ -677,3 +915,70 @@ def test_the_desk_health_verdicts() -> None:
         DeskStatus.UNHEALTHY,
         "the state database cannot be read: disk I/O error",
     )
+
+
+def test_a_notice_about_182_stale_feeds_names_what_fits_and_how_many_more() -> None:
+    names = [f"realworld-feed-{n:03d}" for n in range(182)]
+    stale = [StaleFeed(name, NOW - 7 * DAY, DAY) for name in names]
+    notice = stale_notice(stale, now=NOW, silent_min=DAY)
+    heading = "182 new feeds look stale at first read: realworld-feed-000, realworld-feed-001, "
+    assert notice.title.startswith(heading)
+    cut = re.fullmatch(r"[^:]+: (.*) …and (\d+) more \(see monitor status\)", notice.title)
+    assert cut is not None, notice.title
+    shown, more = cut.groups()
+    assert len(shown.split(", ")) + int(more) == 182
+    assert len(notice.title) <= TITLE_CHARS
+    assert notice.summary.endswith("more (see monitor status)")
+    assert len(notice.summary) <= SNIPPET_CHARS
+    message = slack_message(notice, now=NOW)
+    assert f"…and {more} more (see monitor status)*" in message.blocks[1]["text"]["text"], (
+        "Slack shows the whole title: nothing cut after the count"
+    )
+    log_line = stale_log_line(stale, now=NOW, silent_min=DAY)
+    assert all(name in log_line for name in names), "the log lists every one"
+
+
+def test_a_grouped_silent_message_names_what_fits_and_how_many_more() -> None:
+    silent = [
+        (f"realworld-feed-{n:03d}", FeedCondition(SILENT, NOW - 8 * DAY, "detail", DAY))
+        for n in range(182)
+    ]
+    alert = silent_group_alert(silent, NOW)
+    assert (alert.rule_id, alert.severity) == ("ops.feed-silent", Severity.WARNING)
+    assert alert.title.startswith("182 feeds silent: realworld-feed-000, realworld-feed-001, ")
+    assert alert.title.endswith("more (see monitor status)") and len(alert.title) <= TITLE_CHARS
+    assert alert.summary.startswith(
+        "Each has brought nothing new for longer than expected: "
+        "realworld-feed-000 (nothing new for 8 d, limit 1 d), "
+    )
+    assert alert.summary.endswith("more (see monitor status)")
+    assert len(alert.summary) <= SNIPPET_CHARS
+    few = silent_group_alert(silent[:3], NOW)
+    assert few.title == "3 feeds silent: realworld-feed-000, realworld-feed-001, realworld-feed-002"
+
+
+def test_feeds_go_silent_together_only_when_their_items_are_old_enough() -> None:
+    def candidate(name: str, **changes: object) -> tuple[FeedState, timedelta]:
+        return feed(name=name, **changes), DAY
+
+    week_ago = NOW - 7 * DAY
+    together = silent_together(
+        [
+            candidate("silent-now", last_item_at=NOW - 2 * DAY),
+            candidate(
+                "stale-read-20-min-later",
+                first_success_at=NOW - DAY + 20 * MINUTE,
+                last_item_at=week_ago,
+            ),
+            candidate(
+                "stale-read-an-hour-later", first_success_at=NOW - DAY + HOUR, last_item_at=week_ago
+            ),
+            candidate("silent-in-10-min", last_item_at=NOW - DAY + 10 * MINUTE),
+            candidate("already-open", last_item_at=week_ago, open_incidents=frozenset({SILENT})),
+            candidate("failing", last_item_at=week_ago, failing_since=NOW - 2 * HOUR),
+        ],
+        now=NOW,
+        failing_after=HOUR,
+        silent_min=DAY,
+    )
+    assert [name for name, _ in together] == ["silent-now", "stale-read-20-min-later"]

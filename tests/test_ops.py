@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.alerts.ops import (
+    counted,
     expected_silence,
     feed_conditions,
     incident_changes,
+    listed_within,
     ops_alert,
+    poll_overdue,
     recovery_alert,
     span,
 )
@@ -138,8 +141,45 @@ def test_ops_alerts_read_like_news_for_the_desk() -> None:
         (timedelta(hours=2, minutes=5), "2 h 05 min"),
         (timedelta(days=3), "3 d"),
         (timedelta(days=3, hours=4, minutes=30), "3 d 4 h"),
-        (timedelta(seconds=-5), "0 min"),
+        (timedelta(seconds=20), "20 s"),  # a short limit never reads "0 min"
+        (timedelta(seconds=59, microseconds=900_000), "59 s"),
+        (timedelta(seconds=61), "1 min"),
+        (timedelta(seconds=-5), "0 s"),
     ],
 )
 def test_spans_read_as_a_person_says_them(value: timedelta, text: str) -> None:
     assert span(value) == text
+
+
+def test_a_cut_list_says_how_many_more_and_where_they_are() -> None:
+    names = [f"feed-{n:03d}" for n in range(182)]
+    assert listed_within(names[:3], 100) == "feed-000, feed-001, feed-002"
+    cut = listed_within(names, 120)
+    assert cut.startswith("feed-000, feed-001, ") and len(cut) <= 120
+    shown, rest = cut.split(" …and ")
+    assert rest == f"{182 - len(shown.split(', '))} more (see monitor status)"
+    assert listed_within(names, 10) == "…and 182 more (see monitor status)"
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    assert (counted(1, "feed"), counted(0, "feed"), counted(2, "feed")) == (
+        "1 feed",
+        "0 feeds",
+        "2 feeds",
+    )
+    assert counted(1, "new feed") == "1 new feed"
+
+
+def test_a_poll_is_overdue_only_when_far_later_than_its_interval_and_failing_after() -> None:
+    minute, five = timedelta(minutes=1), timedelta(minutes=5)
+
+    def overdue(due: datetime | None, interval: timedelta = five) -> timedelta | None:
+        return poll_overdue(due, now=NOW, interval=interval, failing_after=HOUR)
+
+    assert overdue(NOW + five) is None, "not due yet"
+    assert overdue(NOW) is None and overdue(NOW - 10 * minute) is None, "merely due"
+    assert overdue(NOW - HOUR) is None
+    assert overdue(NOW - HOUR - minute) == HOUR + minute, "later than ops.failing_after"
+    assert overdue(NOW - 2 * HOUR, interval=HOUR) is None, "within three of its intervals"
+    assert overdue(NOW - 3 * HOUR - minute, interval=HOUR) == 3 * HOUR + minute
+    assert overdue(None) is None, "never scheduled"

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitor.alerts.model import Alert, Silence, Story, Target
+from monitor.alerts.model import Alert, OutboxEntry, Silence, Story, Target
 from monitor.items import fold_for_matching
 from monitor.rules.match import Match
 from monitor.rules.model import Severity
@@ -115,12 +115,12 @@ def all_mentions(mentions: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m for group in mentions for m in group))
 
 
-def reply_mentions(mentions: tuple[str, ...], parent: tuple[str, ...] | None) -> tuple[str, ...]:
-    """The mentions a reply in a story's thread carries: only those its parent
-    did not (a later source is no news to whoever the first alert notified,
-    but a more severe one still reaches those its severity calls). A parent
-    no longer known is taken to have notified nobody."""
-    return tuple(m for m in mentions if m not in (parent or ()))
+def as_reply(entry: OutboxEntry) -> OutboxEntry:
+    """The alert as its story's thread gets it: without any mention. A later
+    source is no news to whoever the story's first alert notified, whatever
+    its severity or whether that first alert is still on record; raising a
+    story's severity, and notifying for it, is an escalation's job, not a reply's."""
+    return replace(entry, mentions=()) if entry.mentions else entry
 
 
 def silence_for(rule_id: str, silences: Iterable[Silence], now: datetime) -> Silence | None:

@@ -164,7 +164,8 @@ def storm_summary(
     if len(alerts) > ROLLUP_LINES:
         lines.append(f"… and {len(alerts) - ROLLUP_LINES} more (monitor outbox --all lists them)")
     heading = (
-        f"{len(alerts)} more alerts for {channel}, rolled into one message: "
+        f"{len(alerts)} more alert{'' if len(alerts) == 1 else 's'} for {channel}, "
+        "rolled into one message: "
         f"the channel already had its share in the last {window_minutes} min"
     )
     mention_text = " ".join(mentions)
@@ -175,7 +176,10 @@ def storm_summary(
             "type": "header",
             "text": {
                 "type": "plain_text",
-                "text": truncate(f":zap: {len(alerts)} more alerts", HEADER_CHARS),
+                "text": truncate(
+                    f":zap: {len(alerts)} more alert{'' if len(alerts) == 1 else 's'}",
+                    HEADER_CHARS,
+                ),
                 "emoji": True,
             },
         },

@@ -139,6 +139,8 @@ CREATE UNIQUE INDEX incidents_open ON incidents (feed, kind) WHERE closed_at IS 
     # Version 3: who holds a claim (host/pid/start time), so that the claim of
     # a process that died can be taken over at once instead of after the
     # lease. Claims made before the upgrade name nobody and keep the lease.
+    # (The column later also holds the boot id and PID namespace; claims that
+    # lack them keep the lease too: see monitor.store.claims.)
     3: """
 ALTER TABLE alerts ADD COLUMN claimed_by TEXT;
 """,
@@ -685,8 +687,9 @@ class SQLiteStore:
     # claim that is never settled (the process died mid-send, or could not
     # record the result) expires after the lease and the alert is sent again:
     # at most one duplicate, never a loss. A claim names its sender, and the
-    # claim of a sender known to be gone (it ran on this host and its process
-    # is no more) is taken over at once, lease or not.
+    # claim of a sender known to be gone (it ran on this host, in this boot and
+    # PID namespace, and its process is no more) is taken over at once, lease
+    # or not.
 
     def _gone_owners(self, now: datetime) -> list[str]:
         """The senders of claims still within their lease that are known to be gone."""
