@@ -324,6 +324,10 @@ def _phrase_end(
 # --- evaluation -------------------------------------------------------------------
 
 
+_NearKey = tuple[int, frozenset[str], bool]
+"""A 'near' test by identity, the fields it looks at, and whether every sentence counts."""
+
+
 class HitsBySentence:
     """A document's hits split by sentence once, so that evaluating a rule in
     one sentence looks only at that sentence's hits, however long the item."""
@@ -368,8 +372,8 @@ class Evaluation:
     trace: list[str] | None = None
     _depth: int = field(default=0, repr=False)
     _split: HitsBySentence | None = field(default=None, repr=False)
-    _near_memo: dict[tuple[int, frozenset[str], bool], tuple[tuple[int, Hit], ...] | None] = field(
-        default_factory=dict, repr=False
+    _near_memo: dict[_NearKey, tuple[tuple[int, Hit], ...] | None] | None = field(
+        default=None, repr=False
     )
 
     def _sentence_hits(self) -> HitsBySentence:
@@ -615,10 +619,13 @@ class Evaluation:
         """
         # Rules test the same 'near' in many branches, guards and sentences.
         key = (id(node), fields, every)
-        if key in self._near_memo:
-            return self._near_memo[key]
+        memo = self._near_memo
+        if memo is None:
+            memo = self._near_memo = {}
+        elif key in memo:
+            return memo[key]
         found = self._near_span(node, fields, every=every)
-        self._near_memo[key] = found
+        memo[key] = found
         return found
 
     def _near_span(
