@@ -83,7 +83,7 @@ from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.pool import ParserPool, default_processes
 from monitor.feeds.schedule import next_poll_delay, publish_gap
 from monitor.health import desk_health
-from monitor.items import Item
+from monitor.items import Item, effective_time
 from monitor.rules.load import RuleCheck, RuleSet, load_rules, rules_fingerprint
 from monitor.rules.match import Match
 from monitor.server import Metrics
@@ -817,9 +817,11 @@ class Monitor:
             body_hash=body_hash,
             publish_gap=gap,
             next_poll_at=next_poll_at,
-            # An undated new item is news now; a future date (a bad clock) is capped at now.
+            # A new item undated, or dated far ahead, is news now; a date a
+            # little ahead (a fast clock) is capped at now.
             newest_item_at=max(
-                (min(item.timestamp or now, now) for item in new_items), default=None
+                (min(effective_time(item.timestamp, now) or now, now) for item in new_items),
+                default=None,
             ),
         )
         for alert in decision.alerts:
@@ -1401,6 +1403,7 @@ def fetch_limits(loaded: LoadedConfig) -> FetchLimits:
         max_redirects=fetch.max_redirects,
         user_agent=fetch.user_agent,
         per_host=fetch.per_host,
+        allow_private=fetch.allowed_private_networks,
     )
 
 
@@ -1436,12 +1439,18 @@ def build_monitor(
     jitter: Callable[[], float] = random.random,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    new_state: bool = False,
 ) -> Monitor:
-    """Build a Monitor from a validated config: rules, SQLite state, HTTP fetcher, sink."""
+    """Build a Monitor from a validated config: rules, SQLite state, HTTP fetcher, sink.
+
+    ``new_state``: start over on purpose where the state database is lost
+    (see SQLiteStore)."""
     # Taken before loading, so that an edit made while loading is seen later.
     fingerprint = rules_fingerprint(loaded.rules_dir)
     rules = load_rule_set(loaded)
-    store = SQLiteStore(loaded.state_path, claim_lease=loaded.config.delivery.claim_lease)
+    store = SQLiteStore(
+        loaded.state_path, claim_lease=loaded.config.delivery.claim_lease, new_state=new_state
+    )
     processes = loaded.config.fetch.parse_processes
     return Monitor(
         parser=ParserPool(default_processes() if processes is None else processes),

@@ -100,12 +100,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    run_parser = commands.add_parser(
         "run",
         parents=[common],
         help="poll feeds on their schedule and deliver alerts until stopped",
     )
-    commands.add_parser("once", parents=[common], help="poll every feed once, deliver, and exit")
+    once_parser = commands.add_parser(
+        "once", parents=[common], help="poll every feed once, deliver, and exit"
+    )
+    for starting in (run_parser, once_parser):
+        starting.add_argument(
+            "--new-state",
+            action="store_true",
+            help="start over on purpose where the state database was lost "
+            "(missing, empty or replaced since the monitor last ran here)",
+        )
     commands.add_parser("check", parents=[common], help="validate config.toml and every rule file")
     outbox_parser = commands.add_parser(
         "outbox",
@@ -304,7 +313,7 @@ def _print_problems(problems: Sequence[Problem], stream: Any) -> None:
 def _run(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     from monitor.scheduler import run_until_stopped
 
-    monitor = build_monitor(loaded)
+    monitor = build_monitor(loaded, new_state=args.new_state)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -320,7 +329,7 @@ def _run(loaded: LoadedConfig, args: argparse.Namespace) -> int:
 
 
 def _once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
-    monitor = build_monitor(loaded)
+    monitor = build_monitor(loaded, new_state=args.new_state)
     try:
         reports = monitor.poll_all()
         delivery = monitor.deliver_due()

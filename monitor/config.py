@@ -9,6 +9,7 @@ whatever directory it is started from.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import re
 import tomllib
@@ -22,7 +23,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 
 from monitor import __version__
 from monitor.errors import ConfigError, Problem
-from monitor.feeds.fetch import NOT_HTTP, http_url_problem, is_local_path
+from monitor.feeds.fetch import NOT_HTTP, IPNetwork, http_url_problem, is_local_path
 from monitor.feeds.schedule import adaptive_interval
 from monitor.rules.model import Severity
 from monitor.validation import (
@@ -159,6 +160,26 @@ class FetchSettings(StrictModel):
     """Processes that parse large feed documents beside the poll threads
     (feedparser holds the GIL). 0 parses in the poll threads; unset means
     one per CPU core (at most 8) on a machine with more than one."""
+    allow_private: list[str] = Field(default_factory=list)
+    """Internal addresses or networks (CIDR) a redirect from a feed on a
+    public address may lead to; any other internal target is refused."""
+
+    @field_validator("allow_private")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"allow_private entries must be IP addresses or CIDR networks "
+                    f"such as 10.0.0.0/8, got {entry!r}"
+                ) from exc
+        return [entry.strip() for entry in value]
+
+    @property
+    def allowed_private_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.allow_private)
 
 
 class PollBounds(StrictModel):

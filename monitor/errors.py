@@ -66,8 +66,9 @@ class FeedError(MonitorError):
     """A feed could not be read this time; ``kind`` names the failure class.
 
     Kinds: ``dns``, ``connect``, ``timeout``, ``http``, ``too-large``,
-    ``redirects``, ``url``, ``file``, ``blocked`` (a bot wall), ``not-a-feed``,
-    ``parse``, and ``state``
+    ``redirects``, ``private-redirect`` (a public feed redirecting to an
+    internal address), ``url``, ``file``, ``blocked`` (a bot wall),
+    ``not-a-feed``, ``parse``, and ``state``
     or ``internal`` for a fault of the monitor itself.
     """
 

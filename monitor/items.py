@@ -11,7 +11,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
@@ -321,6 +321,26 @@ _EXTRA_ZONES = {
 # ("09:00 +0900 KST" is already right).
 _TRAILING_ZONE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3,4})\s*$")
 _NUMERIC_OFFSET = re.compile(r"[+-]\d\d:?\d\d\s*$|Z\s*$")
+
+
+FUTURE_SKEW = timedelta(days=1)
+"""How far ahead of our clock an item's date may be and still count: a
+publisher's clock running a little fast, or a time zone stamped wrongly. A
+date further ahead (a placeholder year 9999, an embargo, a broken clock) says
+nothing about when the item appeared."""
+
+
+def effective_time(timestamp: datetime | None, now: datetime) -> datetime | None:
+    """The date an item is judged by at ``now``: its own, unless that is more
+    than :data:`FUTURE_SKEW` ahead, in which case it is unknown (None), as for
+    an undated item, whose time is then the time it was first seen.
+
+    Without this a far-future date would pass every age check: a new feed's
+    baseline, ``max_item_age``, and the publishing rate.
+    """
+    if timestamp is None or timestamp > now + FUTURE_SKEW:
+        return None
+    return timestamp
 
 
 def utc_datetime(parsed: tuple[int, ...] | None, raw: str | None) -> datetime | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import Monitor
 from monitor.config import FeedSettings
-from monitor.server import HealthServer
+from monitor.server import TOKEN_ENV, HealthServer
 from monitor.store.sqlite import DEFER_SECONDS
 from monitor.validation import format_duration
 
@@ -240,6 +241,7 @@ def _start_health_server(monitor: Monitor) -> HealthServer | None:
             settings.port,
             before_scrape=monitor.refresh_gauges,
             scheduler_problem=monitor.scheduler_problem,
+            token=os.environ.get(TOKEN_ENV, "").strip() or None,
         ).start()
     except OSError as exc:
         log.error(
@@ -249,7 +251,14 @@ def _start_health_server(monitor: Monitor) -> HealthServer | None:
             exc,
         )
         return None
-    log.info("serving /healthz and /metrics on http://%s:%d/", settings.host, server.port)
+    log.info(
+        "serving /healthz and /metrics on http://%s:%d/%s",
+        settings.host,
+        server.port,
+        f" (they ask for the bearer token in {TOKEN_ENV})"
+        if os.environ.get(TOKEN_ENV, "").strip()
+        else "",
+    )
     return server
 
 

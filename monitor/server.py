@@ -6,8 +6,12 @@ one, so that several monitors (tests) never share counters.
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 import json
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,6 +20,28 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from monitor.feed_status import FeedStatus
+
+TOKEN_ENV = "MONITOR_SERVER_TOKEN"  # noqa: S105 - the variable's name, not a secret
+"""The bearer token /healthz and /metrics ask for, when set (never in config.toml)."""
+
+IDLE_TIMEOUT = 10.0
+"""Seconds a connection may wait for its client's next bytes before it is closed."""
+
+CONNECTION_DEADLINE = 30.0
+"""Seconds a connection may last in all: a client trickling a byte now and
+then never trips the idle timeout, but is cut off at this deadline."""
+
+MAX_CONNECTIONS = 32
+"""Connections served at once; one beyond them is answered 503 and closed."""
+
+PROTECTED_PATHS = frozenset({"/healthz", "/metrics"})
+"""Paths the bearer token guards. /livez is left open: it tells only whether
+the scheduler runs, and container HEALTHCHECKs and liveness probes ask it."""
+
+_BUSY_RESPONSE = (
+    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: 22\r\nConnection: close\r\n\r\ntoo many connections\r\n"
+)
 
 
 class Metrics:
@@ -119,9 +145,28 @@ class HealthServer:
         port: int = 9108,
         before_scrape: Callable[[], None] | None = None,
         scheduler_problem: Callable[[], str | None] | None = None,
+        token: str | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+        connection_deadline: float = CONNECTION_DEADLINE,
     ) -> None:
+        expected_authorization = f"Bearer {token}".encode() if token else None
+
         class Handler(BaseHTTPRequestHandler):
+            # A socket timeout: a client that sends nothing, or stops halfway,
+            # is dropped instead of holding its thread.
+            timeout = idle_timeout
+
             def do_GET(self) -> None:
+                if not self._authorized():
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Bearer realm="monitor"')
+                    body = b"unauthorized: send Authorization: Bearer <token>\n"
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if self.path.split("?")[0] == "/metrics":
                     if before_scrape is not None:
                         before_scrape()
@@ -155,6 +200,14 @@ class HealthServer:
                 else:
                     self._send(404, b"not found\n", "text/plain")
 
+            def _authorized(self) -> bool:
+                if expected_authorization is None:
+                    return True
+                if self.path.split("?")[0] not in PROTECTED_PATHS:
+                    return True
+                given = self.headers.get("Authorization", "").strip().encode()
+                return hmac.compare_digest(given, expected_authorization)
+
             def _send(self, status: int, body: bytes, content_type: str) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -165,7 +218,9 @@ class HealthServer:
             def log_message(self, format: str, *args: object) -> None:
                 return  # scrapes every few seconds would drown the poll log
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _BoundedHTTPServer(
+            (host, port), Handler, max_connections, connection_deadline
+        )
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="health", daemon=True
@@ -183,3 +238,76 @@ class HealthServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class _BoundedHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, but no more than ``max_connections`` at once:
+    a flood of idle connections cannot pile up threads, and each one it does
+    hold is dropped after the handler's timeout, or at ``connection_deadline``
+    however it trickles."""
+
+    # Connections waiting to be accepted: with the default of 5, a burst of
+    # scrapers and probes has its handshakes dropped and retried a second later.
+    request_queue_size = 64
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        max_connections: int,
+        connection_deadline: float,
+    ) -> None:
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._connection_deadline = connection_deadline
+        self._open: dict[socket.socket, float] = {}
+        """Each connection being served, and when it must be cut off."""
+        self._open_lock = threading.Lock()
+        self._closing = threading.Event()
+        super().__init__(address, handler)
+        threading.Thread(target=self._cut_off_overdue, name="health-deadline", daemon=True).start()
+
+    def server_close(self) -> None:
+        self._closing.set()
+        super().server_close()
+
+    def _cut_off_overdue(self) -> None:
+        tick = min(1.0, self._connection_deadline / 4)
+        while not self._closing.wait(tick):
+            now = time.monotonic()
+            with self._open_lock:
+                overdue = [sock for sock, at in self._open.items() if at <= now]
+                for sock in overdue:
+                    del self._open[sock]
+                    # Makes the handler's blocked read or write fail at once.
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request)
+            return
+        with self._open_lock:
+            self._open[request] = time.monotonic() + self._connection_deadline
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._forget(request)
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._forget(request)
+
+    def _forget(self, request: socket.socket) -> None:
+        with self._open_lock:
+            self._open.pop(request, None)
+        self._slots.release()
+
+    def _refuse(self, request: socket.socket) -> None:
+        # Answered from the accepting thread, so it must never wait on the client.
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            request.send(_BUSY_RESPONSE)
+        self.shutdown_request(request)

@@ -54,8 +54,43 @@ def _number_as_written(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> int | 
     return int(text) if _PLAIN_INTEGER.fullmatch(text) else text
 
 
+MAX_NESTING = 50
+"""Deepest nesting of lists and mappings a file may have. Far beyond any
+sensible rule, and well within Python's recursion limit, which a file nested
+hundreds of levels deep would otherwise exhaust (a RecursionError, not a
+problem report)."""
+
+
+def _too_deep(file: str, line: int) -> Problem:
+    return Problem(
+        file,
+        line,
+        f"nested more than {MAX_NESTING} levels deep (lists and mappings within each other); "
+        "flatten it, or name parts of a rule under 'selections' and use them as $name",
+    )
+
+
+class _TooDeepError(yaml.YAMLError):
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(f"nested more than {MAX_NESTING} levels deep")
+
+
 class _PurePythonLoader(yaml.SafeLoader):
     """The safe loader, with numbers read as written (see the module's docstring)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        # PyYAML composes recursively, a few frames per level: stop at the
+        # limit before the interpreter's recursion limit stops it.
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING + 1:
+                raise _TooDeepError(self.peek_event().start_mark.line + 1)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _PurePythonLoader.add_constructor("tag:yaml.org,2002:int", _number_as_written)
@@ -111,6 +146,8 @@ def read_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]
     loader = _PurePythonLoader if "\t" in text else _loader
     try:
         return _read(loader, text, file)
+    except _TooDeepError as exc:
+        return None, [_too_deep(file, exc.line)]
     except yaml.YAMLError as exc:
         error = exc
     if loader is not _PurePythonLoader:
@@ -118,6 +155,8 @@ def read_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]
         # which says the same whichever loader is installed.
         try:
             return _read(_PurePythonLoader, text, file)
+        except _TooDeepError as exc:
+            return None, [_too_deep(file, exc.line)]
         except yaml.YAMLError as exc:
             error = exc
     return None, [_yaml_problem(error, file)]
@@ -156,9 +195,10 @@ def _walk(
     problems: list[Problem],
     file: str,
     visited: set[int],
+    depth: int = 0,
 ) -> bool:
     """Record lines and duplicate keys; True if the tree must not be
-    constructed (it reuses a node)."""
+    constructed (it reuses a node, or is nested too deep)."""
     # An alias makes PyYAML reuse the anchored node: refusing reuse keeps
     # rule files plain, and rules out recursive aliases and alias bombs.
     if isinstance(node, yaml.CollectionNode):
@@ -172,6 +212,9 @@ def _walk(
             )
             return True
         visited.add(id(node))
+        if depth >= MAX_NESTING:
+            problems.append(_too_deep(file, node.start_mark.line + 1))
+            return True
     lines.setdefault(path, node.start_mark.line + 1)
     refused = False
     if isinstance(node, yaml.MappingNode):
@@ -186,8 +229,13 @@ def _walk(
                 continue
             seen[key] = line
             lines[(*path, key)] = line
-            refused = _walk(value_node, (*path, key), lines, problems, file, visited) or refused
+            refused = (
+                _walk(value_node, (*path, key), lines, problems, file, visited, depth + 1)
+                or refused
+            )
     elif isinstance(node, yaml.SequenceNode):
         for index, child in enumerate(node.value):
-            refused = _walk(child, (*path, index), lines, problems, file, visited) or refused
+            refused = (
+                _walk(child, (*path, index), lines, problems, file, visited, depth + 1) or refused
+            )
     return refused

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor.alerts.model import Alert, OutboxEntry, Silence, Story, Target
-from monitor.items import fold_for_matching
+from monitor.items import effective_time, fold_for_matching
 from monitor.rules.match import Match
 from monitor.rules.model import Severity
 
@@ -46,12 +46,13 @@ def decide(
     subscribing to a feed does not flood the desk, but an item published
     within ``baseline_window`` still alerts because it is news. An item
     without a date cannot prove it is recent, so on a first poll it is
-    baselined too.
+    baselined too; so is one dated far in the future (see
+    :func:`~monitor.items.effective_time`), which proves nothing either.
     """
     alerts: list[Alert] = []
     baselined = stale = 0
     for match in matches:
-        when = match.item.timestamp
+        when = effective_time(match.item.timestamp, now)
         if first_poll and (when is None or when < now - policy.baseline_window):
             baselined += 1
         elif when is not None and when < now - policy.max_item_age:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import heapq
+import ipaddress
 import itertools
 import logging
 import os
@@ -26,7 +27,7 @@ import ssl
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.client import HTTPException
 from pathlib import Path
@@ -108,6 +109,9 @@ class FetchLimits:
     """Seconds a connection may sit idle and still be reused. Servers close
     idle connections (Apache after 5 s, nginx after 75 s); one already closed
     is noticed before use, and one closed just as it is reused costs a retry."""
+    allow_private: tuple[IPNetwork, ...] = ()
+    """Internal networks a redirect from a public feed may still lead to
+    (see :func:`refused_redirect_address`)."""
 
 
 def is_local_path(url: str) -> bool:
@@ -126,6 +130,45 @@ def local_path(url: str) -> Path:
 Resolver = Callable[[str], str]
 """Host name to the address to connect to; raises socket.gaierror if it has none."""
 
+AddressResolver = Callable[[str], Sequence[str]]
+"""Host name to every address it resolves to; raises socket.gaierror if it has none."""
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def is_internal_address(address: IPAddress) -> bool:
+    """Loopback, private, link-local (cloud metadata), shared, reserved or
+    unspecified: anything but a public address, IPv4 behind IPv6 included."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_global
+
+
+def refused_redirect_address(
+    feed_addresses: Iterable[IPAddress],
+    target_addresses: Iterable[IPAddress],
+    allowed: Iterable[IPNetwork],
+) -> IPAddress | None:
+    """The address a redirect may not lead to, or None if it may be followed.
+
+    A feed on a public address may not send the monitor to an internal one:
+    that would make it fetch, and post, what only the monitor can reach. A
+    feed configured on an internal address is trusted to redirect within the
+    network, and ``allowed`` names internal networks any feed may reach.
+    """
+    if any(is_internal_address(address) for address in feed_addresses):
+        return None
+    networks = tuple(allowed)
+    for address in target_addresses:
+        plain = address
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            plain = address.ipv4_mapped
+        if is_internal_address(plain) and not any(plain in network for network in networks):
+            return address
+    return None
+
+
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 READ_CHUNK = 256 * 1024
 ACCEPT_ENCODING = "gzip, deflate"
@@ -137,15 +180,25 @@ class HttpFetcher:
     Connections are kept alive between fetches to one host, up to
     ``per_host`` of them, for ``keepalive`` seconds (see _KeptAlivePool).
 
-    ``resolver`` stands in for DNS (tests never make real DNS queries).
+    ``resolver`` stands in for DNS (tests never make real DNS queries), and
+    ``redirect_resolver`` for the DNS answers the redirect policy judges a
+    host by (by default ``resolver``'s, else the system's).
     Proxies come from the usual environment variables (``HTTPS_PROXY``,
     ``HTTP_PROXY``, ``NO_PROXY``); CA certificates from certifi, unless
     ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` name others.
     """
 
-    def __init__(self, limits: FetchLimits, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        limits: FetchLimits,
+        resolver: Resolver | None = None,
+        redirect_resolver: AddressResolver | None = None,
+    ) -> None:
         self.limits = limits
         self._resolver = resolver
+        if redirect_resolver is None and resolver is not None:
+            redirect_resolver = functools.partial(_one_address, resolver)
+        self._redirect_resolver = redirect_resolver or _system_addresses
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()
         options: dict[str, Any] = {
@@ -250,6 +303,7 @@ class HttpFetcher:
                 if response.status in _REDIRECTS and location:
                     _finish_small_body(response)
                     current = _checked_url(location.strip(), url, redirect=True, base=current)
+                    self._check_redirect_target(url, current)
                     continue
                 return self._result(current, response, deadline)
             finally:
@@ -258,6 +312,42 @@ class HttpFetcher:
                 response.close()
                 response.release_conn()
         raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects")
+
+    def _check_redirect_target(self, feed_url: str, target: str) -> None:
+        """Refuse a redirect from a public feed to an internal address,
+        judged by the addresses the names resolve to, not by the names."""
+        feed_host, target_host = _host_of(feed_url).lower(), _host_of(target).lower()
+        if target_host == feed_host:
+            return
+        target_addresses = self._addresses(target_host)
+        if not any(is_internal_address(address) for address in target_addresses):
+            return
+        refused = refused_redirect_address(
+            self._addresses(feed_host), target_addresses, self.limits.allow_private
+        )
+        if refused is not None:
+            raise FetchError(
+                "private-redirect",
+                f"{feed_host} redirected to {target_host} ({refused}), an internal address; "
+                "not followed (list its network in fetch.allow_private to allow it)",
+            )
+
+    def _addresses(self, host: str) -> list[IPAddress]:
+        """The addresses ``host`` resolves to; none if it resolves to none
+        (the fetch then fails on its own, saying so)."""
+        try:
+            return [ipaddress.ip_address(host.strip("[]"))]
+        except ValueError:
+            pass
+        try:
+            answers = self._redirect_resolver(host)
+        except (OSError, UnicodeError, ValueError):
+            return []
+        addresses: list[IPAddress] = []
+        for answer in answers:
+            with contextlib.suppress(ValueError):
+                addresses.append(ipaddress.ip_address(answer))
+        return addresses
 
     def _get(
         self, url: str, headers: dict[str, str], deadline: _Deadline
@@ -466,6 +556,14 @@ def _without_credentials(url: str) -> str:
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+def _one_address(resolver: Resolver, host: str) -> list[str]:
+    return [resolver(host)]
+
+
+def _system_addresses(host: str) -> list[str]:
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)]
 
 
 def _host_of(url: str) -> str:

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
 
+from monitor.items import effective_time
+
 RECENT_ITEMS = 20
 """How many of the newest dated items the publishing rate is measured on."""
 POLLS_PER_GAP = 2
@@ -24,11 +26,13 @@ def publish_gap(timestamps: Iterable[datetime | None], now: datetime) -> timedel
 
     The median of the gaps between the newest dated items: one burst or one
     old item republished does not swing it. Future dates (bad clocks, embargo
-    times) and items sharing one date (a feed stamping every item with the
-    build time) tell nothing and are left out. None when fewer than two
-    distinct dates remain.
+    times, placeholder years: see :func:`~monitor.items.effective_time`) and
+    items sharing one date (a feed stamping every item with the build time)
+    tell nothing and are left out. None when fewer than two distinct dates
+    remain.
     """
-    dates = sorted({t for t in timestamps if t is not None and t <= now}, reverse=True)
+    effective = (effective_time(t, now) for t in timestamps)
+    dates = sorted({t for t in effective if t is not None and t <= now}, reverse=True)
     recent = dates[:RECENT_ITEMS]
     if len(recent) < 2:
         return None

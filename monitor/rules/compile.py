@@ -39,6 +39,11 @@ from monitor.validation import Location, did_you_mean
 
 LineOf = Callable[[Location], int | None]
 
+MAX_CONDITION_DEPTH = 32
+"""Deepest nesting of conditions, counting those of the selections used: a
+selection using one using another, hundreds deep, would exhaust Python's
+recursion limit when compiled or matched."""
+
 
 @dataclass
 class SourcedList:
@@ -209,6 +214,7 @@ class _Context:
     used_selections: set[str] = field(default_factory=set)
     _compiled: dict[str, Condition | None] = field(default_factory=dict)
     _compiling: list[str] = field(default_factory=list)
+    _depth: int = 0
 
     def problem(self, loc: Location, message: str) -> None:
         self.compiler.problems.append(Problem(self.file, self.line_of(loc), message))
@@ -220,12 +226,30 @@ class _Context:
         return self.lost_selections is None or name in self.lost_selections
 
     def condition(self, spec: ConditionSpec, loc: Location) -> Condition:
-        nodes = {
-            key: tuple(
-                self.node(child, (*loc, key, i)) for i, child in enumerate(getattr(spec, key) or ())
+        if self._depth >= MAX_CONDITION_DEPTH:
+            chain = self._compiling
+            via = (
+                f" (through {len(chain)} selections, ${chain[0]} to ${chain[-1]})" if chain else ""
             )
-            for key in ("all", "any", "none")
-        }
+            self.problem(
+                loc,
+                f"conditions nested more than {MAX_CONDITION_DEPTH} deep, counting those of "
+                f"the selections used{via}; flatten them",
+            )
+            # The selections beyond the limit are used, only not compiled.
+            self.used_selections.update(self.selections)
+            return Condition()
+        self._depth += 1
+        try:
+            nodes = {
+                key: tuple(
+                    self.node(child, (*loc, key, i))
+                    for i, child in enumerate(getattr(spec, key) or ())
+                )
+                for key in ("all", "any", "none")
+            }
+        finally:
+            self._depth -= 1
         condition = Condition(
             all=tuple(n for n in nodes["all"] if n is not None),
             any=tuple(n for n in nodes["any"] if n is not None),

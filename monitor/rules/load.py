@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,9 +86,26 @@ class RuleSet:
 
 
 def yaml_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
+    """The rule or list files in ``directory``; none where it cannot be read
+    (``unreadable_because`` says why)."""
+    try:
+        if not directory.is_dir():
+            return []
+        return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in RULE_SUFFIXES)
+    except OSError:
         return []
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in RULE_SUFFIXES)
+
+
+def unreadable_because(directory: Path) -> str | None:
+    """Why the listing of an existing ``directory`` cannot be read (its
+    permissions, most often), or None when it can or does not exist."""
+    try:
+        with os.scandir(directory):
+            return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
 
 
 def rules_fingerprint(directory: Path) -> dict[str, str]:
@@ -97,6 +115,9 @@ def rules_fingerprint(directory: Path) -> dict[str, str]:
     is still seen. A file that vanishes while being read counts as changed.
     """
     digests = {}
+    for listed in (directory, directory / LISTS_DIR):
+        if (reason := unreadable_because(listed)) is not None:
+            digests[f"{listed.relative_to(directory)}/"] = f"unreadable: {reason}"
     for path in [*yaml_files(directory), *yaml_files(directory / LISTS_DIR)]:
         try:
             digests[str(path.relative_to(directory))] = hashlib.sha256(
@@ -178,6 +199,10 @@ def check_rules(directory: Path, shown_dir: str | None = None) -> RuleCheck:
     """
     label = (shown_dir if shown_dir is not None else str(directory)).rstrip("/")
     before = rules_fingerprint(directory)
+    # Asked first: where the directory's parent cannot be searched, even
+    # whether it exists cannot be told.
+    if (reason := unreadable_because(directory)) is not None:
+        return RuleCheck(None, (Problem(label, None, _cannot_list("rules", reason)),), ())
     if not directory.is_dir():
         return RuleCheck(None, (Problem(label, None, "rules directory not found"),), ())
     files = yaml_files(directory)
@@ -189,6 +214,8 @@ def check_rules(directory: Path, shown_dir: str | None = None) -> RuleCheck:
 
     lists: dict[str, SourcedList] = {}
     unreadable_lists: set[str] = set()
+    if (reason := unreadable_because(directory / LISTS_DIR)) is not None:
+        problems.append(Problem(f"{label}/{LISTS_DIR}", None, _cannot_list("lists", reason)))
     for path in yaml_files(directory / LISTS_DIR):
         shown = f"{label}/{LISTS_DIR}/{path.name}"
         if path.stem in lists or path.stem in unreadable_lists:
@@ -269,6 +296,13 @@ def check_rules(directory: Path, shown_dir: str | None = None) -> RuleCheck:
         facts=tuple(facts),
     )
     return RuleCheck(rule_set, (), tuple(facts))
+
+
+def _cannot_list(kind: str, reason: str) -> str:
+    return (
+        f"cannot read the {kind} directory ({reason}); the user the monitor runs as "
+        "needs read and search permission on it"
+    )
 
 
 def fingerprint_digest(fingerprint: dict[str, str]) -> str:

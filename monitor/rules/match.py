@@ -41,6 +41,13 @@ class TermRef:
 class ListRef:
     name: str
     terms: tuple[TermRef, ...]
+    by_id: dict[int, TermRef] = field(default_factory=dict, compare=False, repr=False)
+    """The terms by id (filled in from ``terms``): a list is tested by
+    looking up the few terms an item holds, never by walking all of its own."""
+
+    def __post_init__(self) -> None:
+        if len(self.by_id) != len(self.terms):
+            object.__setattr__(self, "by_id", {term.id: term for term in self.terms})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,17 @@ class Near:
     within: int
     ordered: bool
     fields: frozenset[str] | None
+    positions: tuple[dict[int, int], ...] = field(default=(), compare=False, repr=False)
+    """Each group's terms by id, to their place in the group (filled in from
+    ``groups``): a group as large as a list is tested like a list."""
+
+    def __post_init__(self) -> None:
+        if len(self.positions) != len(self.groups):
+            positions = tuple(
+                {term.id: place for place, term in reversed(tuple(enumerate(group)))}
+                for group in self.groups
+            )
+            object.__setattr__(self, "positions", positions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +98,14 @@ class Guard:
     ignore_matched_cues: bool = False
     """A cue that is itself one of the words the rule matched on is part of
     the statement, not a hedge of it."""
+    cue_positions: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
+    """The cues by id, to their place among the cues (filled in from ``cues``):
+    a long list of cues is tested like a list."""
+
+    def __post_init__(self) -> None:
+        if len(self.cue_positions) != len(self.cues):
+            positions = {cue.id: place for place, cue in reversed(tuple(enumerate(self.cues)))}
+            object.__setattr__(self, "cue_positions", positions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,11 +225,12 @@ class TermIndex:
         self._candidates: dict[str, _Candidates] = {}
 
     def add(self, pattern: TermPattern) -> int:
-        existing = self._ids.get(pattern.key)
+        key = pattern.key
+        existing = self._ids.get(key)
         if existing is not None:
             return existing
         term_id = len(self.patterns)
-        self._ids[pattern.key] = term_id
+        self._ids[key] = term_id
         self.patterns.append(pattern)
         if isinstance(pattern, Regex):
             self._regexes.append((term_id, compile_regex(pattern.pattern)))
@@ -464,7 +491,11 @@ class Evaluation:
             return bool(found)
         if isinstance(node, ListRef):
             where = sorted(
-                {f"'{t.text}' in {h[0]}" for t in node.terms for h in self.term_hits(t, fields)}
+                {
+                    f"'{t.text}' in {h[0]}"
+                    for t in self.present_terms(node)
+                    for h in self.term_hits(t, fields)
+                }
             )
             self._note(
                 bool(where),
@@ -482,7 +513,7 @@ class Evaluation:
         if kind is TermRef:
             return self._present(node.id, fields)  # type: ignore[union-attr]
         if kind is ListRef:
-            return any(self._present(t.id, fields) for t in node.terms)  # type: ignore[union-attr]
+            return any(self._present(t.id, fields) for t in self.present_terms(node))  # type: ignore[arg-type]
         if kind is Near:
             return self._near(node, fields)  # type: ignore[arg-type]
         condition: Condition = node  # type: ignore[assignment]
@@ -514,9 +545,10 @@ class Evaluation:
         if kind is TermRef:
             return frozenset((node.id, hit) for hit in self.term_hits(node, fields))  # type: ignore[union-attr, arg-type]
         if kind is ListRef:
-            terms: tuple[TermRef, ...] = node.terms  # type: ignore[union-attr]
             return frozenset(
-                (term.id, hit) for term in terms for hit in self.term_hits(term, fields)
+                (term.id, hit)
+                for term in self.present_terms(node)  # type: ignore[arg-type]
+                for hit in self.term_hits(term, fields)
             )
         if kind is Near:
             return frozenset(self.near_span(node, fields, every=True) or ())  # type: ignore[arg-type]
@@ -535,6 +567,27 @@ class Evaluation:
             if self._holds_fast(child, inner):
                 found |= self.support(child, inner, near_only=near_only)
         return frozenset(found)
+
+    def present_terms(self, node: ListRef) -> list[TermRef]:
+        """The list's terms with hits in the document (in any field): found by
+        looking its hits up in the list, or the list's terms up in its hits,
+        whichever side is smaller, so a list of any size costs what the
+        document holds."""
+        hits = self.hits
+        if len(node.terms) <= len(hits):
+            return [term for term in node.terms if term.id in hits]
+        by_id = node.by_id
+        return [by_id[term_id] for term_id in hits if term_id in by_id]
+
+    def _group_terms(self, node: Near, index: int) -> Sequence[TermRef]:
+        """A near group's terms with hits in the document, in the group's order
+        (which decides the span reported when several satisfy it)."""
+        group = node.groups[index]
+        hits = self.hits
+        if len(group) <= len(hits):
+            return group
+        positions = node.positions[index]
+        return [group[p] for p in sorted(positions[i] for i in hits if i in positions)]
 
     def _present(self, term_id: int, fields: frozenset[str]) -> bool:
         hits = self.hits.get(term_id)
@@ -633,8 +686,8 @@ class Evaluation:
     ) -> tuple[tuple[int, Hit], ...] | None:
         allowed = frozenset((node.fields or fields) & DEFAULT_FIELDS)
         by_sentence: dict[tuple[str, int | None], list[list[tuple[int, Hit]]]] = {}
-        for index, group in enumerate(node.groups):
-            for term in group:
+        for index in range(len(node.groups)):
+            for term in self._group_terms(node, index):
                 for hit in self.term_hits(term, allowed):
                     if hit[1] < 0:
                         continue
@@ -852,7 +905,12 @@ def _hedged(guard: Guard, evaluation: Evaluation, anchors: list[Hit], sentence: 
     if guard.questions and document.sentences[sentence].question:
         return "the statement is a question"
     in_sentence = evaluation.restricted_to(sentence)
-    for cue in guard.cues:
+    cues: Sequence[TermRef] = guard.cues
+    if len(cues) > len(in_sentence.hits):
+        # In the cues' order, which decides the reason given.
+        positions = guard.cue_positions
+        cues = [cues[p] for p in sorted(positions[i] for i in in_sentence.hits if i in positions)]
+    for cue in cues:
         for hit in in_sentence.term_hits(cue, DEFAULT_FIELDS):
             if guard.ignore_matched_cues and any(_within(hit, anchor) for anchor in anchors):
                 continue

@@ -4,6 +4,7 @@ no pattern an operator writes can backtrack catastrophically)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from monitor.items import fold_for_matching
 LIST_PREFIX = "$"
 REGEX_PREFIX = "re:"
 MIN_WILDCARD_STEM = 3
+_FOLDED_WORDS = re.compile(r"[a-z0-9]+\*?(?: [a-z0-9]+\*?)*")
+"""A term already written as it folds: the parse of most terms of a long list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,13 @@ def list_name(text: str) -> str:
 def parse_term(text: str) -> TermPattern:
     """Parse one term; raise ValueError with a message an operator can act on."""
     stripped = text.strip()
+    if _FOLDED_WORDS.fullmatch(stripped):
+        plain = tuple(
+            (word[:-1], True) if word.endswith("*") else (word, False)
+            for word in stripped.split(" ")
+        )
+        if all(len(word) >= MIN_WILDCARD_STEM for word, prefix in plain if prefix):
+            return Phrase(plain)
     if stripped.startswith(REGEX_PREFIX):
         pattern = stripped[len(REGEX_PREFIX) :].strip()
         if compile_regex(pattern).search("") is not None:

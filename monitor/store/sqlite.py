@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -147,6 +148,37 @@ ALTER TABLE alerts ADD COLUMN claimed_by TEXT;
 }
 
 
+IDENTITY_SUFFIX = ".id"
+
+
+def _identity_marker(path: Path) -> Path:
+    """The file beside the database holding its identity: where the monitor
+    has run before, a database found missing, empty or replaced is lost
+    state, not a first start, and must not be taken for one (every item
+    would look new again)."""
+    return path.with_name(path.name + IDENTITY_SUFFIX)
+
+
+def _marked_id(path: Path) -> str | None:
+    marker = _identity_marker(path)
+    try:
+        text = marker.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return text or None
+
+
+def _lost_state(path: Path, what: str) -> StateError:
+    return StateError(
+        f"state database {str(path)!r} {what}, but the monitor has run here before "
+        f"({str(_identity_marker(path))!r} names its database): the items it saw and the "
+        "alerts it sent are lost, and starting afresh would alert on every item again. "
+        "Restore the database from a backup, or start over on purpose with "
+        f"'monitor run --new-state' (or 'monitor once --new-state'), or by deleting "
+        f"{str(path)!r} and {str(_identity_marker(path))!r}"
+    )
+
+
 def _ts(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -256,7 +288,11 @@ class SQLiteStore:
         *,
         claim_lease: timedelta = SEND_LEASE,
         owner: ClaimOwner | None = None,
+        new_state: bool = False,
     ) -> None:
+        """``new_state``: take the database at ``path`` as it is (a new one if
+        it is missing or empty) even where the identity marker beside it names
+        another: starting over on purpose (``--new-state``)."""
         self.path = path
         self.claim_lease = claim_lease
         self.owner = owner or this_process()
@@ -266,15 +302,21 @@ class SQLiteStore:
         self._deferred: dict[str, _Deferred] = {}
         self._deferred_since: float | None = None
         self._deferred_failing = False
+        in_memory = str(path) == ":memory:"
         try:
-            if str(path) != ":memory:":
+            expected_id = None if in_memory or new_state else _marked_id(path)
+            if expected_id is not None and (not path.exists() or path.stat().st_size == 0):
+                raise _lost_state(path, "is missing" if not path.exists() else "is empty (0 bytes)")
+            if not in_memory:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._connect()
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed alert survives power loss, not only a crash.
             self._db.execute("PRAGMA synchronous=FULL")
             self._lock = threading.RLock()
-            self._migrate()
+            state_id = self._migrate(expected_id)
+            if not in_memory and expected_id != state_id:
+                _identity_marker(path).write_text(state_id + "\n", encoding="utf-8")
             # Bookkeeping goes through a connection of its own, without the
             # fsync: switching one connection's synchronous mode around each
             # write cost two more statements per poll.
@@ -282,6 +324,10 @@ class SQLiteStore:
             self._bookkeeping_db.execute("PRAGMA synchronous=NORMAL")
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"cannot open state database {str(path)!r}: {exc}") from exc
+        except StateError:
+            if hasattr(self, "_db"):
+                self._db.close()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(
@@ -410,11 +456,15 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise StateError(f"state database error in {str(self.path)!r}: {exc}") from exc
 
-    def _migrate(self) -> None:
+    def _migrate(self, expected_id: str | None) -> str:
+        """Create or upgrade the schema; the database's identity, given it
+        here if it has none (a database of a version before identities)."""
         with self._transaction() as db:
             has_meta = db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
             ).fetchone()
+            if not has_meta and expected_id is not None:
+                raise _lost_state(self.path, "has no monitor schema")
             if not has_meta:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -439,6 +489,16 @@ class SQLiteStore:
                     if statement.strip():
                         db.execute(statement, {"now": now} if ":now" in statement else {})
                 db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(target),))
+            row = db.execute("SELECT value FROM meta WHERE key='state_id'").fetchone()
+            if row is None:
+                if expected_id is not None:
+                    raise _lost_state(self.path, "is not the database the monitor used here")
+                state_id = uuid.uuid4().hex
+                db.execute("INSERT INTO meta (key, value) VALUES ('state_id', ?)", (state_id,))
+                return state_id
+            if expected_id is not None and row[0] != expected_id:
+                raise _lost_state(self.path, "is not the database the monitor used here")
+            return str(row[0])
 
     # --- feeds and items -------------------------------------------------
 
