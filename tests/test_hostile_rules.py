@@ -19,7 +19,7 @@ from monitor.app import build_monitor
 from monitor.config import load_config
 from monitor.rules.compile import MAX_CONDITION_DEPTH
 from monitor.yamlsource import MAX_NESTING, pure_python_loader, read_yaml
-from tests.support.setup import FeedSpec, write_config
+from tests.support.setup import FeedSpec, run_monitor, write_config
 
 GOOD_RULE = """\
 id: dprk-troops
@@ -31,16 +31,7 @@ match:
 
 
 def monitor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")}
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_monitor(*args, cwd=cwd)
 
 
 def deeply_nested_rule(depth: int) -> str:

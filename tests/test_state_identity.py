@@ -4,16 +4,14 @@ replaced stops it with exit 2 before anything is posted again."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
-from tests.support.setup import FeedSpec, write_config
+from tests.support.setup import FeedSpec, run_monitor, write_config
 from tests.support.slack_emulator import SlackEmulator
 
 NOW = datetime.now(UTC)
@@ -28,18 +26,7 @@ DPRK = Entry(
 def monitor(
     *args: str, cwd: Path, slack: SlackEmulator | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")}
-    if slack is not None:
-        env["SLACK_BOT_TOKEN"] = slack.token
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_monitor(*args, cwd=cwd, slack_token=slack.token if slack is not None else None)
 
 
 def desk(tmp_path: Path, feed_server: FeedServer, slack: SlackEmulator) -> Path:

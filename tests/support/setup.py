@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_RULES = ROOT / "rules"
+
+
+def run_monitor(
+    *args: str, cwd: Path, slack_token: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The monitor command as a user runs it, with no Slack credentials from
+    this environment unless a token is given."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")}
+    if slack_token is not None:
+        env["SLACK_BOT_TOKEN"] = slack_token
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 @dataclass(frozen=True)
