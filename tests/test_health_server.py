@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-import logging
-import re
 import subprocess
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.app import build_monitor
 from monitor.config import load_config
-from monitor.scheduler import run_until_stopped
 from monitor.server import HealthServer
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
+from tests.support.run_loop import monitor_run_in_thread
 from tests.support.setup import FakeClock, FeedSpec, write_config
 from tests.test_e2e import monitor_command, wait_until
 
@@ -193,49 +189,23 @@ def test_livez_answers_200_through_an_upstream_outage_and_503_once_the_scheduler
     /livez 200, so a liveness probe does not restart the monitor for what a
     restart cannot cure; a dead scheduler, which a restart does cure, makes
     /livez 503."""
-    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
-    caplog.set_level(logging.INFO, logger="monitor")
     feed_server.set("/a", "down", status=503)
     config = write_config(tmp_path, [FeedSpec("a", feed_server.url("/a"), interval="1s")])
-    # No parser processes: this test runs `monitor run`'s loop inside pytest.
-    config.write_text(config.read_text().replace("[fetch]\n", "[fetch]\nparse_processes = 0\n"))
-    monitor = build_monitor(load_config(config))
-    die = threading.Event()
-    process_jobs = BackgroundScheduler._process_jobs
-
-    def process_jobs_until_told_to_die(self: BackgroundScheduler) -> float | None:
-        if die.is_set():
-            raise RuntimeError("scheduler loop broken")
-        result: float | None = process_jobs(self)
-        return result
-
-    monkeypatch.setattr(BackgroundScheduler, "_process_jobs", process_jobs_until_told_to_die)
-    stop = threading.Event()
-    runner = threading.Thread(target=run_until_stopped, args=(monitor, stop), daemon=True)
-    runner.start()
-    try:
-        wait_until(lambda: "serving /healthz" in caplog.text, "the health server")
-        port = re.search(r"serving /healthz and /metrics on http://[\d.]+:(\d+)/", caplog.text)
-        assert port is not None
-        base = f"http://127.0.0.1:{port.group(1)}"
+    with monitor_run_in_thread(config, monkeypatch, caplog) as loop:
+        base = loop.base_url
         wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 503, "the desk blind")
         assert "every feed's last poll failed" in httpx.get(f"{base}/healthz").json()["reason"]
         live = httpx.get(f"{base}/livez")
         assert live.status_code == 200
         assert live.json() == {"status": "ok", "reason": None, "scheduler_running": True}
 
-        die.set()  # the loop wakes for the next poll within a second, and dies
+        loop.kill_scheduler()
         wait_until(lambda: httpx.get(f"{base}/livez").status_code == 503, "/livez to notice")
         assert httpx.get(f"{base}/livez").json() == {
             "status": "dead",
             "reason": "the scheduler's thread has died",
             "scheduler_running": False,
         }
-    finally:
-        stop.set()
-        runner.join(timeout=30)
-        monitor.close()
 
 
 def test_livez_without_a_scheduler_check_answers_while_the_process_serves(

@@ -5,19 +5,16 @@ reported once, together, instead of a silent-feed alert each."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import sqlite3
 import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.alerts.ops import (
     FAILING,
@@ -39,11 +36,11 @@ from monitor.config import load_config
 from monitor.feeds.fetch import Validators
 from monitor.health import DeskStatus, desk_health
 from monitor.rules.model import Severity
-from monitor.scheduler import run_until_stopped
 from monitor.server import HealthServer
 from monitor.store.base import FeedState, Incident
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
+from tests.support.run_loop import monitor_run_in_thread
 from tests.support.setup import FakeClock, FeedSpec, write_config
 from tests.support.slack_emulator import SlackEmulator
 from tests.test_e2e import TOKEN, RunningMonitor, monitor_command, wait_until
@@ -202,35 +199,13 @@ def test_healthz_answers_503_when_the_scheduler_thread_dies_under_monitor_run(
     """The wiring `monitor run` uses: the real scheduler, the real health
     server. APScheduler's loop dies of an error it does not catch; the
     process goes on, and so must not claim to be healthy."""
-    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
-    caplog.set_level(logging.INFO, logger="monitor")
     feed_server.set("/a", rss([Entry("Markets", link="https://news.example/m")]))
     config = write_config(tmp_path, [FeedSpec("a", feed_server.url("/a"), interval="1s")])
-    # No parser processes: this test runs `monitor run`'s loop inside pytest.
-    config.write_text(config.read_text().replace("[fetch]\n", "[fetch]\nparse_processes = 0\n"))
-    monitor = build_monitor(load_config(config))
-    die = threading.Event()
-    process_jobs = BackgroundScheduler._process_jobs
-
-    def process_jobs_until_told_to_die(self: BackgroundScheduler) -> float | None:
-        if die.is_set():
-            raise RuntimeError("scheduler loop broken")
-        result: float | None = process_jobs(self)
-        return result
-
-    monkeypatch.setattr(BackgroundScheduler, "_process_jobs", process_jobs_until_told_to_die)
-    stop = threading.Event()
-    runner = threading.Thread(target=run_until_stopped, args=(monitor, stop), daemon=True)
-    runner.start()
-    try:
-        wait_until(lambda: "serving /healthz" in caplog.text, "the health server")
-        port = re.search(r"serving /healthz and /metrics on http://[\d.]+:(\d+)/", caplog.text)
-        assert port is not None
-        url = f"http://127.0.0.1:{port.group(1)}/healthz"
+    with monitor_run_in_thread(config, monkeypatch, caplog) as loop:
+        url = f"{loop.base_url}/healthz"
         wait_until(lambda: httpx.get(url).json()["status"] == "ok", "a first good poll")
 
-        die.set()  # the loop wakes for the next poll within a second, and dies
+        loop.kill_scheduler()
         wait_until(lambda: httpx.get(url).status_code == 503, "/healthz to notice")
         body = httpx.get(url).json()
         assert (body["reason"], body["scheduler_running"]) == (
@@ -241,10 +216,6 @@ def test_healthz_answers_503_when_the_scheduler_thread_dies_under_monitor_run(
             lambda: "the scheduler's thread has died: no feed is polled any more" in caplog.text,
             "the log to say so",
         )
-    finally:
-        stop.set()
-        runner.join(timeout=30)
-        monitor.close()
 
 
 @pytest.mark.e2e
