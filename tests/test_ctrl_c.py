@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import FeedSpec, write_config
-from tests.test_e2e import monitor_command, wait_until
+from tests.test_e2e import RunningMonitor, wait_until
 
 pytestmark = [
     pytest.mark.e2e,
@@ -59,34 +58,16 @@ def config_with_parser_processes(tmp_path: Path, feed_server: FeedServer) -> Pat
     return config
 
 
-class TerminalSession:
+class TerminalSession(RunningMonitor):
     """`monitor run` in a process group of its own, as a shell runs a
     foreground job, so that a Ctrl-C can be sent the way a terminal sends it."""
 
     def __init__(self, config: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-        env.pop("SLACK_BOT_TOKEN", None)
-        env.pop("SLACK_WEBHOOK_URL", None)
-        self.process = subprocess.Popen(
-            [*monitor_command(), "run", "--config", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        self._lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self._lines.append(line)
+        super().__init__(config, token=None, own_session=True)
 
     @property
     def stderr(self) -> str:
-        return "".join(self._lines)
+        return self.log
 
     def children(self) -> list[str]:
         """Command lines of the monitor's child processes (Linux /proc)."""

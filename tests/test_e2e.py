@@ -46,15 +46,23 @@ class RunningMonitor:
     """The `monitor run` process, with its log read as it is written, so that
     a test can wait for a log line instead of sleeping."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(
+        self, config: Path, *, token: str | None = TOKEN, own_session: bool = False
+    ) -> None:
+        """``token``: the Slack token (None: none, alerts go to the console);
+        ``own_session``: a process group of its own, as a shell runs a job."""
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-        env["SLACK_BOT_TOKEN"] = TOKEN
+        env.pop("SLACK_WEBHOOK_URL", None)
+        env.pop("SLACK_BOT_TOKEN", None)
+        if token is not None:
+            env["SLACK_BOT_TOKEN"] = token
         self.process = subprocess.Popen(
             [*monitor_command(), "run", "--config", str(config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            start_new_session=own_session,
         )
         self._lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
