@@ -14,7 +14,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,8 @@ from typing import Generic, TextIO, TypeVar
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from monitor.alerts.model import Alert, OutboxEntry, Silence, Story, Target
+from monitor.alerts.flood import Flood, flood_notice, fold_floods
+from monitor.alerts.model import Alert, OutboxEntry, RoutedAlert, Silence, Story, Target
 from monitor.alerts.ops import (
     FAILING,
     OPS_RULE_IDS,
@@ -55,6 +55,15 @@ from monitor.alerts.policy import (
 )
 from monitor.alerts.render import digest_message, storm_summary
 from monitor.alerts.sinks import ConsoleSink, Posted, Sink, SlackSink, WebhookSink
+from monitor.alerts.slack_check import (
+    Identity,
+    TokenHold,
+    TokenRejected,
+    TokenUnverified,
+    TokenVerdict,
+    token_check,
+    token_recheck_due,
+)
 from monitor.config import (
     Config,
     ConfigDraft,
@@ -75,15 +84,19 @@ from monitor.errors import (
     Problem,
     RuleError,
     StateError,
+    TokenRejectedError,
     TransientDeliveryError,
 )
 from monitor.feed_status import FeedStatus, feed_status
-from monitor.feeds.fetch import Fetcher, FetchLimits, HttpFetcher, Validators
+from monitor.feeds.fetch import Fetcher, FetchLimits, HttpFetcher, Validators, host_key
+from monitor.feeds.hostpool import run_host_fair
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.pool import ParserPool, default_processes
 from monitor.feeds.schedule import next_poll_delay, publish_gap
 from monitor.health import desk_health
 from monitor.items import Item, effective_time
+from monitor.logs import redact_in_logs
+from monitor.redact import Redactor
 from monitor.rules.load import RuleCheck, RuleSet, load_rules, rules_fingerprint
 from monitor.rules.match import Match
 from monitor.server import Metrics
@@ -156,12 +169,17 @@ class Monitor:
         monotonic: Callable[[], float] = time.monotonic,
         rules_fingerprint_at_load: dict[str, str] | None = None,
         parser: ParserPool | None = None,
+        token_check: Callable[[], TokenVerdict] | None = None,
     ) -> None:
+        """``token_check``: asks Slack whether it accepts the token (auth.test);
+        None where there is no token to ask about."""
         self.loaded = loaded
         self.config = loaded.config
         self._watched = self.config.feed_names()
         self.rules = rules
         self.store = store
+        self.redactor: Redactor
+        self._redact_secrets()
         self.fetcher = fetcher
         self.parser = parser or ParserPool(0)
         self.parser.preload = rules.source
@@ -189,6 +207,8 @@ class Monitor:
         self._not_a_feed: dict[str, tuple[tuple[str, str, str | None], str]] = {}
         self._hold_all_until: datetime | None = None
         self._channel_holds: dict[str, datetime] = {}
+        self._token_check = token_check
+        self._token_hold: TokenHold | None = None
         self._last_post: dict[str, float] = {}
         self._sleep = sleep
         self._monotonic = monotonic
@@ -216,16 +236,17 @@ class Monitor:
 
     # --- rules --------------------------------------------------------------
 
-    def reload_rules(self) -> bool:
+    def reload_rules(self, *, at_once: bool = False) -> bool:
         """Apply changed rule files if they are valid; True when rules were replaced.
 
         A change is applied once the files have stayed the same for two checks
         in a row, so a directory caught halfway through a deploy or an
-        editor's save is not taken for the new rules. An invalid change is
-        logged once, and the last good rules keep running. Polls under way
-        keep the rule set they started with.
+        editor's save is not taken for the new rules (``at_once``: without
+        waiting, as on SIGHUP). An invalid change is logged once, and the
+        last good rules keep running. Polls under way keep the rule set they
+        started with.
         """
-        settled = self._rules_files.look(rules_fingerprint(self.loaded.rules_dir))
+        settled = self._rules_files.look(rules_fingerprint(self.loaded.rules_dir), at_once=at_once)
         if settled is None:
             return False
         previous, fingerprint = settled
@@ -266,7 +287,7 @@ class Monitor:
         )
         return True
 
-    def reload_config(self) -> FeedChanges | None:
+    def reload_config(self, *, at_once: bool = False) -> FeedChanges | None:
         """Apply a changed config.toml if it is valid; the feeds it changed.
 
         Feeds added, removed or changed take effect at once (the scheduler
@@ -274,10 +295,10 @@ class Monitor:
         ops and delivery policy. What was wired at start (state, rules
         directory, fetch limits, server, Slack connection, delivery tick)
         keeps its old value until a restart, and the log says so. The file
-        must settle (two equal looks) like rule files; an invalid change is
-        logged once and the running config stays.
+        must settle (two equal looks) like rule files, unless ``at_once``; an
+        invalid change is logged once and the running config stays.
         """
-        settled = self._config_file.look(_file_digest(self.loaded.path))
+        settled = self._config_file.look(_file_digest(self.loaded.path), at_once=at_once)
         if settled is None:
             return None
         try:
@@ -316,6 +337,7 @@ class Monitor:
         self.loaded = replace(self.loaded, config=config, digest=loaded.digest)
         self.config = config
         self._watched = config.feed_names()
+        self._redact_secrets()
         self.metrics.declare((), self._watched)
         for name in changes.removed:
             self._not_a_feed.pop(name, None)
@@ -337,6 +359,16 @@ class Monitor:
         )
         return changes
 
+    def _redact_secrets(self) -> None:
+        """Hide the secrets of the feed URLs of the config now running: from
+        the log, and from what older versions stored in the clear."""
+        self.redactor = self.config.redactor()
+        redact_in_logs(self.redactor)
+        try:
+            self.store.redact_stored(self.redactor.url, self.redactor.text)
+        except StateError as exc:
+            log.error("cannot redact the feed URLs stored in the state database: %s", exc)
+
     # --- polling ------------------------------------------------------------
 
     def poll_feed(self, feed: FeedSettings) -> PollReport:
@@ -354,7 +386,7 @@ class Monitor:
         except Exception as exc:
             kind = "state" if isinstance(exc, StateError) else "internal"
             log.exception("poll feed=%s FAILED (%s error)", feed.name, kind)
-            error = FeedError(kind, f"{type(exc).__name__}: {exc}")
+            error = self.redactor.error(FeedError(kind, f"{type(exc).__name__}: {exc}"))
             next_poll_at: datetime | None = None
             try:
                 state = self.store.feed_state(feed.name)
@@ -363,7 +395,7 @@ class Monitor:
                 )
                 self.store.record_failure(
                     feed=feed.name,
-                    url=feed.url,
+                    url=self.redactor.url(feed.url),
                     kind=kind,
                     message=str(error),
                     now=self.clock(),
@@ -435,7 +467,7 @@ class Monitor:
                 if condition.kind == SILENT:
                     self._open_silent_incidents(feed, condition, now=now)
                     continue
-                alert = ops_alert(feed.name, feed.url, condition, now)
+                alert = ops_alert(feed.name, self.redactor.url(feed.url), condition, now)
                 if self.store.open_incident(
                     feed=feed.name,
                     kind=condition.kind,
@@ -450,7 +482,8 @@ class Monitor:
                     )
             for incident in to_close:
                 limit = ops.failing_after if incident.kind == FAILING else silent_after
-                alert = closing_alert(feed.name, feed.url, incident, state, now, limit=limit)
+                shown = self.redactor.url(feed.url)
+                alert = closing_alert(feed.name, shown, incident, state, now, limit=limit)
                 # Good news pages nobody: the notice goes without the mentions.
                 quiet = Target(target.channel)
                 if self.store.close_incident(incident.id, alerts=[(alert, quiet)], now=now):
@@ -490,7 +523,8 @@ class Monitor:
                 for other in self.config.feeds
                 if other.name != feed.name
                 and (state := states.get(other.name)) is not None
-                and state.url == other.url  # a repointed feed is judged at its own poll
+                # A repointed feed is judged at its own poll.
+                and self.redactor.url(state.url) == self.redactor.url(other.url)
             ]
             for name, found in silent_together(
                 others, now=now, failing_after=ops.failing_after, silent_min=ops.silent_min
@@ -502,7 +536,8 @@ class Monitor:
             target = Target(self.config.ops_channel(), ops.mentions)
             if len(feeds) == 1:
                 (alone,) = feeds
-                alert = ops_alert(alone.name, alone.url, opening[alone.name], now)
+                shown = self.redactor.url(alone.url)
+                alert = ops_alert(alone.name, shown, opening[alone.name], now)
             else:
                 alert = silent_group_alert([(f.name, opening[f.name]) for f in feeds], now)
             carried = [(alert, target)]
@@ -583,7 +618,7 @@ class Monitor:
                     state = self.store.feed_state(feed.name)
                 except StateError:
                     continue  # cannot tell: do not hold the notice back for it
-                if state is None or state.url != feed.url:
+                if state is None or self.redactor.url(state.url) != self.redactor.url(feed.url):
                     self._awaiting_first_poll.add(feed.name)
 
     def prune(self) -> PruneReport:
@@ -648,6 +683,7 @@ class Monitor:
             failing_after=self.config.ops.failing_after,
             scheduler_problem=scheduler_problem,
             state_problem=state_problem,
+            delivery_problem=self._token_hold.problem() if self._token_hold else None,
         )
         return verdict.healthy, verdict.body
 
@@ -720,8 +756,11 @@ class Monitor:
         rules = self.rules  # one rule set for the whole poll, even if a reload swaps it
         state = self.store.feed_state(feed.name)
         # A feed repointed at another URL is a new source: its validators mean
-        # nothing here, and its backlog is baselined like a new feed's.
-        same_source = state is not None and state.url == feed.url
+        # nothing here, and its backlog is baselined like a new feed's. URLs
+        # are stored redacted: one with a new password is the same source.
+        redactor = self.redactor
+        shown_url = redactor.url(feed.url)
+        same_source = state is not None and redactor.url(state.url) == shown_url
         validators = state.validators if state is not None and same_source else Validators()
         first_poll = state is None or not same_source or state.first_success_at is None
         seen_before: tuple[str, str, str | None] | None = None
@@ -742,7 +781,7 @@ class Monitor:
                     )
                 else:  # a 304 to a request without validators
                     state_after = self.store.record_not_modified(
-                        feed=feed.name, url=feed.url, now=now, next_poll_at=next_poll_at
+                        feed=feed.name, url=shown_url, now=now, next_poll_at=next_poll_at
                     )
                 log.info(
                     "poll feed=%s unchanged (%s) in %.2fs",
@@ -762,13 +801,14 @@ class Monitor:
             parsed = self.parser.parse(
                 result.body,
                 feed_name=feed.name,
-                feed_url=feed.url,
+                feed_url=shown_url,
                 tags=feed.tags,
                 headers=result.headers,
-                base_url=result.url,
+                base_url=redactor.url(result.url),
                 rules=rules.source,
             )
         except FeedError as exc:
+            redactor.error(exc)
             if isinstance(exc, NotAFeedError) and seen_before is not None:
                 self._not_a_feed[feed.name] = (seen_before, str(exc))
             next_poll_at = self._next_poll(
@@ -779,13 +819,13 @@ class Monitor:
             )
             self.store.record_failure(
                 feed=feed.name,
-                url=feed.url,
+                url=shown_url,
                 kind=exc.kind,
                 message=str(exc),
                 now=now,
                 next_poll_at=next_poll_at,
             )
-            log.error("poll feed=%s FAILED (%s): %s [url %s]", feed.name, exc.kind, exc, feed.url)
+            log.error("poll feed=%s FAILED (%s): %s [url %s]", feed.name, exc.kind, exc, shown_url)
             return PollReport(feed.name, error=exc, next_poll_at=next_poll_at), None
         self._not_a_feed.pop(feed.name, None)
         if parsed.warning:
@@ -796,6 +836,9 @@ class Monitor:
             with self._matching_lock:
                 matches = [m for item in new_items for m in rules.match(item)]
         decision = decide(matches, now=now, first_poll=first_poll, policy=self._policy)
+        flooding = fold_floods(
+            decision.alerts, threshold=self.config.polling.flood_threshold, now=now
+        )
         gap = publish_gap((item.timestamp for item in parsed.items), now)
         asked = [s for s in (result.max_age, parsed.ttl_minutes and parsed.ttl_minutes * 60) if s]
         next_poll_at = self._next_poll(
@@ -807,10 +850,17 @@ class Monitor:
         )
         queued = self.store.commit_poll(
             feed=feed.name,
-            url=feed.url,
+            url=shown_url,
             items=parsed.items,
             alerts=[
-                (alert, target) for alert in decision.alerts for target in self._targets(alert)
+                *((alert, target) for alert in flooding.alerts for target in self._targets(alert)),
+                *self._flood_notices(feed, flooding.floods, now),
+            ],
+            folded=[
+                (alert, target, flood.folded_reason())
+                for flood in flooding.floods
+                for alert in flood.folded
+                for target in self._targets(alert)
             ],
             validators=result.validators,
             now=now,
@@ -824,8 +874,15 @@ class Monitor:
                 default=None,
             ),
         )
-        for alert in decision.alerts:
+        for alert in flooding.alerts:
             self.metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
+        for flood in flooding.floods:
+            log.warning(
+                "poll feed=%s FLOOD: %d alerts for rule %s in one poll, posted as one flood alert",
+                feed.name,
+                flood.count,
+                flood.rule_id,
+            )
         extra = ""
         if decision.baselined:
             extra += f" baselined={decision.baselined}"
@@ -851,6 +908,14 @@ class Monitor:
         )
         return report, None
 
+    def _flood_notices(
+        self, feed: FeedSettings, floods: Sequence[Flood], now: datetime
+    ) -> list[RoutedAlert]:
+        ops = self.config.ops
+        if not floods or not ops.enabled:
+            return []
+        return [(flood_notice(floods, now), Target(self.config.ops_channel(), ops.mentions))]
+
     def _targets(self, alert: Alert) -> tuple[Target, ...]:
         targets = route(alert, self.config.slack)
         if self.sink.single_channel and len(targets) > 1:
@@ -860,14 +925,20 @@ class Monitor:
         return targets
 
     def poll_all(self, feeds: Sequence[FeedSettings] | None = None) -> list[PollReport]:
-        """Poll every feed once, several at a time; reports come back in feed order."""
+        """Poll every feed once, several at a time, fair to every host (a host
+        at fetch.per_host holds no thread); reports come back in feed order."""
         targets = list(self.config.feeds if feeds is None else feeds)
         if not targets:
             return []
-        workers = min(self.config.fetch.concurrency, len(targets))
         try:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-                return list(pool.map(self.poll_feed, targets))
+            return run_host_fair(
+                self.poll_feed,
+                targets,
+                lambda feed: host_key(feed.url),
+                workers=min(self.config.fetch.concurrency, len(targets)),
+                per_host=self.config.fetch.per_host,
+                name="poll",
+            )
         finally:
             self._report_stale_first_reads(force=True)
             self.flush_bookkeeping()
@@ -900,6 +971,8 @@ class Monitor:
     def _deliver_batch(self) -> DeliveryReport:
         report = DeliveryReport()
         now = self.clock()
+        if self._held_for_token(now):
+            return DeliveryReport(held=True)
         if self._hold_all_until is not None and now < self._hold_all_until:
             return DeliveryReport(held=True)
         self._hold_all_until = None
@@ -937,6 +1010,9 @@ class Monitor:
                 if self._retry_later(entry, exc, report):
                     return report.result(held=True)
                 continue
+            except TokenRejectedError as exc:
+                self._hold_for_token([entry, *(e for held in storms.values() for e in held)], exc)
+                return report.result(held=True)
             except PermanentDeliveryError as exc:
                 self._give_up(entry, str(exc), report)
                 continue
@@ -995,6 +1071,8 @@ class Monitor:
         with self._delivery_lock:
             report = DeliveryReport()
             now = self.clock()
+            if self._held_for_token(now):
+                return report.result(held=True)  # the queue waits for the next digest
             silences = self.store.active_silences(now)
             entries = []
             for entry in self.store.digest_queue(channel, digest, now):
@@ -1006,6 +1084,9 @@ class Monitor:
             self._pace(channel)
             try:
                 posted = self.sink.post(channel, message)
+            except TokenRejectedError as exc:
+                self._hold_for_token(entries, exc)
+                return report.result(held=True)
             except DeliveryError as exc:
                 for entry in entries:
                     # Back in the queue for the next digest (no backoff: the schedule is the pace).
@@ -1075,6 +1156,9 @@ class Monitor:
         self._pace(channel)
         try:
             posted = self.sink.post(channel, message)
+        except TokenRejectedError as exc:
+            self._hold_for_token(entries, exc)
+            return True
         except DeliveryError as exc:
             stop = False
             for entry in entries:
@@ -1106,6 +1190,8 @@ class Monitor:
         oldest = entry.alert.created_at - timedelta(minutes=1)
         try:
             found = self.sink.find_posted(entry, oldest, self.store.known_channel_id(entry.channel))
+        except TokenRejectedError:
+            return False  # the post that follows meets the same refusal and holds delivery
         except DeliveryError as exc:
             log.warning(
                 "cannot check whether %s already has alert %d (%s); posting it again may show it twice",
@@ -1239,6 +1325,69 @@ class Monitor:
             return True
         return False
 
+    def check_token(self) -> TokenVerdict | None:
+        """Ask Slack whether it accepts the token, before the first delivery;
+        None without a token to ask about. Slack out of reach is only a
+        warning: an outage must not stop the monitor."""
+        if self._token_check is None:
+            return None
+        verdict = self._token_check()
+        if isinstance(verdict, TokenUnverified):
+            log.warning(
+                "cannot check the Slack token (%s); going on, delivery retries as usual",
+                verdict.detail,
+            )
+        elif isinstance(verdict, Identity):
+            log.info("Slack accepts the token: workspace %s, bot %s", verdict.team, verdict.user)
+        return verdict
+
+    @property
+    def token_hold(self) -> TokenHold | None:
+        """Set while delivery is held because Slack rejects the token."""
+        return self._token_hold
+
+    def hold_delivery(self, rejected: TokenRejected) -> None:
+        """Hold every delivery: Slack rejects the token. Said once, not per alert."""
+        if self._token_hold is not None:
+            return
+        now = self.clock()
+        self._token_hold = TokenHold(str(rejected), since=now, checked_at=now)
+        self.metrics.token_rejected.set(1)
+        log.error(
+            "delivery held: %s; every alert stays in the outbox, pending, and goes out "
+            "once Slack accepts the token (monitor slack-test checks it)",
+            rejected,
+        )
+
+    def _hold_for_token(self, entries: Iterable[OutboxEntry], exc: TokenRejectedError) -> None:
+        now = self.clock()
+        for entry in entries:
+            # Back to pending as it was: no alert is to blame, so no attempt counts.
+            self.store.reschedule(
+                entry.id, attempts=entry.attempts, next_attempt_at=now, error=str(exc)
+            )
+        self.hold_delivery(TokenRejected(exc.code))
+
+    def _held_for_token(self, now: datetime) -> bool:
+        """True while Slack rejects the token; asks it again now and then."""
+        hold = self._token_hold
+        if hold is None:
+            return False
+        if not token_recheck_due(hold, now):
+            return True
+        verdict = self._token_check() if self._token_check is not None else None
+        if isinstance(verdict, TokenRejected | TokenUnverified):
+            self._token_hold = replace(hold, checked_at=now)
+            return True
+        self._token_hold = None
+        self.metrics.token_rejected.set(0)
+        # Without a check, the next post is the test, and holds again if refused.
+        log.info(
+            "delivery resumes: %s",
+            "Slack accepts the token again" if verdict else "trying the token again",
+        )
+        return False
+
     def _give_up(self, entry: OutboxEntry, reason: str, report: DeliveryReport) -> None:
         self.store.mark_failed(
             entry.id, attempts=entry.attempts + 1, now=self.clock(), error=reason
@@ -1282,12 +1431,13 @@ class Settling(Generic[T]):
         self.current = current
         self._pending: T | None = None
 
-    def look(self, seen: T) -> tuple[T, T] | None:
-        """``(previous, new)`` when a change has settled, else None."""
+    def look(self, seen: T, *, at_once: bool = False) -> tuple[T, T] | None:
+        """``(previous, new)`` when a change has settled (``at_once``: when
+        there is a change), else None."""
         if seen == self.current:
             self._pending = None
             return None
-        if seen != self._pending:
+        if seen != self._pending and not at_once:
             self._pending = seen
             return None
         previous, self.current, self._pending = self.current, seen, None
@@ -1320,6 +1470,10 @@ RESTART_ONLY: dict[str, tuple[str, ...] | None] = {
 }
 """Settings wired into long-lived parts at start (a section, or some of its keys)."""
 
+RELOADED_IN_RESTART_ONLY = {"fetch": ("secret_query_params",)}
+"""Keys of a restart-only section that a reload applies: the secrets a new
+feed URL holds must be hidden from its first poll."""
+
 
 def keep_restart_only(old: Config, new: Config) -> tuple[Config, list[str]]:
     """``new`` with the settings only a restart can apply kept as in ``old``,
@@ -1329,9 +1483,11 @@ def keep_restart_only(old: Config, new: Config) -> tuple[Config, list[str]]:
     for section, keys in RESTART_ONLY.items():
         old_part, new_part = getattr(old, section), getattr(new, section)
         if keys is None:
-            if old_part != new_part:
+            reloaded = RELOADED_IN_RESTART_ONLY.get(section, ())
+            kept_part = old_part.model_copy(update={k: getattr(new_part, k) for k in reloaded})
+            if kept_part != new_part:
                 differing.append(section)
-                updates[section] = old_part
+                updates[section] = kept_part
             continue
         kept = {
             key: getattr(old_part, key)
@@ -1459,6 +1615,7 @@ def build_monitor(
         store=store,
         fetcher=HttpFetcher(fetch_limits(loaded)),
         sink=build_sink(loaded, console),
+        token_check=token_check(loaded),
         clock=clock,
         jitter=jitter,
         sleep=sleep,
@@ -1490,25 +1647,29 @@ def replay(
 
     Items get the name and tags of the configured feed with the same URL,
     unless ``tags`` is given; a source no feed lists is named after itself.
+    Results name each source as shown: a URL's secrets redacted.
     """
+    sources = list(sources)
+    redactor = Redactor.for_urls(sources, loaded.config.fetch.secret_query_params)
     for source in sources:
         feed = loaded.config.feed_by_url(source)
+        shown = redactor.url(source)
         try:
             result = fetcher.fetch(source, Validators())
             assert result.body is not None
             parsed: ParsedFeed = parse_feed(
                 result.body,
-                feed_name=feed.name if feed else source,
-                feed_url=source,
+                feed_name=feed.name if feed else shown,
+                feed_url=shown,
                 tags=replay_tags(source, loaded=loaded, tags=tags),
                 headers=result.headers,
-                base_url=result.url,
+                base_url=redactor.url(result.url),
             )
         except FeedError as exc:
-            yield ReplayResult(source, error=exc)
+            yield ReplayResult(shown, error=redactor.error(exc))
             continue
         matches = tuple(m for item in parsed.items for m in rules.match(item))
-        yield ReplayResult(source, items=parsed.items, matches=matches)
+        yield ReplayResult(shown, items=parsed.items, matches=matches)
 
 
 def replay_tags(
@@ -1548,7 +1709,8 @@ def rules_skipped_by_tags(
         left_out = [r for r in rules.rules if r.feed_tags and r.feed_tags.isdisjoint(source_tags)]
         given += sorted(source_tags - set(given))
         if left_out:
-            by_source.append((source, tuple(sorted(rule.id for rule in left_out))))
+            shown = loaded.config.redactor().url(source)
+            by_source.append((shown, tuple(sorted(rule.id for rule in left_out))))
             skipped.update((rule.id, rule.feed_tags) for rule in left_out)
     if not skipped:
         return None

@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 the command ran but found problems (a feed failed,
 a check failed, a replay source failed, an eval threshold not met); 2 it
 could not start (bad arguments, invalid config, rules or corpus, unusable
-state).
+state, a Slack token Slack rejects at the start of `run`); 3 `once` polled
+but held delivery because Slack rejects the token.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from monitor.alerts.ops import (
 from monitor.alerts.policy import route
 from monitor.alerts.render import format_time, relative_time
 from monitor.alerts.sinks import render_entry
-from monitor.alerts.slack_check import slack_test
+from monitor.alerts.slack_check import TokenRejected, slack_test
 from monitor.app import (
     ReplayResult,
     SkippedByTags,
@@ -54,7 +55,7 @@ from monitor.errors import (
 )
 from monitor.feed_status import FeedStatus, feed_status
 from monitor.feeds.fetch import HttpFetcher
-from monitor.logs import setup_logging
+from monitor.logs import redact_in_logs, setup_logging
 from monitor.rules.evaluate import (
     DEFAULT_TAG,
     Metric,
@@ -69,7 +70,7 @@ from monitor.rules.testing import junit_xml, run_cases
 from monitor.store.sqlite import SQLiteStore
 from monitor.validation import did_you_mean, format_duration, parse_duration
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, EXIT_DELIVERY_HELD = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(legacy, file=sys.stderr)
             return EXIT_UNUSABLE
         loaded = load_config(config_path)
+        redact_in_logs(loaded.config.redactor())
         return handlers[args.command](loaded, args)
     except (ConfigError, RuleError, CorpusError) as exc:
         _print_problems(exc.problems, sys.stderr)
@@ -314,15 +316,25 @@ def _run(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     from monitor.scheduler import run_until_stopped
 
     monitor = build_monitor(loaded, new_state=args.new_state)
+    if isinstance(rejected := monitor.check_token(), TokenRejected):
+        monitor.close()
+        print(f"monitor: not starting: {rejected} (monitor slack-test checks it)", file=sys.stderr)
+        return EXIT_UNUSABLE
     stop = threading.Event()
+    reload = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    def request_reload(signum: int, frame: FrameType | None) -> None:
+        reload.set()  # the loop reloads; a signal handler must not do the work
+
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signal.signal(signal.SIGHUP, request_reload)
     try:
-        run_until_stopped(monitor, stop)
+        run_until_stopped(monitor, stop, reload)
     finally:
         monitor.close()
     return EXIT_OK
@@ -331,6 +343,9 @@ def _run(loaded: LoadedConfig, args: argparse.Namespace) -> int:
 def _once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     monitor = build_monitor(loaded, new_state=args.new_state)
     try:
+        if isinstance(rejected := monitor.check_token(), TokenRejected):
+            # Poll all the same: the alerts wait in the outbox for a good token.
+            monitor.hold_delivery(rejected)
         reports = monitor.poll_all()
         delivery = monitor.deliver_due()
         counts = monitor.store.outbox_counts()
@@ -359,6 +374,8 @@ def _once(loaded: LoadedConfig, args: argparse.Namespace) -> int:
             "(see the log above)",
             file=sys.stderr,
         )
+    if monitor.token_hold is not None:
+        return EXIT_DELIVERY_HELD
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
@@ -561,9 +578,10 @@ def _outbox(loaded: LoadedConfig, args: argparse.Namespace) -> int:
     with SQLiteStore(loaded.state_path) as store:
         entries = store.outbox(statuses, limit=1000)
         counts = store.outbox_counts()
+    redactor = loaded.config.redactor()
     for entry in entries:
         alert = entry.alert
-        reason = f"  ({entry.last_error})" if entry.last_error else ""
+        reason = f"  ({redactor.text(entry.last_error)})" if entry.last_error else ""
         print(
             f"{entry.id:>6} {entry.status:<8} {entry.channel:<18} {alert.severity.value:<8} "
             f"{alert.rule_id}  {alert.title[:80]}{reason}"
@@ -657,7 +675,8 @@ def _preview(loaded: LoadedConfig, args: argparse.Namespace) -> int:
                     shown += 1
     if not shown:
         print(
-            f"rule '{rule.id}' matches no item of {args.item} (try monitor replay --explain)",
+            f"rule '{rule.id}' matches no item of {loaded.config.redactor().url(args.item)} "
+            "(try monitor replay --explain)",
             file=sys.stderr,
         )
         return EXIT_PROBLEMS
@@ -680,6 +699,8 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         health = {feed.name: feed for feed in store.feed_health()}
     now = utc_now()
     ops = loaded.config.ops
+    # Stored redacted since this version; older rows until the monitor starts.
+    redactor = loaded.config.redactor()
     rows = []
     for feed in loaded.config.feeds:
         found = health.get(feed.name)
@@ -710,12 +731,14 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
                 json.dumps(
                     {
                         "feed": feed.name,
-                        "url": feed.url,
+                        "url": redactor.url(feed.url),
                         "tags": list(feed.tags),
                         "state": state,
                         "last_success": _iso(found.last_success_at if found else None),
                         "last_polled": _iso(found.last_polled_at if found else None),
-                        "last_error": found.last_error if found else None,
+                        "last_error": redactor.text(found.last_error)
+                        if found and found.last_error
+                        else None,
                         "last_error_kind": found.last_error_kind if found else None,
                         "consecutive_failures": found.consecutive_failures if found else 0,
                         "failing_since": _iso(found.failing_since if found else None),
@@ -745,7 +768,11 @@ def _status(loaded: LoadedConfig, args: argparse.Namespace) -> int:
         )
         newest = relative_time(found.last_item_at, now) if found and found.last_item_at else "-"
         next_poll = _until(found.next_poll_at, now) if found and found.next_poll_at else "-"
-        error = f"{found.last_error_kind}: {found.last_error}" if found and found.last_error else ""
+        error = (
+            f"{found.last_error_kind}: {redactor.text(found.last_error)}"
+            if found and found.last_error
+            else ""
+        )
         if state == "STALE" and found and found.first_success_at and found.last_item_at:
             age = span(found.first_success_at - found.last_item_at)
             error = f"stale at first read: newest item was {age} old"

@@ -25,6 +25,7 @@ from monitor import __version__
 from monitor.errors import ConfigError, Problem
 from monitor.feeds.fetch import NOT_HTTP, IPNetwork, http_url_problem, is_local_path
 from monitor.feeds.schedule import adaptive_interval
+from monitor.redact import Redactor, redact_url
 from monitor.rules.model import Severity
 from monitor.validation import (
     ByteSize,
@@ -177,9 +178,24 @@ class FetchSettings(StrictModel):
                 ) from exc
         return [entry.strip() for entry in value]
 
+    secret_query_params: list[str] = Field(default_factory=list)
+    """Query parameters, besides monitor.redact.DEFAULT_SECRET_PARAMS, whose
+    values are secrets: hidden wherever a feed URL is shown or stored."""
+
     @property
     def allowed_private_networks(self) -> tuple[IPNetwork, ...]:
         return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.allow_private)
+
+    @field_validator("secret_query_params")
+    @classmethod
+    def _param_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.strip() or re.search(r"[\s=&#?]", name.strip()):
+                raise ValueError(
+                    f"secret_query_params entries must be query parameter names "
+                    f"such as access_key, got {name!r}"
+                )
+        return [name.strip().lower() for name in value]
 
 
 class PollBounds(StrictModel):
@@ -216,6 +232,10 @@ class PollingSettings(StrictModel):
     to this; never less often, and never given up on."""
     baseline_window: Duration = timedelta(hours=6)
     max_item_age: Duration = timedelta(days=3)
+    flood_threshold: int = Field(default=20, ge=1)
+    """A poll raising more alerts than this for one rule from one feed posts
+    one flood alert for them (the count and a few examples) and an ops
+    notice; the alerts it stands for stay in the outbox, folded."""
     seen_retention: Duration = timedelta(days=90)
     """Records of items seen are kept this long after the item left its feed;
     must exceed max_item_age, so that an item whose record is pruned is too
@@ -283,10 +303,10 @@ class FeedSettings(StrictModel):
         problem = http_url_problem(value)
         if problem == NOT_HTTP:
             raise ValueError(
-                f"feed URLs must be http(s) URLs, file:// URLs or paths, got {value!r}"
+                f"feed URLs must be http(s) URLs, file:// URLs or paths, got {redact_url(value)!r}"
             )
         if problem is not None:
-            raise ValueError(f"invalid URL {value!r}: {problem}")
+            raise ValueError(f"invalid URL {redact_url(value)!r}: {problem}")
         return value
 
     @field_validator("interval", "floor", "ceiling", "silent_after")
@@ -331,8 +351,22 @@ class Config(StrictModel):
             for feed in self.feeds:
                 value = getattr(feed, attribute)
                 if value in seen:
-                    raise ValueError(f"two feeds have the same {attribute} {value!r}")
+                    shown = redact_url(value) if attribute == "url" else value
+                    raise ValueError(f"two feeds have the same {attribute} {shown!r}")
                 seen.add(value)
+        # A feed is known by its URL as shown (see monitor.redact); two whose
+        # URLs differ only in their secrets would share item identities.
+        shown_by: dict[str, str] = {}
+        redactor = Redactor.for_urls((), self.fetch.secret_query_params)
+        for feed in self.feeds:
+            other = shown_by.setdefault(redactor.url(feed.url), feed.name)
+            if other != feed.name:
+                raise ValueError(
+                    f"feeds {other!r} and {feed.name!r} have URLs that differ only in their "
+                    f"secrets ({redactor.url(feed.url)!r} with the secrets hidden), and the "
+                    "monitor tells feeds apart by what it shows of their URLs: end each URL "
+                    f"with a fragment of its own, such as #{feed.name} (not sent to the server)"
+                )
         for feed in self.feeds:
             floor, ceiling = self.poll_bounds(feed)
             if floor > ceiling:
@@ -380,6 +414,10 @@ class Config(StrictModel):
 
     def feed_by_url(self, url: str) -> FeedSettings | None:
         return next((f for f in self.feeds if f.url == url), None)
+
+    def redactor(self) -> Redactor:
+        """What hides the secrets of the feed URLs wherever one is shown or stored."""
+        return Redactor.for_urls((f.url for f in self.feeds), self.fetch.secret_query_params)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ that calls the library, with the original chained as ``__cause__``::
     │   └── NotAFeedError            the body is not RSS/Atom/RDF (HTML page, empty)
     ├── DeliveryError                a sink could not deliver an alert
     │   ├── TransientDeliveryError   try again later (rate limit, 5xx, network)
-    │   └── PermanentDeliveryError   not without a fix (bad message, channel, token)
+    │   └── PermanentDeliveryError   not without a fix (bad message, channel, scope)
+    │       └── TokenRejectedError   the token itself is refused: every delivery holds
     └── StateError                   the state database is unusable
 
 Validation errors carry a list of :class:`Problem` so that ``monitor check``
@@ -135,9 +136,21 @@ class TransientDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """Retrying as it is cannot help: the message is refused (too long,
-    invalid blocks), or the channel or token is (not in channel, archived,
-    revoked). The alert is kept as failed; ``monitor retry`` queues it again
+    invalid blocks), or the channel is (not in channel, archived), or the
+    token lacks a scope. The alert is kept as failed; ``monitor retry`` queues it again
     once a person has fixed the cause."""
+
+
+class TokenRejectedError(PermanentDeliveryError):
+    """The destination refuses the credentials themselves (Slack's
+    ``invalid_auth``, ``token_revoked``...): no alert can go out until a
+    person fixes the token, and no alert is to blame. Delivery holds every
+    alert pending, attempts untouched, instead of failing them one by one.
+    ``code``: the destination's own name for the refusal."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        self.code = code
+        super().__init__(message)
 
 
 class StateError(MonitorError):

@@ -27,7 +27,8 @@ class DeskStatus(StrEnum):
     DEGRADED = "degraded"
     """Some feeds fail or are silent; the others are read."""
     UNHEALTHY = "unhealthy"
-    """The scheduler is dead, the state is unusable, or the desk is blind."""
+    """The scheduler is dead, the state is unusable, the desk is blind, or
+    delivery is held (Slack rejects the token)."""
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,18 @@ def desk_health(
     failing_after: timedelta,
     scheduler_problem: str | None,
     state_problem: str | None = None,
+    delivery_problem: str | None = None,
 ) -> DeskHealth:
     """The verdict on the desk's sight.
 
     ``feeds``: the watched feeds, in config order; ``states``: their stored
     states (None when the state could not be read, ``state_problem`` saying
     why); ``last_success``: the last successful poll since ``started_at``;
-    ``scheduler_problem``: why the scheduler runs no jobs, if it does not.
+    ``scheduler_problem``: why the scheduler runs no jobs, if it does not;
+    ``delivery_problem``: why no alert can go out, if so.
 
-    Unhealthy (503): the scheduler is dead; the state is unusable; every
+    Unhealthy (503): the scheduler is dead; the state is unusable; no alert
+    can go out (Slack rejects the token); every
     feed's last poll failed; or no feed has been read within
     ``failing_after`` of the start. Degraded (200): some feeds fail or are
     silent. A feed not polled yet counts neither way.
@@ -92,6 +96,8 @@ def desk_health(
         problems.append(scheduler_problem)
     if state_problem is not None:
         problems.append(f"the state database cannot be read: {state_problem}")
+    if delivery_problem is not None:
+        problems.append(delivery_problem)
     if feeds and failing and len(failing) == len(feeds):
         problems.append(
             f"blind: every feed's last poll failed ({len(failing)} of {len(feeds)}: "

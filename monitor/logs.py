@@ -1,4 +1,5 @@
-"""Logging set-up: readable lines on stderr, with secrets redacted."""
+"""Logging set-up: readable lines on stderr, with secrets redacted: the
+Slack credentials from the environment, and the secrets of feed URLs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,21 @@ import logging
 import os
 from datetime import UTC, datetime
 
+from monitor.redact import Redactor
+
 SECRET_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
+
+_feed_secrets = Redactor()
+"""Hides the secrets of the config's feed URLs (by their shape until a
+config is read, see redact_in_logs)."""
+
+
+def redact_in_logs(redactor: Redactor) -> None:
+    """Hide the secrets ``redactor`` knows (a config's feed URLs) from every
+    log line from now on: the last line of defence, should a message or a
+    library's error quote a feed URL."""
+    global _feed_secrets
+    _feed_secrets = redactor
 
 
 class RedactingFormatter(logging.Formatter):
@@ -19,10 +34,12 @@ class RedactingFormatter(logging.Formatter):
         self._secrets = [s for s in (value.strip() for value in secrets) if len(s) >= 8]
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        return self.redact(super().format(record))
+
+    def redact(self, text: str) -> str:
         for secret in self._secrets:
-            line = line.replace(secret, "[redacted]")
-        return line
+            text = text.replace(secret, "[redacted]")
+        return _feed_secrets.text(text)
 
 
 class JsonFormatter(RedactingFormatter):
@@ -33,14 +50,12 @@ class JsonFormatter(RedactingFormatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            # Before quoting too: JSON escapes could hide a secret's characters.
+            "message": self.redact(record.getMessage()),
         }
         if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        line = json.dumps(data, ensure_ascii=False)
-        for secret in self._secrets:
-            line = line.replace(secret, "[redacted]")
-        return line
+            data["exception"] = self.redact(self.formatException(record.exc_info))
+        return self.redact(json.dumps(data, ensure_ascii=False))
 
 
 def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
@@ -59,3 +74,7 @@ def setup_logging(level: str = "INFO", log_format: str = "text") -> None:
     # one line per poll that operators read.
     for noisy in ("apscheduler", "urllib3", "slack_sdk"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # slack-sdk logs each request that fails as an ERROR before raising; the
+    # monitor reports the same failure in its own words, at the level it
+    # deserves (a WARNING for a Slack outage it retries through).
+    logging.getLogger("slack_sdk.web.base_client").setLevel(logging.CRITICAL)

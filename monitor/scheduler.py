@@ -6,12 +6,15 @@ import contextlib
 import logging
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from apscheduler.executors.base import BaseExecutor, run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -19,6 +22,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import Monitor
 from monitor.config import FeedSettings
+from monitor.feeds.fetch import host_key
+from monitor.feeds.hostpool import HostFairPool
 from monitor.server import TOKEN_ENV, HealthServer
 from monitor.store.sqlite import DEFER_SECONDS
 from monitor.validation import format_duration
@@ -52,6 +57,50 @@ def _poll_then_deliver(monitor: Monitor, feed: FeedSettings, requests: Requests)
         # Deliver at once rather than at the next delivery tick; deliver_due
         # returns immediately if a delivery run is already under way.
         monitor.deliver_due()
+
+
+class PollExecutor(BaseExecutor):  # type: ignore[misc]  # APScheduler is untyped
+    """Runs the poll jobs: ``workers`` at a time, at most ``per_host`` of one
+    host (see :class:`~monitor.feeds.hostpool.HostFairPool`).
+
+    A poll whose host is at its limit waits in the queue, not in a thread, so
+    a slow host's backlog never holds up the other hosts' feeds. At a stop
+    the polls still queued are dropped (:meth:`drop_queued`): their feeds are
+    due in the state database, so the next start polls them at once.
+    """
+
+    def __init__(
+        self, *, workers: int, per_host: int, on_waiting: Callable[[int], object] | None = None
+    ) -> None:
+        super().__init__()
+        self._pool: HostFairPool[tuple[Job, list[datetime]]] = HostFairPool(
+            self._run, workers=workers, per_host=per_host, name="poll", on_waiting=on_waiting
+        )
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        self._pool.submit((job, run_times), _poll_host(job))
+
+    def _run(self, submitted: tuple[Job, list[datetime]]) -> None:
+        job, run_times = submitted
+        try:
+            events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
+        except BaseException:
+            _, exc, traceback = sys.exc_info()
+            self._run_job_error(job.id, exc, traceback)
+        else:
+            self._run_job_success(job.id, events)
+
+    def drop_queued(self) -> int:
+        """Start no more polls and drop those queued; the number dropped."""
+        return self._pool.close(wait=False)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.close(wait=wait)
+
+
+def _poll_host(job: Job) -> str | None:
+    feed = job.args[1] if len(job.args) > 1 else None
+    return host_key(feed.url) if isinstance(feed, FeedSettings) else None
 
 
 def _move(scheduler: BackgroundScheduler, job_id: str, when: datetime) -> None:
@@ -165,15 +214,21 @@ def sync_jobs(scheduler: BackgroundScheduler, monitor: Monitor, requests: Reques
         _add_digest_job(scheduler, monitor, channel, digest)
 
 
-def build_scheduler(monitor: Monitor, requests: Requests | None = None) -> BackgroundScheduler:
+def build_scheduler(
+    monitor: Monitor, requests: Requests | None = None, polls: PollExecutor | None = None
+) -> BackgroundScheduler:
+    """The schedule of ``monitor``'s jobs; ``polls`` runs the poll jobs (one
+    is made from the config if not given)."""
     request_queue: Requests = requests or queue.SimpleQueue()
     config = monitor.config
+    if polls is None:
+        polls = poll_executor(monitor)
     scheduler = BackgroundScheduler(
         timezone=UTC,
         # Delivery has its own thread, so feeds that hang until their timeout
         # can never hold up alerts already in the outbox.
         executors={
-            "default": ThreadPoolExecutor(max_workers=config.fetch.concurrency),
+            "default": polls,
             "delivery": ThreadPoolExecutor(max_workers=1),
             "rules": ThreadPoolExecutor(max_workers=1),
         },
@@ -229,6 +284,15 @@ def build_scheduler(monitor: Monitor, requests: Requests | None = None) -> Backg
     return scheduler
 
 
+def poll_executor(monitor: Monitor) -> PollExecutor:
+    fetch = monitor.config.fetch
+    return PollExecutor(
+        workers=fetch.concurrency,
+        per_host=fetch.per_host,
+        on_waiting=monitor.metrics.polls_waiting.set,
+    )
+
+
 def _start_health_server(monitor: Monitor) -> HealthServer | None:
     settings = monitor.config.server
     if not settings.enabled:
@@ -273,15 +337,31 @@ def scheduler_problem(scheduler: BackgroundScheduler) -> str | None:
     return None
 
 
-def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
-    """Run the schedule until ``stop`` is set, then let running jobs finish.
+def _reload_now(monitor: Monitor, requests: Requests) -> None:
+    """Reload rules and config at once, changes unsettled or not: the
+    operator asked for it (SIGHUP) and has finished editing."""
+    rules = monitor.reload_rules(at_once=True)
+    changes = monitor.reload_config(at_once=True)
+    if changes is not None:
+        requests.put(partial(sync_jobs, monitor=monitor, requests=requests))
+    if not rules and changes is None:
+        log.info("SIGHUP: no new config or rules to apply; running as before")
+
+
+def run_until_stopped(
+    monitor: Monitor, stop: threading.Event, reload: threading.Event | None = None
+) -> None:
+    """Run the schedule until ``stop`` is set, then let running jobs finish
+    and drop the polls still queued (the next start polls those feeds).
 
     Whatever is in the outbox stays there and goes out on the next start.
+    Each time ``reload`` is set (SIGHUP), config and rules are reloaded at once.
     """
     requests: Requests = queue.SimpleQueue()
     monitor.parser.start()
     monitor.close_unwatched_incidents()
-    scheduler = build_scheduler(monitor, requests)
+    polls = poll_executor(monitor)
+    scheduler = build_scheduler(monitor, requests, polls)
     scheduler.start()
     monitor.watch_scheduler(partial(scheduler_problem, scheduler))
     server = _start_health_server(monitor)
@@ -294,6 +374,18 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
     dead: str | None = None
     try:
         while not stop.wait(0.2):
+            if reload is not None and reload.is_set():
+                reload.clear()
+                log.info("SIGHUP: reloading config and rules now")
+                # On the thread of the periodic reloads, so the two never overlap.
+                scheduler.add_job(
+                    _reload_now,
+                    args=[monitor, requests],
+                    id="reload-now",
+                    name="reload config and rules now (SIGHUP)",
+                    executor="rules",
+                    replace_existing=True,
+                )
             _apply(scheduler, requests)
             # Never waits: a poll's long commit must not hold up the loop.
             monitor.flush_bookkeeping(older_than=DEFER_SECONDS, wait=False)
@@ -302,6 +394,13 @@ def run_until_stopped(monitor: Monitor, stop: threading.Event) -> None:
     finally:
         log.info("stopping: waiting for running polls and deliveries to finish")
         monitor.scheduler_running = False
+        dropped = polls.drop_queued()
+        if dropped:
+            log.info(
+                "stopping: dropped %d queued poll%s; their feeds are polled at the next start",
+                dropped,
+                "" if dropped == 1 else "s",
+            )
         if server is not None:
             server.stop()
         scheduler.shutdown(wait=True)

@@ -91,6 +91,17 @@ class Metrics:
         self.outbox_pending = Gauge(
             "monitor_outbox_pending", "Alerts waiting for delivery.", registry=self.registry
         )
+        self.polls_waiting = Gauge(
+            "monitor_polls_waiting",
+            "Polls due but not started: waiting for a free fetch.concurrency "
+            "thread or a free fetch.per_host slot of their host.",
+            registry=self.registry,
+        )
+        self.token_rejected = Gauge(
+            "monitor_slack_token_rejected",
+            "1 while delivery is held because Slack rejects the token, else 0.",
+            registry=self.registry,
+        )
         self.last_success = Gauge(
             "monitor_last_successful_poll_timestamp_seconds",
             "When a feed was last read successfully.",

@@ -262,12 +262,14 @@ def test_a_storm_rolls_up_warnings_with_every_mention_they_carry_but_never_a_cri
         "Strike on Poltava",
     ]
     assert all(notified(p) == (list(CRITICAL), list(CRITICAL)) for p in posts)
+    # The rumour route's alerts come first: in the outbox's turns across
+    # rules, the rumours are the first of their rule, Lviv the third of its.
     assert summary.text.startswith(
-        "<!subteam^S0DESK> <@U0ANALYST> 3 more alerts for #watch-desk, rolled into one message"
+        "<@U0ANALYST> <!subteam^S0DESK> 3 more alerts for #watch-desk, rolled into one message"
     )
     assert summary.blocks is not None
     body = summary.blocks[-1]["text"]["text"]
-    assert body.splitlines()[0] == "<!subteam^S0DESK> <@U0ANALYST>"
+    assert body.splitlines()[0] == "<@U0ANALYST> <!subteam^S0DESK>"
     assert "Rumour of talks in Sumy" in body and "Strike reportedly hits Lviv" in body
     assert "<!here>" not in summary.text, "no alert in the summary called for @here"
 

@@ -96,6 +96,9 @@ class Target:
 
 RoutedAlert = tuple[Alert, Target]
 
+FoldedAlert = tuple[Alert, Target, str]
+"""An alert recorded but never to be sent, with why (see monitor.alerts.flood)."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:

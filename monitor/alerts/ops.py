@@ -36,7 +36,14 @@ RULE_IDS = {
 RECOVERED_RULE_ID = "ops.feed-recovered"
 WITHDRAWN_RULE_ID = "ops.feed-withdrawn"
 STALE_RULE_ID = "ops.feeds-stale"
-OPS_RULE_IDS = (*RULE_IDS.values(), RECOVERED_RULE_ID, WITHDRAWN_RULE_ID, STALE_RULE_ID)
+FLOOD_RULE_ID = "ops.feed-flood"
+OPS_RULE_IDS = (
+    *RULE_IDS.values(),
+    RECOVERED_RULE_ID,
+    WITHDRAWN_RULE_ID,
+    STALE_RULE_ID,
+    FLOOD_RULE_ID,
+)
 """Ops alerts carry these rule ids, so `monitor silence` and routes-by-rule
 treat them like any rule's alerts."""
 

@@ -1,8 +1,9 @@
 """Where alerts go: Slack through slack-sdk, or the console.
 
 A sink sends one alert and returns a reference (Slack's ``ts``) or raises a
-:class:`TransientDeliveryError` or :class:`PermanentDeliveryError`; the
-delivery loop decides what to do about either. slack-sdk errors are
+:class:`TransientDeliveryError`, a :class:`PermanentDeliveryError`, or a
+:class:`TokenRejectedError` when Slack refuses the token itself; the
+delivery loop decides what to do about each. slack-sdk errors are
 translated here and nowhere else.
 """
 
@@ -25,15 +26,27 @@ from slack_sdk.webhook import WebhookClient
 from monitor.alerts.model import OutboxEntry
 from monitor.alerts.render import SlackMessage, console_line, slack_message
 from monitor.config import mention_syntax
-from monitor.errors import PermanentDeliveryError, TransientDeliveryError
+from monitor.errors import PermanentDeliveryError, TokenRejectedError, TransientDeliveryError
 
-# Errors about the channel or the token: nothing is wrong with the message,
-# and every message to this destination fails until a person acts; then
-# `monitor retry` sends what failed meanwhile.
+# Errors about the token itself: no post to any channel can succeed until a
+# person fixes it, and no alert is to blame, so delivery holds every alert
+# pending rather than fail them one by one (see TokenRejectedError).
+TOKEN_SLACK_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+TOKEN_FIXES = {
+    "invalid_auth": "SLACK_BOT_TOKEN is not a valid token: copy the app's Bot User OAuth Token",
+    "not_authed": "set SLACK_BOT_TOKEN to the app's Bot User OAuth Token",
+    "token_revoked": "the token was revoked: reinstall the app and set the new SLACK_BOT_TOKEN",
+    "token_expired": "the token expired: reinstall the app and set the new SLACK_BOT_TOKEN",
+    "account_inactive": "the bot's account is deactivated: reinstall the app",
+}
+# Errors about the channel or the token's scopes: nothing is wrong with the
+# message, and every message to this channel fails until a person acts;
+# then `monitor retry` sends what failed meanwhile.
 DESTINATION_SLACK_ERRORS = frozenset(
     {
-        "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "not_authed",
-        "account_inactive", "token_revoked", "token_expired", "missing_scope", "no_permission",
+        "channel_not_found", "not_in_channel", "is_archived", "missing_scope", "no_permission",
         "restricted_action", "restricted_action_read_only_channel", "ekm_access_denied",
         "team_access_not_granted", "org_login_required",
     }
@@ -49,8 +62,6 @@ _FIXES = {
     "not_in_channel": " (invite the bot to the channel, then run monitor retry)",
     "channel_not_found": " (check the channel name, and that the bot can see it)",
     "is_archived": " (unarchive the channel or route its alerts elsewhere)",
-    "invalid_auth": " (check SLACK_BOT_TOKEN)",
-    "token_revoked": " (issue a new token and set SLACK_BOT_TOKEN)",
     "missing_scope": " (the app needs the chat:write scope)",
 }
 
@@ -316,6 +327,11 @@ class WebhookSink(_NoThreads):
         return Posted()
 
 
+def token_rejection(code: str) -> str:
+    """Slack's refusal of the token, with what fixes it."""
+    return f"Slack rejects SLACK_BOT_TOKEN ({code}): {TOKEN_FIXES.get(code, 'check the token')}"
+
+
 def render_entry(entry: OutboxEntry, now: datetime) -> SlackMessage:
     return slack_message(
         entry.alert, now=now, mentions=tuple(mention_syntax(m) for m in entry.mentions)
@@ -338,6 +354,8 @@ def _translate_api_error(exc: SlackApiError, channel: str) -> Exception:
         return TransientDeliveryError(
             f"Slack answered HTTP {status}" + (f" ({error[:120]})" if error else "")
         )
+    if error in TOKEN_SLACK_ERRORS:
+        return TokenRejectedError(token_rejection(error), code=error)
     if error in DESTINATION_SLACK_ERRORS:
         return PermanentDeliveryError(
             f"Slack refuses posts to {channel}: {error}{_FIXES.get(error, '')}"

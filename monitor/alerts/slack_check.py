@@ -1,16 +1,19 @@
 """`monitor slack-test`: can alerts reach every channel the config can post
-to, and does the token hold the scopes the monitor needs?
+to, and does the token hold the scopes the monitor needs? And the token
+check `monitor run` and `monitor once` make at start, and while delivery
+is held because Slack rejects the token.
 
-Which channels to test and for what, which scopes are missing and what
-fixes an error are decided by pure functions; :class:`SlackProbe` is the
-edge that talks to Slack and turns slack-sdk's answers and errors into
-results.
+Which channels to test and for what, which scopes are missing, what fixes
+an error, what an answer to auth.test means for delivery and when to ask
+again are decided by pure functions; :class:`SlackProbe` is the edge that
+talks to Slack and turns slack-sdk's answers and errors into results.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
@@ -21,8 +24,8 @@ from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
 from monitor.alerts.render import SlackMessage
-from monitor.alerts.sinks import WebhookSink
-from monitor.config import Config, LoadedConfig, slack_token, slack_webhook_url
+from monitor.alerts.sinks import TOKEN_FIXES, TOKEN_SLACK_ERRORS, WebhookSink, token_rejection
+from monitor.config import Config, LoadedConfig, SlackSettings, slack_token, slack_webhook_url
 from monitor.errors import DeliveryError
 
 POST_SCOPE = "chat:write"
@@ -48,11 +51,7 @@ CHANNEL_FIXES = {
         "check the channel's name in config.toml; a private channel must invite the bot first"
     ),
     "is_archived": "unarchive {channel} or send its alerts elsewhere in config.toml",
-    "invalid_auth": "SLACK_BOT_TOKEN is not a valid token: copy the app's Bot User OAuth Token",
-    "not_authed": "set SLACK_BOT_TOKEN to the app's Bot User OAuth Token",
-    "token_revoked": "the token was revoked: reinstall the app and set the new SLACK_BOT_TOKEN",
-    "token_expired": "the token expired: reinstall the app and set the new SLACK_BOT_TOKEN",
-    "account_inactive": "the bot's account is deactivated: reinstall the app",
+    **TOKEN_FIXES,
     "restricted_action": "the workspace does not let the bot post in {channel}",
     "ratelimited": "Slack asks to slow down: run monitor slack-test again in a minute",
 }
@@ -286,13 +285,86 @@ def slack_test(loaded: LoadedConfig, say: Callable[[str], None]) -> bool | None:
     works, False when something fails, None when neither SLACK_BOT_TOKEN
     nor SLACK_WEBHOOK_URL is set."""
     slack = loaded.config.slack
-    timeout = int(slack.timeout.total_seconds())
     token = slack_token()
     if token is not None:
-        client = WebClient(token=token, base_url=slack.api_url, timeout=timeout, retry_handlers=[])
-        return token_test(loaded.config, SlackProbe(client), say)
+        return token_test(loaded.config, SlackProbe(_web_client(slack, token)), say)
     webhook = slack_webhook_url()
     if webhook is not None:
+        timeout = int(slack.timeout.total_seconds())
         sink = WebhookSink(WebhookClient(webhook, timeout=timeout, retry_handlers=[]))
         return webhook_test(loaded.config, sink, say)
     return None
+
+
+def _web_client(slack: SlackSettings, token: str) -> WebClient:
+    timeout = int(slack.timeout.total_seconds())
+    return WebClient(token=token, base_url=slack.api_url, timeout=timeout, retry_handlers=[])
+
+
+# --- the token check of run and once ---------------------------------------------
+
+TOKEN_RECHECK_EVERY = timedelta(minutes=5)
+"""While Slack rejects the token, how often `monitor run` asks it again."""
+
+
+@dataclass(frozen=True)
+class TokenRejected:
+    """Slack refuses the token itself: nothing can be posted until it is fixed."""
+
+    code: str
+
+    def __str__(self) -> str:
+        return token_rejection(self.code)
+
+
+@dataclass(frozen=True)
+class TokenUnverified:
+    """Slack could not say (unreachable, down, rate limited): delivery tells later."""
+
+    detail: str
+
+
+TokenVerdict = Identity | TokenRejected | TokenUnverified
+
+
+def token_verdict(answer: Identity | Refusal) -> TokenVerdict:
+    """What Slack's answer to auth.test means for delivery."""
+    if isinstance(answer, Identity):
+        return answer
+    if answer.error in TOKEN_SLACK_ERRORS:
+        return TokenRejected(answer.error)
+    return TokenUnverified(answer.error + (f" ({answer.detail})" if answer.detail else ""))
+
+
+@dataclass(frozen=True)
+class TokenHold:
+    """Delivery held because Slack rejects the token: why, since when, and
+    when Slack was last asked."""
+
+    reason: str
+    since: datetime
+    checked_at: datetime
+
+    def problem(self) -> str:
+        """The hold as /healthz names it."""
+        return (
+            f"delivery held since {self.since.isoformat(timespec='seconds')}: {self.reason}; "
+            "alerts wait in the outbox"
+        )
+
+
+def token_recheck_due(
+    hold: TokenHold, now: datetime, every: timedelta = TOKEN_RECHECK_EVERY
+) -> bool:
+    """Whether to ask Slack about a rejected token again."""
+    return now - hold.checked_at >= every
+
+
+def token_check(loaded: LoadedConfig) -> Callable[[], TokenVerdict] | None:
+    """auth.test with SLACK_BOT_TOKEN, through the same API as delivery;
+    None without a bot token (an incoming webhook has no auth.test)."""
+    token = slack_token()
+    if token is None:
+        return None
+    probe = SlackProbe(_web_client(loaded.config.slack, token))
+    return lambda: token_verdict(probe.identify())

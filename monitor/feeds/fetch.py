@@ -50,6 +50,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from monitor.errors import FetchError
+from monitor.redact import redact_url
 
 if TYPE_CHECKING:
     from urllib3._base_connection import BaseHTTPConnection
@@ -120,6 +121,17 @@ def is_local_path(url: str) -> bool:
     except ValueError:
         return False
     return scheme == "file" or scheme == "" or (len(scheme) == 1 and url[1:3] in (":\\", ":/"))
+
+
+def host_key(url: str) -> str | None:
+    """The host whose ``per_host`` slots a fetch of ``url`` takes: its name,
+    lower-cased; None for a local file, which has no such limit."""
+    if is_local_path(url):
+        return None
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""  # a malformed URL: the fetch itself reports it
 
 
 def local_path(url: str) -> Path:
@@ -239,12 +251,9 @@ class HttpFetcher:
         self.close()
 
     def fetch(self, url: str, validators: Validators = Validators()) -> FetchResult:
-        if is_local_path(url):
+        host = host_key(url)
+        if host is None:
             return self._read_file(url)
-        try:
-            host = (urlsplit(url).hostname or "").lower()
-        except ValueError:
-            host = ""  # a malformed URL: the fetch itself reports it
         with self._host_slot(host):
             return self._fetch_http(url, validators)
 
@@ -279,7 +288,7 @@ class HttpFetcher:
             raise _translate(exc, url, self.limits) from exc
         except (ValueError, UnicodeError) as exc:
             # Malformed URLs and hosts surface from urllib and idna as plain ValueErrors.
-            raise FetchError("url", f"invalid URL for feed {url!r}: {exc}") from exc
+            raise FetchError("url", f"invalid URL for feed {redact_url(url)!r}: {exc}") from exc
         finally:
             deadline.cancel()
             _this_fetch.deadline = None
@@ -507,9 +516,10 @@ def _checked_url(candidate: str, feed_url: str, *, redirect: bool, base: str = "
         if redirect:
             raise FetchError(
                 "redirects",
-                f"{_host_of(feed_url)} redirected to an invalid URL: {candidate!r} ({reason})",
+                f"{_host_of(feed_url)} redirected to an invalid URL: "
+                f"{redact_url(candidate)!r} ({reason})",
             ) from exc
-        raise FetchError("url", f"invalid feed URL {feed_url!r}: {reason}") from exc
+        raise FetchError("url", f"invalid feed URL {redact_url(feed_url)!r}: {reason}") from exc
     return absolute
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from monitor.alerts.model import OutboxEntry, RoutedAlert, Silence, Story
+from monitor.alerts.model import FoldedAlert, OutboxEntry, RoutedAlert, Silence, Story
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
 
@@ -109,8 +109,12 @@ class Store(Protocol):
         publish_gap: timedelta | None = None,
         newest_item_at: datetime | None = None,
         next_poll_at: datetime | None = None,
+        folded: Sequence[FoldedAlert] = (),
     ) -> int:
         """Atomically remember the items, queue the alerts, and store the validators.
+
+        ``folded`` alerts are recorded as never to be sent, each with why (a
+        flood alert stands for them), so the outbox still lists them.
 
         Every item in the document is marked as present now (pruning spares
         it). ``publish_gap`` replaces the feed's measured rate when given;
@@ -157,9 +161,20 @@ class Store(Protocol):
         stores ``next_poll_at`` in the same transaction, when given."""
         ...
 
+    def redact_stored(self, url: Callable[[str], str], text: Callable[[str], str]) -> int:
+        """Rewrite what an older version stored in the clear: each feed's URL
+        as ``url`` gives it (and the seen records its URL is part of, so
+        that nothing alerts again), its last error and its incidents' details
+        as ``text`` gives them. Returns how many feeds changed."""
+        ...
+
     def due_alerts(
         self, now: datetime, limit: int, *, skip_channels: Sequence[str] = ()
-    ) -> list[OutboxEntry]: ...
+    ) -> list[OutboxEntry]:
+        """Up to ``limit`` alerts due for sending: critical ones first, then in
+        turns across (feed, rule) groups, oldest first within a group, so no
+        one feed or rule's backlog delays the others'."""
+        ...
 
     def outbox(self, statuses: Sequence[str], limit: int = 200) -> list[OutboxEntry]: ...
 

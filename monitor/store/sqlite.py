@@ -15,13 +15,21 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.alerts.model import Alert, OutboxEntry, RoutedAlert, Silence, Story
+from monitor.alerts.model import (
+    Alert,
+    FoldedAlert,
+    OutboxEntry,
+    RoutedAlert,
+    Silence,
+    Story,
+    Target,
+)
 from monitor.errors import StateError
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
@@ -381,6 +389,13 @@ class SQLiteStore:
         trips. Returns the rows of its RETURNING clause, if any."""
         return self._rows(self._bookkeeping_db, sql, params)
 
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StateError(f"state database error in {str(self.path)!r}: {exc}") from exc
+
     def _rollback(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
@@ -572,6 +587,7 @@ class SQLiteStore:
         publish_gap: timedelta | None = None,
         newest_item_at: datetime | None = None,
         next_poll_at: datetime | None = None,
+        folded: Sequence[FoldedAlert] = (),
     ) -> int:
         stamp = _ts(now)
         self._supersede_deferred(feed)
@@ -582,6 +598,7 @@ class SQLiteStore:
                 [(feed, key, stamp, stamp) for item in items for key in item.seen_keys],
             )
             queued = _queue(db, alerts, stamp)
+            _record_folded(db, folded, stamp)
             db.execute(
                 "INSERT INTO feeds (name, url, etag, last_modified, first_success_at, last_success_at, "
                 "last_polled_at, consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, 0) "
@@ -740,6 +757,51 @@ class SQLiteStore:
             ),
         )
 
+    def redact_stored(self, url: Callable[[str], str], text: Callable[[str], str]) -> int:
+        changed = []
+        for row in self._query("SELECT name, url, last_error FROM feeds"):
+            shown = url(row["url"])
+            shown_error = text(row["last_error"]) if row["last_error"] else row["last_error"]
+            if (shown, shown_error) != (row["url"], row["last_error"]):
+                changed.append((row["name"], row["url"], shown, shown_error))
+        scrubbed = [
+            (text(row["detail"]), row["id"])
+            for row in self._query("SELECT id, detail FROM incidents")
+            if text(row["detail"]) != row["detail"]
+        ]
+        if not changed and not scrubbed:
+            return 0
+        self.flush_bookkeeping()  # deferred writes name a feed by its URL as stored
+        with self._lock, self._translated():
+            # The old values must not linger in the file's free space.
+            self._db.execute("PRAGMA secure_delete = ON")
+            try:
+                with self._transaction() as db:
+                    for name, stored, shown, shown_error in changed:
+                        db.execute(
+                            "UPDATE feeds SET url = ?, last_error = ? WHERE name = ? AND url = ?",
+                            (shown, shown_error, name, stored),
+                        )
+                        if shown != stored:
+                            # A guid that is no URI is qualified with the feed's
+                            # URL (monitor.items.item_identity): those keys follow.
+                            old, new = f"guid:{stored}#", f"guid:{shown}#"
+                            db.execute(
+                                "UPDATE OR IGNORE seen SET key = ? || substr(key, ?) "
+                                "WHERE feed = ? AND substr(key, 1, ?) = ?",
+                                (new, len(old) + 1, name, len(old), old),
+                            )
+                            db.execute(
+                                "DELETE FROM seen WHERE feed = ? AND substr(key, 1, ?) = ?",
+                                (name, len(old), old),
+                            )
+                    db.executemany("UPDATE incidents SET detail = ? WHERE id = ?", scrubbed)
+            finally:
+                self._db.execute("PRAGMA secure_delete = OFF")
+            with contextlib.suppress(sqlite3.Error):  # another process may be reading
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(changed)
+
     # --- outbox -------------------------------------------------------------
     #
     # An alert is claimed (status 'sending') before it is handed to a sink, so
@@ -766,11 +828,20 @@ class SQLiteStore:
         marks = ",".join("?" * len(skip_channels))
         gone = self._gone_owners(now)
         gone_marks = ",".join("?" * len(gone))
+        # Critical first; then in turns across (feed, rule) groups, oldest
+        # first within each: a flood queued by one feed or rule takes one
+        # place per turn, and every other group's next alert goes before its
+        # second. The order is worked out on ids alone, and only the chosen
+        # rows are read whole: sorting a large backlog's payloads costs more.
         rows = self._query(
-            "SELECT * FROM alerts "  # noqa: S608 - only "?" marks are interpolated
+            "SELECT alerts.* FROM (SELECT id, urgent, turn FROM (SELECT id, "  # noqa: S608 - only "?" marks are interpolated
+            "severity = 'critical' AS urgent, "
+            "ROW_NUMBER() OVER (PARTITION BY feed, rule_id ORDER BY id) AS turn FROM alerts "
             "WHERE ((status = 'pending' AND next_attempt_at <= ?) "
             f"OR (status = 'sending' AND (claimed_at <= ? OR claimed_by IN ({gone_marks})))) "
-            f"AND digest IS NULL AND channel NOT IN ({marks}) ORDER BY id LIMIT ?",
+            f"AND digest IS NULL AND channel NOT IN ({marks})) "
+            "ORDER BY urgent DESC, turn, id LIMIT ?) AS chosen JOIN alerts USING (id) "
+            "ORDER BY chosen.urgent DESC, chosen.turn, chosen.id",
             (_ts(now), _ts(now - self.claim_lease), *gone, *skip_channels, limit),
         )
         return [_entry(row) for row in rows]
@@ -1083,27 +1154,46 @@ class SQLiteStore:
         return PruneReport(seen=seen, alerts=alerts, stories=stories, incidents=incidents)
 
 
+_INSERT_ALERT = (
+    "INSERT OR IGNORE INTO alerts (rule_id, item_identity, item_link, feed, severity, "
+    "payload, created_at, next_attempt_at, channel, mentions, digest, status, sent_at, "
+    "last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _alert_row(
+    alert: Alert, target: Target, stamp: str, *, folded_because: str | None = None
+) -> tuple[object, ...]:
+    """An outbox row: pending, or silenced (never sent) when a flood alert stands for it."""
+    return (
+        alert.rule_id,
+        alert.item_identity,
+        alert.link,
+        alert.feed,
+        alert.severity.value,
+        alert.to_json(),
+        stamp,
+        stamp,
+        target.channel,
+        json.dumps(list(target.mentions)) if folded_because is None else "[]",
+        target.digest if folded_because is None else None,
+        "pending" if folded_because is None else "silenced",
+        None if folded_because is None else stamp,
+        folded_because,
+    )
+
+
+def _record_folded(db: sqlite3.Connection, folded: Sequence[FoldedAlert], stamp: str) -> None:
+    """Keep alerts a flood alert stands for, as silenced (never sent), with why."""
+    db.executemany(
+        _INSERT_ALERT,
+        [_alert_row(a, target, stamp, folded_because=why) for a, target, why in folded],
+    )
+
+
 def _queue(db: sqlite3.Connection, alerts: Sequence[RoutedAlert], stamp: str) -> int:
     """Put alerts in the outbox; one for the same rule, item and channel exists at most once."""
-    queued = 0
-    for alert, target in alerts:
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO alerts (rule_id, item_identity, item_link, feed, severity, "
-            "payload, created_at, next_attempt_at, channel, mentions, digest) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                alert.rule_id,
-                alert.item_identity,
-                alert.link,
-                alert.feed,
-                alert.severity.value,
-                alert.to_json(),
-                stamp,
-                stamp,
-                target.channel,
-                json.dumps(list(target.mentions)),
-                target.digest,
-            ),
-        )
-        queued += cursor.rowcount
-    return queued
+    return sum(
+        db.execute(_INSERT_ALERT, _alert_row(alert, target, stamp)).rowcount
+        for alert, target in alerts
+    )

@@ -14,7 +14,9 @@ Request encoding, as used by slack-sdk 3.x (all requests are POSTs to ``/api/<me
 them. Both encodings are accepted for every method, and JSON-valued form fields such as
 ``blocks`` are decoded.
 
-Order of checks for each call: unknown method (HTTP 404), authentication, the token's
+Order of checks for each call: unknown method (HTTP 404), authentication (a
+wrong token answers ``invalid_auth``, none ``not_authed``, and the right one,
+after :meth:`SlackEmulator.reject_token`, the refusal given there), the token's
 scopes (``missing_scope`` with ``needed`` and ``provided``, see
 :attr:`SlackEmulator.scopes`), the next queued fault for that method, a failed channel (see
 :meth:`SlackEmulator.fail_channel`), then the method's own validation. Every call is
@@ -191,6 +193,7 @@ class SlackEmulator(LoopbackServer):
         self._calls: list[tuple[str, JsonDict]] = []
         self._faults: defaultdict[str, deque[Fault]] = defaultdict(deque)
         self._failed_channels: dict[str, str] = {}
+        self._token_refusal: str | None = None
         self._last_ts_us = 0
         self._methods: dict[str, Callable[[JsonDict], JsonDict]] = {
             "auth.test": self._auth_test,
@@ -260,6 +263,17 @@ class SlackEmulator(LoopbackServer):
         with self._cond:
             self._failed_channels.pop(channel, None)
 
+    def reject_token(self, error: str = "token_revoked") -> None:
+        """Answer every call made with the token ``error`` (``token_revoked``,
+        ``account_inactive``, ``invalid_auth``...), auth.test included, until
+        :meth:`accept_token`: the token went bad while the monitor holds it."""
+        with self._cond:
+            self._token_refusal = error
+
+    def accept_token(self) -> None:
+        with self._cond:
+            self._token_refusal = None
+
     # -- observation -------------------------------------------------------------------
 
     @property
@@ -327,6 +341,8 @@ class SlackEmulator(LoopbackServer):
                 return _error_reply("not_authed")
             if token != self.token:
                 return _error_reply("invalid_auth")
+            if self._token_refusal is not None:
+                return _error_reply(self._token_refusal)
             # Slack names the token's scopes on every authenticated answer.
             scope_header = {"x-oauth-scopes": ",".join(sorted(self.scopes))}
             needed = self._needed_scope(method, payload)
