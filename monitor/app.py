@@ -79,6 +79,7 @@ from monitor.errors import (
     ConfigError,
     DeliveryError,
     FeedError,
+    FeedErrorKind,
     NotAFeedError,
     PermanentDeliveryError,
     Problem,
@@ -384,7 +385,7 @@ class Monitor:
         try:
             report, state_after = self._poll_feed(feed)
         except Exception as exc:
-            kind = "state" if isinstance(exc, StateError) else "internal"
+            kind: FeedErrorKind = "state" if isinstance(exc, StateError) else "internal"
             log.exception("poll feed=%s FAILED (%s error)", feed.name, kind)
             error = self.redactor.error(FeedError(kind, f"{type(exc).__name__}: {exc}"))
             next_poll_at: datetime | None = None

@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any
 
 from monitor import __version__
-from monitor.alerts.model import Alert, OutboxEntry
+from monitor.alerts.model import Alert, OutboxEntry, OutboxStatus
 from monitor.alerts.ops import (
     OPS_RULE_IDS,
     OVERDUE_INTERVALS,
@@ -574,7 +574,9 @@ def _fraction(text: str) -> float:
 
 
 def _outbox(loaded: LoadedConfig, args: argparse.Namespace) -> int:
-    statuses = ["pending", "sending", "failed"] + (["sent", "silenced"] if args.all else [])
+    statuses: list[OutboxStatus] = ["pending", "sending", "failed"]
+    if args.all:
+        statuses += ["sent", "silenced"]
     with SQLiteStore(loaded.state_path) as store:
         entries = store.outbox(statuses, limit=1000)
         counts = store.outbox_counts()

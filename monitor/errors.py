@@ -25,6 +25,7 @@ can report every mistake at once, each with its file and line.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,28 @@ class CorpusError(_ProblemsError):
     validate, or its labels cannot be tied to the rules."""
 
 
+FeedErrorKind = Literal[
+    "dns",
+    "connect",
+    "timeout",
+    "http",
+    "too-large",
+    "redirects",
+    "private-redirect",
+    "url",
+    "file",
+    "blocked",
+    "not-a-feed",
+    "parse",
+    "state",
+    "internal",
+]
+"""Why a feed could not be read (see :class:`FeedError`)."""
+
+DeliveryScope = Literal["message", "channel", "destination"]
+"""What a transient delivery failure holds back (see :class:`TransientDeliveryError`)."""
+
+
 class FeedError(MonitorError):
     """A feed could not be read this time; ``kind`` names the failure class.
 
@@ -73,8 +96,8 @@ class FeedError(MonitorError):
     or ``internal`` for a fault of the monitor itself.
     """
 
-    def __init__(self, kind: str, message: str) -> None:
-        self.kind = kind
+    def __init__(self, kind: FeedErrorKind, message: str) -> None:
+        self.kind: FeedErrorKind = kind
         self.retry_after: float | None = None
         """Seconds the server asked us to wait (Retry-After), if it said."""
         super().__init__(message)
@@ -86,7 +109,7 @@ class FeedError(MonitorError):
 
 
 def _rebuild_feed_error(
-    cls: type[FeedError], kind: str, message: str, retry_after: float | None
+    cls: type[FeedError], kind: FeedErrorKind, message: str, retry_after: float | None
 ) -> FeedError:
     error = cls.__new__(cls)
     Exception.__init__(error, message)
@@ -124,11 +147,11 @@ class TransientDeliveryError(DeliveryError):
         message: str,
         *,
         retry_after: float | None = None,
-        scope: str = "destination",
+        scope: DeliveryScope = "destination",
         uncertain: bool = False,
     ) -> None:
         self.retry_after = retry_after
-        self.scope = scope
+        self.scope: DeliveryScope = scope
         self.uncertain = uncertain
         """The request may have arrived (a timeout): look before sending again."""
         super().__init__(message)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
-from monitor.alerts.model import Alert, Target
+from monitor.alerts.model import Alert, OutboxStatus, Target
 from monitor.errors import StateError
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
@@ -434,3 +436,17 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StateError, match="cannot open state database"):
         SQLiteStore(path)
+
+
+def test_the_outbox_statuses_the_code_knows_are_those_the_database_accepts(
+    tmp_path: Path,
+) -> None:
+    """A status added on one side only would be refused by the database, or
+    read back as a value the code never handles."""
+    with SQLiteStore(tmp_path / "state.db"):
+        pass
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        (schema,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'alerts'").fetchone()
+    check = re.search(r"CHECK \(status IN \(([^)]*)\)\)", schema)
+    assert check is not None, schema
+    assert set(re.findall(r"'([a-z]+)'", check.group(1))) == set(get_args(OutboxStatus))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from monitor.rules.match import Match
 from monitor.rules.model import Severity
@@ -100,6 +100,10 @@ FoldedAlert = tuple[Alert, Target, str]
 """An alert recorded but never to be sent, with why (see monitor.alerts.flood)."""
 
 
+OutboxStatus = Literal["pending", "sending", "sent", "failed", "silenced"]
+"""Where an alert stands in the outbox (the alerts table's CHECK holds the same set)."""
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
     """An alert as the outbox holds it, for one channel, with its delivery state."""
@@ -109,7 +113,7 @@ class OutboxEntry:
     attempts: int
     channel: str
     mentions: tuple[str, ...] = ()
-    status: str = "pending"
+    status: OutboxStatus = "pending"
     last_error: str | None = None
     next_attempt_at: datetime | None = None
     digest: str | None = None

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from monitor.alerts.model import FoldedAlert, OutboxEntry, RoutedAlert, Silence, Story
+from monitor.alerts.model import (
+    FoldedAlert,
+    OutboxEntry,
+    OutboxStatus,
+    RoutedAlert,
+    Silence,
+    Story,
+)
+from monitor.errors import FeedErrorKind
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
 
@@ -152,7 +160,7 @@ class Store(Protocol):
         *,
         feed: str,
         url: str,
-        kind: str,
+        kind: FeedErrorKind,
         message: str,
         now: datetime,
         next_poll_at: datetime | None = None,
@@ -176,7 +184,7 @@ class Store(Protocol):
         one feed or rule's backlog delays the others'."""
         ...
 
-    def outbox(self, statuses: Sequence[str], limit: int = 200) -> list[OutboxEntry]: ...
+    def outbox(self, statuses: Sequence[OutboxStatus], limit: int = 200) -> list[OutboxEntry]: ...
 
     def requeue(self, alert_ids: Sequence[int], *, now: datetime) -> int: ...
 

@@ -25,12 +25,13 @@ from monitor.alerts.model import (
     Alert,
     FoldedAlert,
     OutboxEntry,
+    OutboxStatus,
     RoutedAlert,
     Silence,
     Story,
     Target,
 )
-from monitor.errors import StateError
+from monitor.errors import FeedErrorKind, StateError
 from monitor.feeds.fetch import Validators
 from monitor.items import Item
 from monitor.store.base import FeedHealth, FeedState, Incident, PruneReport
@@ -731,7 +732,7 @@ class SQLiteStore:
         *,
         feed: str,
         url: str,
-        kind: str,
+        kind: FeedErrorKind,
         message: str,
         now: datetime,
         next_poll_at: datetime | None = None,
@@ -846,7 +847,7 @@ class SQLiteStore:
         )
         return [_entry(row) for row in rows]
 
-    def outbox(self, statuses: Sequence[str], limit: int = 200) -> list[OutboxEntry]:
+    def outbox(self, statuses: Sequence[OutboxStatus], limit: int = 200) -> list[OutboxEntry]:
         """Alerts in the given states, oldest first, for ``monitor outbox``."""
         marks = ",".join("?" * len(statuses))
         rows = self._query(
