@@ -951,7 +951,8 @@ class Monitor:
     # --- delivery -----------------------------------------------------------
 
     def deliver_due(self) -> DeliveryReport:
-        """Send every due alert from the outbox, oldest first.
+        """Send the due alerts of the outbox, in the store's order (critical
+        first, then turns across feed and rule; see Store.due_alerts).
 
         Runs one at a time in a process (a second caller returns at once);
         across processes, each alert is claimed in the store before sending.

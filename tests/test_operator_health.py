@@ -10,6 +10,7 @@ import re
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,6 +56,17 @@ silent_factor = 4
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+
+
+@contextmanager
+def running(config: Path, clock: FakeClock) -> Iterator[Monitor]:
+    """The monitor of ``config`` on ``clock``, closed after; a second one on
+    the same config is a restart."""
+    monitor = build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
+    try:
+        yield monitor
+    finally:
+        monitor.close()
 
 
 def week_old(now: datetime, name: str) -> list[Entry]:
@@ -398,8 +410,7 @@ def test_feeds_polled_one_by_one_are_reported_together_after_the_last_first_poll
         slack_api_url=slack_emulator.base_url,
         extra=OPS,
     )
-    monitor = build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
-    try:
+    with running(config, clock) as monitor:
         feeds = {feed.name: feed for feed in monitor.config.feeds}
         for name in ("a", "fresh", "down"):
             monitor.poll_feed(feeds[name])
@@ -413,8 +424,6 @@ def test_feeds_polled_one_by_one_are_reported_together_after_the_last_first_poll
             monitor.poll_feed(feeds[name])
         monitor.deliver_due()
         assert len(slack_emulator.messages) == 1
-    finally:
-        monitor.close()
 
 
 def test_a_stale_feed_alone_watched_longer_than_silent_min_raises_its_own_silent_alert(
@@ -432,8 +441,7 @@ def test_a_stale_feed_alone_watched_longer_than_silent_min_raises_its_own_silent
         slack_api_url=slack_emulator.base_url,
         extra=OPS,
     )
-    monitor = build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
-    try:
+    with running(config, clock) as monitor:
         monitor.poll_all()
         clock.advance(hours=23, minutes=59)
         monitor.poll_all()
@@ -446,8 +454,6 @@ def test_a_stale_feed_alone_watched_longer_than_silent_min_raises_its_own_silent
         _, alert = slack_emulator.messages_in("#desk-ops")
         assert "Feed old has brought nothing new for 8 d" in alert.text
         assert [i.kind for i in monitor.store.open_incidents()] == [SILENT]
-    finally:
-        monitor.close()
 
 
 def test_a_new_feed_with_fresh_items_still_goes_silent_after_its_limit(
@@ -465,8 +471,7 @@ def test_a_new_feed_with_fresh_items_still_goes_silent_after_its_limit(
         slack_api_url=slack_emulator.base_url,
         extra=OPS,
     )
-    monitor = build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
-    try:
+    with running(config, clock) as monitor:
         monitor.poll_all()
         monitor.deliver_due()
         assert slack_emulator.messages == [], "fresh at first read: no notice"
@@ -475,8 +480,6 @@ def test_a_new_feed_with_fresh_items_still_goes_silent_after_its_limit(
         monitor.deliver_due()
         (alert,) = slack_emulator.messages
         assert "Feed f has brought nothing new for 1 d" in alert.text
-    finally:
-        monitor.close()
 
 
 def twenty_week_old_feeds(
@@ -504,21 +507,14 @@ def test_twenty_stale_feeds_watched_for_silent_min_go_silent_in_one_message_acro
     clock = FakeClock(datetime.now(UTC))  # `monitor status` below reads the real clock
     config, names = twenty_week_old_feeds(tmp_path, feed_server, slack_emulator, clock)
 
-    def restarted() -> Monitor:
-        return build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
-
-    monitor = restarted()
-    try:
+    with running(config, clock) as monitor:
         monitor.poll_all()
         monitor.deliver_due()
-    finally:
-        monitor.close()
     (notice,) = slack_emulator.messages
     assert "20 new feeds look stale at first read" in notice.text
 
     clock.advance(days=1, minutes=1)
-    monitor = restarted()  # a restart between the notice and silent_min
-    try:
+    with running(config, clock) as monitor:  # a restart between the notice and silent_min
         monitor.poll_all()
         monitor.deliver_due()
         _, grouped = slack_emulator.messages_in("#desk-ops")
@@ -530,21 +526,16 @@ def test_twenty_stale_feeds_watched_for_silent_min_go_silent_in_one_message_acro
         assert sorted(i.feed for i in incidents) == names, "an incident each"
         assert {i.kind for i in incidents} == {SILENT}
         assert monitor.health()[1]["silent_feeds"] == names
-    finally:
-        monitor.close()
 
     status = monitor_cli("status", "--config", str(config))
     rows = [line for line in status.stdout.splitlines() if line.startswith("feed-")]
     assert status.returncode == 1 and all(" SILENT " in row for row in rows)
 
     clock.advance(hours=1)
-    monitor = restarted()  # a restart after the message
-    try:
+    with running(config, clock) as monitor:  # a restart after the message
         monitor.poll_all()
         monitor.deliver_due()
         assert len(slack_emulator.messages) == 2, "nothing sent again"
-    finally:
-        monitor.close()
 
 
 def test_stale_feeds_first_read_minutes_apart_go_silent_in_the_same_message(
@@ -558,8 +549,7 @@ def test_stale_feeds_first_read_minutes_apart_go_silent_in_the_same_message(
     monkeypatch.setenv("SLACK_BOT_TOKEN", slack_emulator.token)
     clock = FakeClock()
     config, names = twenty_week_old_feeds(tmp_path, feed_server, slack_emulator, clock)
-    monitor = build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
-    try:
+    with running(config, clock) as monitor:
         for feed in monitor.config.feeds:
             monitor.poll_feed(feed)
             clock.advance(seconds=30)  # the last first read is 9 min 30 s after the first
@@ -576,8 +566,6 @@ def test_stale_feeds_first_read_minutes_apart_go_silent_in_the_same_message(
         assert grouped.text.startswith("<!here>")
         assert "20 feeds silent: feed-00, feed-01" in grouped.text
         assert sorted(i.feed for i in monitor.store.open_incidents()) == names
-    finally:
-        monitor.close()
 
 
 def test_one_feed_going_silent_among_feeds_that_publish_gets_its_own_alert(
@@ -599,8 +587,7 @@ def test_one_feed_going_silent_among_feeds_that_publish_gets_its_own_alert(
         slack_api_url=slack_emulator.base_url,
         extra=OPS + 'mentions = ["@here"]\n',
     )
-    monitor = build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
-    try:
+    with running(config, clock) as monitor:
         monitor.poll_all()
         for hour in range(1, 26):
             clock.advance(hours=1)
@@ -618,8 +605,6 @@ def test_one_feed_going_silent_among_feeds_that_publish_gets_its_own_alert(
         assert "Feed quiet has brought nothing new for 1 d" in alert.text
         assert "feeds silent" not in alert.text
         assert [(i.feed, i.kind) for i in monitor.store.open_incidents()] == [("quiet", SILENT)]
-    finally:
-        monitor.close()
 
 
 @pytest.mark.parametrize(
@@ -657,8 +642,7 @@ def test_a_limit_change_closing_an_incident_does_not_claim_a_recovery(
     feed_server.set("/f", rss(twelve_hourly))
     feeds = [FeedSpec("f", feed_server.url("/f"))]
     config = write_config(tmp_path, feeds, slack_api_url=slack_emulator.base_url, extra=OPS)
-    monitor = build_monitor(load_config(config), clock=clock, sleep=lambda _: None)
-    try:
+    with running(config, clock) as monitor:
         monitor.poll_all()
         if start == SILENT:
             clock.advance(days=2, minutes=1)
@@ -683,8 +667,6 @@ def test_a_limit_change_closing_an_incident_does_not_claim_a_recovery(
         assert "brings new items again" not in closed.text
         assert "is back after" not in closed.text
         assert monitor.store.open_incidents() == []
-    finally:
-        monitor.close()
 
 
 def test_spans_under_a_minute_read_in_seconds_in_healthz_and_in_ops_alerts(

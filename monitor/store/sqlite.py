@@ -766,9 +766,9 @@ class SQLiteStore:
             if (shown, shown_error) != (row["url"], row["last_error"]):
                 changed.append((row["name"], row["url"], shown, shown_error))
         scrubbed = [
-            (text(row["detail"]), row["id"])
+            (shown_detail, row["id"])
             for row in self._query("SELECT id, detail FROM incidents")
-            if text(row["detail"]) != row["detail"]
+            if (shown_detail := text(row["detail"])) != row["detail"]
         ]
         if not changed and not scrubbed:
             return 0
