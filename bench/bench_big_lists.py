@@ -68,7 +68,7 @@ def write_rules(directory: Path, terms: int) -> None:
 
 
 def items(count: int, terms: int) -> list[object]:
-    from monitor.items import Item
+    from monitor.domain.item import Item
 
     rng = random.Random(SEED)
     made: list[object] = []
@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=Path(__file__).resolve().parents[1])
     args = parser.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
-    from monitor.rules import load_rules
+    from monitor.rules.load import load_rules
 
     print(f"code: {args.code.resolve()}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -28,11 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from monitor.domain.item import Item  # noqa: E402
 from monitor.errors import FeedError  # noqa: E402
-from monitor.feeds.parse import parse_feed  # noqa: E402
-from monitor.items import Item  # noqa: E402
-from monitor.rules import load_rules  # noqa: E402
-from monitor.rules.load import RuleSet  # noqa: E402
+from monitor.rules.load import RuleSet, load_rules  # noqa: E402
+from monitor.sources.rss import parse_feed  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "realworld"
 SEED = 20261201

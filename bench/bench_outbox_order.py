@@ -24,9 +24,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.alerts.model import Alert, Target
-from monitor.feeds.fetch import Validators
-from monitor.rules.model import Severity
+from monitor.domain.alert import Alert, Target
+from monitor.domain.feed import Validators
+from monitor.domain.severity import Severity
 from monitor.store.sqlite import SQLiteStore
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

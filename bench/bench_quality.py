@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.errors import CorpusError, RuleError  # noqa: E402
-from monitor.rules import load_rules  # noqa: E402
 from monitor.rules.evaluate import (  # noqa: E402
     LabelledItem,
     Score,
@@ -33,7 +32,7 @@ from monitor.rules.evaluate import (  # noqa: E402
     format_ratio,
     load_corpora,
 )
-from monitor.rules.load import RuleSet  # noqa: E402
+from monitor.rules.load import RuleSet, load_rules  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "headlines" / "dev.yaml"
 PACK = ROOT / "rules"

@@ -33,8 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.rules import load_rules  # noqa: E402
-from monitor.rules.load import LISTS_DIR, yaml_files  # noqa: E402
+from monitor.rules.load import LISTS_DIR, load_rules, yaml_files  # noqa: E402
 from monitor.yamlsource import libyaml_in_use, pure_python_loader, read_yaml  # noqa: E402
 
 WITHOUT_LIBYAML = (

@@ -22,9 +22,58 @@ from typing import Generic, TextIO, TypeVar
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from monitor.alerts.flood import Flood, flood_notice, fold_floods
-from monitor.alerts.model import Alert, OutboxEntry, RoutedAlert, Silence, Story, Target
-from monitor.alerts.ops import (
+from monitor.config import (
+    Config,
+    ConfigDraft,
+    FeedSettings,
+    LoadedConfig,
+    config_draft,
+    load_config,
+    mention_syntax,
+    slack_token,
+    slack_webhook_url,
+)
+from monitor.delivery.policy import (
+    AlertPolicy,
+    all_mentions,
+    as_reply,
+    decide,
+    find_story,
+    may_roll_up,
+    retry_delay,
+    route,
+    silence_for,
+)
+from monitor.delivery.render import digest_message, storm_summary
+from monitor.delivery.sinks import ConsoleSink, Posted, Sink, SlackSink, WebhookSink
+from monitor.delivery.slack_check import (
+    Identity,
+    TokenHold,
+    TokenRejected,
+    TokenUnverified,
+    TokenVerdict,
+    token_check,
+    token_recheck_due,
+)
+from monitor.domain.alert import Alert, OutboxEntry, RoutedAlert, Silence, Story, Target
+from monitor.domain.feed import FeedState, PruneReport, Validators
+from monitor.domain.item import Item, effective_time
+from monitor.domain.kinds import FeedErrorKind
+from monitor.errors import (
+    ConfigError,
+    DeliveryError,
+    FeedError,
+    NotAFeedError,
+    PermanentDeliveryError,
+    Problem,
+    RuleError,
+    StateError,
+    TokenRejectedError,
+    TransientDeliveryError,
+)
+from monitor.logs import redact_in_logs
+from monitor.pipeline.desk_health import desk_health
+from monitor.pipeline.feed_health import (
     FAILING,
     OPS_RULE_IDS,
     SILENT,
@@ -42,66 +91,18 @@ from monitor.alerts.ops import (
     stale_log_line,
     stale_notice,
 )
-from monitor.alerts.policy import (
-    AlertPolicy,
-    all_mentions,
-    as_reply,
-    decide,
-    find_story,
-    may_roll_up,
-    retry_delay,
-    route,
-    silence_for,
-)
-from monitor.alerts.render import digest_message, storm_summary
-from monitor.alerts.sinks import ConsoleSink, Posted, Sink, SlackSink, WebhookSink
-from monitor.alerts.slack_check import (
-    Identity,
-    TokenHold,
-    TokenRejected,
-    TokenUnverified,
-    TokenVerdict,
-    token_check,
-    token_recheck_due,
-)
-from monitor.config import (
-    Config,
-    ConfigDraft,
-    FeedSettings,
-    LoadedConfig,
-    config_draft,
-    load_config,
-    mention_syntax,
-    slack_token,
-    slack_webhook_url,
-)
-from monitor.errors import (
-    ConfigError,
-    DeliveryError,
-    FeedError,
-    FeedErrorKind,
-    NotAFeedError,
-    PermanentDeliveryError,
-    Problem,
-    RuleError,
-    StateError,
-    TokenRejectedError,
-    TransientDeliveryError,
-)
-from monitor.feed_status import FeedStatus, feed_status
-from monitor.feeds.fetch import Fetcher, FetchLimits, HttpFetcher, Validators, host_key
-from monitor.feeds.hostpool import run_host_fair
-from monitor.feeds.parse import ParsedFeed, parse_feed
-from monitor.feeds.pool import ParserPool, default_processes
-from monitor.feeds.schedule import next_poll_delay, publish_gap
-from monitor.health import desk_health
-from monitor.items import Item, effective_time
-from monitor.logs import redact_in_logs
+from monitor.pipeline.feed_status import FeedStatus, feed_status
+from monitor.pipeline.flood import Flood, flood_notice, fold_floods
+from monitor.pipeline.hostpool import run_host_fair
+from monitor.pipeline.schedule import next_poll_delay, publish_gap
 from monitor.redact import Redactor
 from monitor.rules.load import RuleCheck, RuleSet, load_rules, rules_fingerprint
 from monitor.rules.match import Match
 from monitor.server import Metrics
-from monitor.store.base import FeedState, PruneReport, Store
+from monitor.sources.http import Fetcher, FetchLimits, HttpFetcher, host_key
+from monitor.sources.parser_pool import ParserPool, default_processes
+from monitor.sources.rss import ParsedFeed, parse_feed
+from monitor.store.ports import Store
 from monitor.store.sqlite import SQLiteStore
 from monitor.validation import did_you_mean
 
@@ -506,7 +507,7 @@ class Monitor:
         self, feed: FeedSettings, condition: FeedCondition, *, now: datetime
     ) -> None:
         """Open ``feed``'s silent incident, and those of the other feeds going
-        silent with it (:func:`monitor.alerts.ops.silent_together`), judged on
+        silent with it (:func:`monitor.pipeline.feed_health.silent_together`), judged on
         their stored states. One feed gets its own alert; several get one
         message together, carried by the first incident opened, so that a
         crash between openings re-announces the rest rather than lose them.
@@ -667,7 +668,7 @@ class Monitor:
         return self._scheduler_check()
 
     def health(self) -> tuple[bool, dict[str, object]]:
-        """For /healthz: can the desk see (see monitor.health.desk_health)."""
+        """For /healthz: can the desk see (see monitor.pipeline.desk_health.desk_health)."""
         scheduler_problem = self.scheduler_problem()
         states: dict[str, FeedState] | None
         try:

@@ -22,18 +22,6 @@ from types import FrameType
 from typing import Any
 
 from monitor import __version__
-from monitor.alerts.model import Alert, OutboxEntry, OutboxStatus
-from monitor.alerts.ops import (
-    OPS_RULE_IDS,
-    OVERDUE_INTERVALS,
-    counted,
-    expected_silence,
-    span,
-)
-from monitor.alerts.policy import route
-from monitor.alerts.render import format_time, relative_time
-from monitor.alerts.sinks import render_entry
-from monitor.alerts.slack_check import TokenRejected, slack_test
 from monitor.app import (
     ReplayResult,
     SkippedByTags,
@@ -46,6 +34,12 @@ from monitor.app import (
     utc_now,
 )
 from monitor.config import LoadedConfig, config_draft, load_config, read_config_draft
+from monitor.delivery.policy import route
+from monitor.delivery.render import format_time, relative_time
+from monitor.delivery.sinks import render_entry
+from monitor.delivery.slack_check import TokenRejected, slack_test
+from monitor.domain.alert import OutboxEntry
+from monitor.domain.kinds import OutboxStatus
 from monitor.errors import (
     ConfigError,
     CorpusError,
@@ -53,9 +47,15 @@ from monitor.errors import (
     Problem,
     RuleError,
 )
-from monitor.feed_status import FeedStatus, feed_status
-from monitor.feeds.fetch import HttpFetcher
 from monitor.logs import redact_in_logs, setup_logging
+from monitor.pipeline.feed_health import (
+    OPS_RULE_IDS,
+    OVERDUE_INTERVALS,
+    counted,
+    expected_silence,
+    span,
+)
+from monitor.pipeline.feed_status import FeedStatus, feed_status
 from monitor.rules.evaluate import (
     DEFAULT_TAG,
     Metric,
@@ -67,6 +67,7 @@ from monitor.rules.load import RuleCheck, RuleSet, check_rules, load_rules
 from monitor.rules.match import Match
 from monitor.rules.model import schema_json
 from monitor.rules.testing import junit_xml, run_cases
+from monitor.sources.http import HttpFetcher
 from monitor.store.sqlite import SQLiteStore
 from monitor.validation import did_you_mean, format_duration, parse_duration
 
@@ -662,7 +663,7 @@ def _preview(loaded: LoadedConfig, args: argparse.Namespace) -> int:
                 print(f"{result.source}: {result.error.kind}: {result.error}", file=sys.stderr)
                 return EXIT_PROBLEMS
             for match in (m for m in result.matches if m.rule.id == rule.id):
-                alert = Alert.from_match(match, now)
+                alert = match.to_alert(now)
                 for target in route(alert, loaded.config.slack):
                     entry = OutboxEntry(0, alert, 0, target.channel, target.mentions)
                     message = render_entry(entry, now)

@@ -22,11 +22,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from monitor import __version__
+from monitor.domain.severity import Severity
 from monitor.errors import ConfigError, Problem
-from monitor.feeds.fetch import NOT_HTTP, IPNetwork, http_url_problem, is_local_path
-from monitor.feeds.schedule import adaptive_interval
+from monitor.pipeline.schedule import adaptive_interval
 from monitor.redact import Redactor, redact_url
-from monitor.rules.model import Severity
+from monitor.sources.http import NOT_HTTP, IPNetwork, http_url_problem, is_local_path
 from monitor.validation import (
     ByteSize,
     Duration,

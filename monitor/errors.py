@@ -25,7 +25,8 @@ can report every mistake at once, each with its file and line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+
+from monitor.domain.kinds import DeliveryScope, FeedErrorKind
 
 
 @dataclass(frozen=True)
@@ -62,28 +63,6 @@ class RuleError(_ProblemsError):
 class CorpusError(_ProblemsError):
     """A labelled corpus (``monitor eval``) cannot be read or does not
     validate, or its labels cannot be tied to the rules."""
-
-
-FeedErrorKind = Literal[
-    "dns",
-    "connect",
-    "timeout",
-    "http",
-    "too-large",
-    "redirects",
-    "private-redirect",
-    "url",
-    "file",
-    "blocked",
-    "not-a-feed",
-    "parse",
-    "state",
-    "internal",
-]
-"""Why a feed could not be read (see :class:`FeedError`)."""
-
-DeliveryScope = Literal["message", "channel", "destination"]
-"""What a transient delivery failure holds back (see :class:`TransientDeliveryError`)."""
 
 
 class FeedError(MonitorError):

@@ -22,9 +22,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import Monitor
 from monitor.config import FeedSettings
-from monitor.feeds.fetch import host_key
-from monitor.feeds.hostpool import HostFairPool
+from monitor.pipeline.hostpool import HostFairPool
 from monitor.server import TOKEN_ENV, HealthServer
+from monitor.sources.http import host_key
 from monitor.store.sqlite import DEFER_SECONDS
 from monitor.validation import format_duration
 
@@ -61,7 +61,7 @@ def _poll_then_deliver(monitor: Monitor, feed: FeedSettings, requests: Requests)
 
 class PollExecutor(BaseExecutor):  # type: ignore[misc]  # APScheduler is untyped
     """Runs the poll jobs: ``workers`` at a time, at most ``per_host`` of one
-    host (see :class:`~monitor.feeds.hostpool.HostFairPool`).
+    host (see :class:`~monitor.pipeline.hostpool.HostFairPool`).
 
     A poll whose host is at its limit waits in the queue, not in a thread, so
     a slow host's backlog never holds up the other hosts' feeds. At a stop

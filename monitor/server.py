@@ -19,7 +19,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from monitor.feed_status import FeedStatus
+from monitor.pipeline.feed_status import FeedStatus
 
 TOKEN_ENV = "MONITOR_SERVER_TOKEN"  # noqa: S105 - the variable's name, not a secret
 """The bearer token /healthz and /metrics ask for, when set (never in config.toml)."""
@@ -139,7 +139,7 @@ class HealthServer:
     """Serves /healthz, /livez and /metrics on a thread until stopped.
 
     ``health`` returns whether the monitor is healthy (200, else 503) and
-    the JSON body's fields; see :func:`monitor.health.desk_health`.
+    the JSON body's fields; see :func:`monitor.pipeline.desk_health.desk_health`.
     ``scheduler_problem`` says why the scheduler runs no jobs, if it does
     not: /livez answers 503 then, and 200 otherwise. It asks nothing else
     (no feed, no state database), so that a liveness probe never restarts

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.rules import load_rules
-from monitor.rules.load import RuleSet
+from monitor.rules.load import RuleSet, load_rules
 from monitor.rules.match import Match
 from tests.support.records import make_item
 

@@ -14,7 +14,7 @@ from textwrap import dedent
 import pytest
 
 from monitor.errors import RuleError
-from monitor.rules import load_rules
+from monitor.rules.load import load_rules
 from tests.support.feeds import Entry, rss
 from tests.support.setup import ROOT
 

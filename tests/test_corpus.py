@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import FeedError
-from monitor.feeds.parse import parse_feed
+from monitor.sources.rss import parse_feed
 
 pytestmark = pytest.mark.corpus
 

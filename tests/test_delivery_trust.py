@@ -26,13 +26,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.model import Alert, OutboxEntry, Target
-from monitor.alerts.policy import all_mentions, as_reply
 from monitor.app import DeliveryReport, Monitor, build_monitor
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.feeds.fetch import Validators
-from monitor.rules.model import Severity
+from monitor.delivery.policy import all_mentions, as_reply
+from monitor.domain.alert import Alert, OutboxEntry, Target
+from monitor.domain.feed import Validators
+from monitor.domain.severity import Severity
 from monitor.store import sqlite as store_module
 from monitor.store.claims import (
     ClaimOwner,

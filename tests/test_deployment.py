@@ -37,7 +37,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import load_config
-from monitor.feed_status import FeedStatus
+from monitor.pipeline.feed_status import FeedStatus
 from monitor.server import Metrics
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import rss

@@ -7,7 +7,7 @@ import re
 from pydantic import BaseModel
 
 from monitor.config import Config
-from monitor.rules import load_rules
+from monitor.rules.load import load_rules
 from tests.support.setup import ROOT, SHIPPED_RULES
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

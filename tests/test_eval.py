@@ -15,7 +15,6 @@ from textwrap import dedent
 import pytest
 
 from monitor.errors import CorpusError
-from monitor.rules import load_rules
 from monitor.rules.evaluate import (
     Label,
     LabelledItem,
@@ -25,7 +24,7 @@ from monitor.rules.evaluate import (
     parse_corpus,
     parse_label_options,
 )
-from monitor.rules.load import RuleSet
+from monitor.rules.load import RuleSet, load_rules
 from monitor.rules.testing import run_cases
 from tests.support.setup import ROOT, SHIPPED_RULES, FeedSpec, write_config
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import trustme
 
+from monitor.domain.feed import Validators
 from monitor.errors import FetchError
-from monitor.feeds.fetch import FetchLimits, HttpFetcher, Validators, _Deadline
+from monitor.sources.http import FetchLimits, HttpFetcher, _Deadline
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 

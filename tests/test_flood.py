@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.flood import EXAMPLES, flood_notice, fold_floods
-from monitor.alerts.model import Alert, Target
-from monitor.alerts.ops import FLOOD_RULE_ID
-from monitor.alerts.render import SNIPPET_CHARS, TITLE_CHARS
-from monitor.feeds.fetch import Validators
-from monitor.rules.model import Severity
+from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS
+from monitor.domain.alert import Alert, Target
+from monitor.domain.feed import Validators
+from monitor.domain.severity import Severity
+from monitor.pipeline.feed_health import FLOOD_RULE_ID
+from monitor.pipeline.flood import EXAMPLES, flood_notice, fold_floods
 from monitor.store.sqlite import SQLiteStore
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.policy import AlertPolicy, decide
 from monitor.app import Monitor, build_monitor
 from monitor.config import load_config
-from monitor.feeds.schedule import publish_gap
-from monitor.items import FUTURE_SKEW, effective_time
+from monitor.delivery.policy import AlertPolicy, decide
+from monitor.domain.item import FUTURE_SKEW, effective_time
+from monitor.pipeline.schedule import publish_gap
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.records import make_item, make_match

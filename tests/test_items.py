@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.items import (
+from monitor.text import (
     canonical_link,
     fold_for_matching,
     fold_whitespace,

@@ -15,8 +15,8 @@ import pytest
 
 from monitor.app import Monitor, build_monitor
 from monitor.config import load_config
-from monitor.feeds.parse import ParsedFeed
-from monitor.feeds.pool import ParserPool
+from monitor.sources.parser_pool import ParserPool
+from monitor.sources.rss import ParsedFeed
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, atom, rss
 from tests.support.setup import FakeClock, FeedSpec, write_config

@@ -17,7 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.alerts.ops import (
+from monitor.app import Monitor, build_monitor
+from monitor.config import load_config
+from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS, slack_message
+from monitor.domain.feed import FeedState, Incident, Validators
+from monitor.domain.severity import Severity
+from monitor.pipeline.desk_health import DeskStatus, desk_health
+from monitor.pipeline.feed_health import (
     FAILING,
     SILENT,
     Closing,
@@ -31,14 +37,7 @@ from monitor.alerts.ops import (
     stale_log_line,
     stale_notice,
 )
-from monitor.alerts.render import SNIPPET_CHARS, TITLE_CHARS, slack_message
-from monitor.app import Monitor, build_monitor
-from monitor.config import load_config
-from monitor.feeds.fetch import Validators
-from monitor.health import DeskStatus, desk_health
-from monitor.rules.model import Severity
 from monitor.server import HealthServer
-from monitor.store.base import FeedState, Incident
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.run_loop import monitor_run_in_thread

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.alerts.ops import (
+from monitor.domain.feed import FeedState, Incident, Validators
+from monitor.domain.severity import Severity
+from monitor.pipeline.feed_health import (
     counted,
     expected_silence,
     feed_conditions,
@@ -18,9 +20,6 @@ from monitor.alerts.ops import (
     recovery_alert,
     span,
 )
-from monitor.feeds.fetch import Validators
-from monitor.rules.model import Severity
-from monitor.store.base import FeedState, Incident
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.errors import NotAFeedError
-from monitor.feeds.parse import parse_feed
+from monitor.sources.rss import parse_feed
 from tests.support.feeds import Entry, atom, rdf, rss
 
 WHEN = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)

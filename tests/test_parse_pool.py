@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import FeedError, NotAFeedError
-from monitor.feeds import pool as pool_module
-from monitor.feeds.parse import parse_feed
-from monitor.feeds.pool import ParserPool
 from monitor.rules import load as load_module
 from monitor.rules.load import RuleSet, load_rules
 from monitor.rules.match import Match
+from monitor.sources import parser_pool as pool_module
+from monitor.sources.parser_pool import ParserPool
+from monitor.sources.rss import parse_feed
 from tests.support.feeds import Entry, atom, rss
 from tests.support.setup import SHIPPED_RULES
 
@@ -113,7 +113,7 @@ def test_workers_leave_when_the_monitor_is_killed_outright(tmp_path: Path) -> No
     script = tmp_path / "owner.py"
     script.write_text(
         "import sys, time\n"
-        "from monitor.feeds.pool import ParserPool\n"
+        "from monitor.sources.parser_pool import ParserPool\n"
         "if __name__ == '__main__':\n"
         "    pool = ParserPool(2)\n"
         "    pool.start()\n"

@@ -12,15 +12,16 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from monitor import items as items_module
+from monitor import text as items_module
+from monitor.domain.item import Item
 from monitor.errors import FeedError
-from monitor.feeds import parse as parse_module
-from monitor.feeds.saxdriver import BufferedExpatParser
-from monitor.items import COMBINING_MARKS_BELOW, Item, fold_for_matching, html_to_text
-from monitor.rules import load_rules
 from monitor.rules import match as match_module
+from monitor.rules.load import load_rules
 from monitor.rules.testing import run_cases
 from monitor.rules.text import _ABBREVIATIONS, Document, split_sentences
+from monitor.sources import rss as parse_module
+from monitor.sources.rss_sax import BufferedExpatParser
+from monitor.text import COMBINING_MARKS_BELOW, fold_for_matching, html_to_text
 from tests.support.feeds import Entry, rss
 from tests.support.setup import SHIPPED_RULES
 from tests.test_corpus import _declared_headers
@@ -313,7 +314,7 @@ def test_matching_is_the_same_when_the_token_cache_keeps_filling_up(
 
 
 # --- the matcher's view of an item: the plain definitions, one call per
-# clause and per character, that monitor.rules.text and monitor.items speed up.
+# clause and per character, that monitor.rules.text and monitor.text speed up.
 
 _REFERENCE_BOUNDARY = re.compile(r"([.!?…;]+)([\"'”’)\]]*)\s+")
 _REFERENCE_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.alerts.policy import AlertPolicy, decide, retry_delay
+from monitor.delivery.policy import AlertPolicy, decide, retry_delay
 from monitor.rules.match import Match
 from tests.support.records import make_item, make_match
 

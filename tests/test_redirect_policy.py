@@ -12,7 +12,7 @@ import pytest
 from monitor.app import fetch_limits
 from monitor.config import load_config
 from monitor.errors import ConfigError, FetchError
-from monitor.feeds.fetch import (
+from monitor.sources.http import (
     FetchLimits,
     HttpFetcher,
     IPNetwork,

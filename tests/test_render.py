@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from monitor.alerts.model import Alert
-from monitor.alerts.render import console_line, emphasise, escape_mrkdwn, slack_message
-from monitor.rules.model import Severity
+from monitor.delivery.render import console_line, emphasise, escape_mrkdwn, slack_message
+from monitor.domain.alert import Alert
+from monitor.domain.severity import Severity
 
 NOW = datetime(2026, 12, 1, 12, 5, tzinfo=UTC)
 

@@ -9,8 +9,9 @@ from textwrap import dedent
 
 import pytest
 
+from monitor.domain.severity import Severity
 from monitor.errors import RuleError
-from monitor.rules import RuleSet, Severity, load_rules
+from monitor.rules.load import RuleSet, load_rules
 from tests.support.records import make_item
 
 

@@ -17,7 +17,7 @@ import yaml
 from monitor.app import build_monitor
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.rules import load_rules
+from monitor.rules.load import load_rules
 from monitor.rules.model import schema_json
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss

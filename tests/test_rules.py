@@ -8,8 +8,7 @@ from textwrap import dedent
 import pytest
 
 from monitor.errors import RuleError
-from monitor.rules import load_rules
-from monitor.rules.load import RuleSet
+from monitor.rules.load import RuleSet, load_rules
 from tests.support.records import make_item
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.feeds.schedule import adaptive_interval, next_poll_delay, publish_gap
+from monitor.pipeline.schedule import adaptive_interval, next_poll_delay, publish_gap
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 BOUNDS = {

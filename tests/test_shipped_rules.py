@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.rules import load_rules
+from monitor.rules.load import load_rules
 from monitor.rules.testing import CaseResult, run_cases
 from tests.support.records import make_item
 from tests.support.setup import SHIPPED_RULES

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.slack_check import (
+from monitor.cli import main
+from monitor.config import load_config
+from monitor.delivery.slack_check import (
     PUBLIC_HISTORY_SCOPE,
     ChannelUse,
     channels_to_test,
     missing_scopes,
 )
-from monitor.cli import main
-from monitor.config import load_config
 from tests.support.setup import FeedSpec, write_config
 from tests.support.slack_emulator import WEBHOOK_CHANNEL, Fault, SlackEmulator
 

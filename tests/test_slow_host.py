@@ -16,8 +16,8 @@ import pytest
 
 from monitor.app import PollReport, build_monitor, fetch_limits
 from monitor.config import load_config
-from monitor.feeds.fetch import HttpFetcher
-from monitor.feeds.hostpool import HostFairPool, next_startable
+from monitor.pipeline.hostpool import HostFairPool, next_startable
+from monitor.sources.http import HttpFetcher
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import rss
 from tests.support.held_server import HOLD, HeldFeedServer, fetch_settings

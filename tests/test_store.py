@@ -14,15 +14,14 @@ from typing import get_args
 
 import pytest
 
-from monitor.alerts.model import Alert, OutboxStatus, Target
+from monitor.domain.alert import Alert, Target
+from monitor.domain.feed import FeedState, Validators
+from monitor.domain.item import Item
+from monitor.domain.kinds import OutboxStatus
+from monitor.domain.severity import Severity
 from monitor.errors import StateError
-from monitor.feeds.fetch import Validators
-from monitor.items import Item
-from monitor.rules.model import Severity
-from monitor.store import SQLiteStore
 from monitor.store import sqlite as store_module
-from monitor.store.base import FeedState
-from monitor.store.sqlite import SEND_LEASE
+from monitor.store.sqlite import SEND_LEASE, SQLiteStore
 from tests.support.records import make_item
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

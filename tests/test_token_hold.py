@@ -17,9 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.alerts.model import OutboxEntry
-from monitor.alerts.sinks import TOKEN_FIXES, TOKEN_SLACK_ERRORS, SlackSink
-from monitor.alerts.slack_check import (
+from monitor.app import Monitor, build_monitor
+from monitor.config import load_config
+from monitor.delivery.sinks import TOKEN_FIXES, TOKEN_SLACK_ERRORS, SlackSink
+from monitor.delivery.slack_check import (
     TOKEN_RECHECK_EVERY,
     Identity,
     Refusal,
@@ -29,8 +30,7 @@ from monitor.alerts.slack_check import (
     token_recheck_due,
     token_verdict,
 )
-from monitor.app import Monitor, build_monitor
-from monitor.config import load_config
+from monitor.domain.alert import OutboxEntry
 from monitor.errors import PermanentDeliveryError, TokenRejectedError
 from monitor.store.sqlite import SQLiteStore
 from tests.support.feed_server import FeedServer
@@ -322,7 +322,7 @@ def test_every_refusal_of_the_token_itself_is_a_token_rejection(
     TokenRejectedError naming the code and its fix, through real slack-sdk."""
     from slack_sdk import WebClient
 
-    from monitor.alerts.render import SlackMessage
+    from monitor.delivery.render import SlackMessage
 
     client = WebClient(
         token=slack_emulator.token, base_url=slack_emulator.base_url, retry_handlers=[]

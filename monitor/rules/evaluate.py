@@ -20,10 +20,11 @@ from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
+from monitor.domain.item import Item
 from monitor.errors import CorpusError, Problem
-from monitor.items import Item, fold_whitespace
 from monitor.rules.load import RuleSet
 from monitor.rules.match import Rule
+from monitor.text import fold_whitespace
 from monitor.validation import did_you_mean
 from monitor.yamlsource import YamlDocument, load_yaml
 

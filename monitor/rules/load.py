@@ -12,8 +12,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from monitor.domain.item import Item
 from monitor.errors import Problem, RuleError
-from monitor.items import Item
 from monitor.rules.compile import Compiler, LineOf, SourcedList
 from monitor.rules.match import ItemMatches, Match, Matcher, Rule, TermIndex
 from monitor.rules.model import ListSpec, RuleSpec

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from itertools import pairwise, product
 from typing import Any, Literal
 
-from monitor.items import Item
-from monitor.rules.model import Severity
+from monitor.domain.alert import Alert
+from monitor.domain.item import Item
+from monitor.domain.severity import Severity
 from monitor.rules.terms import Regex, TermPattern, compile_regex
 from monitor.rules.text import FIELDS, TEXT_FIELDS, Document
 
@@ -167,6 +169,24 @@ class Match:
         for terms in self.matched.values():
             seen.update(dict.fromkeys(terms))
         return tuple(seen)
+
+    def to_alert(self, now: datetime) -> Alert:
+        """The alert this match raises at ``now``: everything needed to render it, frozen."""
+        item = self.item
+        return Alert(
+            rule_id=self.rule.id,
+            rule_title=self.rule.title,
+            severity=self.severity,
+            feed=item.feed,
+            item_identity=item.identity,
+            item_guid=item.guid,
+            title=item.title,
+            link=item.link,
+            summary=item.summary,
+            published=item.timestamp,
+            matched_terms=self.matched_terms,
+            created_at=now,
+        )
 
     def record(self) -> MatchRecord:
         """The match without its rule and item, to send to another process."""

@@ -9,7 +9,6 @@ A node in a condition is a term (a string), a condition (a mapping with
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -23,28 +22,13 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.domain.severity import Severity
 from monitor.rules.terms import is_list_reference, list_name, parse_term
 from monitor.validation import StrictModel
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
 ListName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 FieldName = Literal["title", "summary", "link", "feed", "tags"]
-
-
-class Severity(StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _ORDER.index(self)
-
-    def lowered(self) -> Severity:
-        return _ORDER[max(0, self.rank - 1)]
-
-
-_ORDER = (Severity.INFO, Severity.WARNING, Severity.CRITICAL)
 
 
 def _scalar_term(value: object) -> object:

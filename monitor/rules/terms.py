@@ -10,7 +10,7 @@ from typing import Any
 
 import re2
 
-from monitor.items import fold_for_matching
+from monitor.text import fold_for_matching
 
 LIST_PREFIX = "$"
 REGEX_PREFIX = "re:"

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
-from monitor.items import Item
+from monitor.domain.item import Item
+from monitor.domain.severity import Severity
 from monitor.rules.load import RuleSet
 from monitor.rules.match import Case, Rule
-from monitor.rules.model import Severity
 
 
 @dataclass(frozen=True)

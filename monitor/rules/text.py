@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.items import Item, fold_for_matching, fold_letters
+from monitor.domain.item import Item
+from monitor.text import fold_for_matching, fold_letters
 
 FIELDS = ("title", "summary", "link", "feed", "tags")
 TEXT_FIELDS = ("title", "summary")
@@ -109,7 +110,7 @@ def split_sentences(text: str) -> list[str]:
 _CLAUSE_MARK = "\x00"
 _SENTENCE_MARK = "\x01"
 # Items never hold these control characters (feed text loses them in
-# monitor.items); a hand-built item that does has them turned into another
+# monitor.text); a hand-built item that does has them turned into another
 # control character, which every pattern here treats just the same.
 _MARKERS_AWAY = str.maketrans({_CLAUSE_MARK: "\x02", _SENTENCE_MARK: "\x02"})
 

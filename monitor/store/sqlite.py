@@ -21,20 +21,19 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.alerts.model import (
+from monitor.domain.alert import (
     Alert,
     FoldedAlert,
     OutboxEntry,
-    OutboxStatus,
     RoutedAlert,
     Silence,
     Story,
     Target,
 )
-from monitor.errors import FeedErrorKind, StateError
-from monitor.feeds.fetch import Validators
-from monitor.items import Item
-from monitor.store.base import FeedHealth, FeedState, Incident, PruneReport
+from monitor.domain.feed import FeedHealth, FeedState, Incident, PruneReport, Validators
+from monitor.domain.item import Item
+from monitor.domain.kinds import FeedErrorKind, OutboxStatus
+from monitor.errors import StateError
 from monitor.store.claims import ClaimOwner, claim_owner_gone, this_process
 
 log = logging.getLogger("monitor.store")
@@ -785,7 +784,7 @@ class SQLiteStore:
                         )
                         if shown != stored:
                             # A guid that is no URI is qualified with the feed's
-                            # URL (monitor.items.item_identity): those keys follow.
+                            # URL (monitor.text.item_identity): those keys follow.
                             old, new = f"guid:{stored}#", f"guid:{shown}#"
                             db.execute(
                                 "UPDATE OR IGNORE seen SET key = ? || substr(key, ?) "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.items import Item
+from monitor.domain.item import Item
+from monitor.domain.severity import Severity
 from monitor.rules.match import Condition, Match, Rule, TermRef
-from monitor.rules.model import Severity
 
 
 def make_item(

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.alerts.model import Alert
-from monitor.rules.model import Severity
+from monitor.domain.alert import Alert
+from monitor.domain.severity import Severity
 
 SNIPPET_CHARS = 300
 TITLE_CHARS = 300

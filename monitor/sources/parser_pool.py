@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import FeedError
-from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.rules.load import (
     RuleSet,
     RulesSource,
@@ -38,6 +37,7 @@ from monitor.rules.load import (
     load_rules,
     rules_fingerprint,
 )
+from monitor.sources.rss import ParsedFeed, parse_feed
 
 log = logging.getLogger("monitor.parse")
 

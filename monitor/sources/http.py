@@ -49,6 +49,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
+from monitor.domain.feed import Validators
 from monitor.errors import FetchError
 from monitor.redact import redact_url
 
@@ -61,14 +62,6 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
-
-
-@dataclass(frozen=True)
-class Validators:
-    """HTTP cache validators remembered between polls for conditional GET."""
-
-    etag: str | None = None
-    last_modified: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
 
-from monitor.items import effective_time
+from monitor.domain.item import effective_time
 
 RECENT_ITEMS = 20
 """How many of the newest dated items the publishing rate is measured on."""
@@ -26,7 +26,7 @@ def publish_gap(timestamps: Iterable[datetime | None], now: datetime) -> timedel
 
     The median of the gaps between the newest dated items: one burst or one
     old item republished does not swing it. Future dates (bad clocks, embargo
-    times, placeholder years: see :func:`~monitor.items.effective_time`) and
+    times, placeholder years: see :func:`~monitor.domain.item.effective_time`) and
     items sharing one date (a feed stamping every item with the build time)
     tell nothing and are left out. None when fewer than two distinct dates
     remain.

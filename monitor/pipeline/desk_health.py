@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from monitor.alerts.ops import SILENT, span
-from monitor.store.base import FeedState
+from monitor.domain.feed import FeedState
+from monitor.pipeline.feed_health import SILENT, span
 
 ERROR_CHARS = 300
 

@@ -13,13 +13,13 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from monitor.alerts.ops import SILENT, looks_stale_at_first_read, poll_overdue
+from monitor.pipeline.feed_health import SILENT, looks_stale_at_first_read, poll_overdue
 
 
 class FeedStatus(StrEnum):
     OK = "ok"
     OVERDUE = "overdue"
-    """Its next poll is long past due (see :func:`monitor.alerts.ops.poll_overdue`):
+    """Its next poll is long past due (see :func:`monitor.pipeline.feed_health.poll_overdue`):
     nobody polls it, and what it last showed is out of date."""
     FAILING = "failing"
     """Its last poll failed."""
@@ -46,7 +46,7 @@ def feed_status(
 ) -> FeedStatus:
     """A feed's state from its stored facts. ``interval`` is its poll
     interval before backoff (``Config.interval_for``), ``silent_after`` its
-    silent limit (:func:`monitor.alerts.ops.expected_silence`),
+    silent limit (:func:`monitor.pipeline.feed_health.expected_silence`),
     ``failing_after`` is ``ops.failing_after``. An overdue feed is only
     overdue: what else it shows is out of date. A failing feed is only
     failing, whatever its incidents: it cannot bring items."""

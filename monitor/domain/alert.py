@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from monitor.rules.match import Match
-from monitor.rules.model import Severity
+from monitor.domain.kinds import OutboxStatus
+from monitor.domain.severity import Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +29,6 @@ class Alert:
     published: datetime | None
     matched_terms: tuple[str, ...]
     created_at: datetime
-
-    @classmethod
-    def from_match(cls, match: Match, now: datetime) -> Alert:
-        item = match.item
-        return cls(
-            rule_id=match.rule.id,
-            rule_title=match.rule.title,
-            severity=match.severity,
-            feed=item.feed,
-            item_identity=item.identity,
-            item_guid=item.guid,
-            title=item.title,
-            link=item.link,
-            summary=item.summary,
-            published=item.timestamp,
-            matched_terms=match.matched_terms,
-            created_at=now,
-        )
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -97,11 +79,7 @@ class Target:
 RoutedAlert = tuple[Alert, Target]
 
 FoldedAlert = tuple[Alert, Target, str]
-"""An alert recorded but never to be sent, with why (see monitor.alerts.flood)."""
-
-
-OutboxStatus = Literal["pending", "sending", "sent", "failed", "silenced"]
-"""Where an alert stands in the outbox (the alerts table's CHECK holds the same set)."""
+"""An alert recorded but never to be sent, with why (see monitor.pipeline.flood)."""
 
 
 @dataclass(frozen=True, slots=True)

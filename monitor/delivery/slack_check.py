@@ -23,9 +23,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from monitor.alerts.render import SlackMessage
-from monitor.alerts.sinks import TOKEN_FIXES, TOKEN_SLACK_ERRORS, WebhookSink, token_rejection
 from monitor.config import Config, LoadedConfig, SlackSettings, slack_token, slack_webhook_url
+from monitor.delivery.render import SlackMessage
+from monitor.delivery.sinks import TOKEN_FIXES, TOKEN_SLACK_ERRORS, WebhookSink, token_rejection
 from monitor.errors import DeliveryError
 
 POST_SCOPE = "chat:write"

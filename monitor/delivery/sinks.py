@@ -23,9 +23,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from monitor.alerts.model import OutboxEntry
-from monitor.alerts.render import SlackMessage, console_line, slack_message
 from monitor.config import mention_syntax
+from monitor.delivery.render import SlackMessage, console_line, slack_message
+from monitor.domain.alert import OutboxEntry
 from monitor.errors import PermanentDeliveryError, TokenRejectedError, TransientDeliveryError
 
 # Errors about the token itself: no post to any channel can succeed until a

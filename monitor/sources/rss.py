@@ -2,7 +2,7 @@
 
 feedparser runs with HTML sanitising and relative-URI resolution off: they
 dominate its parse time and we reduce every field to plain text ourselves
-(:mod:`monitor.items`), so no markup survives either way.
+(:mod:`monitor.text`), so no markup survives either way.
 """
 
 from __future__ import annotations
@@ -19,17 +19,10 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from monitor.domain.item import Item, fingerprint
 from monitor.errors import FeedError, NotAFeedError
-from monitor.items import (
-    Item,
-    canonical_link,
-    fingerprint,
-    fold_whitespace,
-    item_identity,
-    plain_text,
-    utc_datetime,
-)
 from monitor.rules.match import ItemMatches
+from monitor.text import canonical_link, fold_whitespace, item_identity, plain_text, utc_datetime
 
 MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 5000
@@ -39,10 +32,10 @@ _BENIGN_BOZO = (feedparser.NonXMLContentType,)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 # feedparser picks its XML parser from this list of driver modules; ours
-# goes first (see monitor.feeds.saxdriver: same result, far fewer calls).
+# goes first (see monitor.sources.rss_sax: same result, far fewer calls).
 # The list is feedparser's documented hook, and ours is only an expat with
 # text buffering, so every process parsing feeds gets it by importing us.
-_SAX_DRIVER = "monitor.feeds.saxdriver"
+_SAX_DRIVER = "monitor.sources.rss_sax"
 if _SAX_DRIVER not in feedparser.api.PREFERRED_XML_PARSERS:
     feedparser.api.PREFERRED_XML_PARSERS.insert(0, _SAX_DRIVER)
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitor.alerts.model import Alert, OutboxEntry, Silence, Story, Target
-from monitor.items import effective_time, fold_for_matching
+from monitor.domain.alert import Alert, OutboxEntry, Silence, Story, Target
+from monitor.domain.item import effective_time
+from monitor.domain.severity import Severity
 from monitor.rules.match import Match
-from monitor.rules.model import Severity
+from monitor.text import fold_for_matching
 
 if TYPE_CHECKING:
     from monitor.config import SlackSettings
@@ -47,7 +48,7 @@ def decide(
     within ``baseline_window`` still alerts because it is news. An item
     without a date cannot prove it is recent, so on a first poll it is
     baselined too; so is one dated far in the future (see
-    :func:`~monitor.items.effective_time`), which proves nothing either.
+    :func:`~monitor.domain.item.effective_time`), which proves nothing either.
     """
     alerts: list[Alert] = []
     baselined = stale = 0
@@ -58,7 +59,7 @@ def decide(
         elif when is not None and when < now - policy.max_item_age:
             stale += 1
         else:
-            alerts.append(Alert.from_match(match, now))
+            alerts.append(match.to_alert(now))
     return Decision(alerts=tuple(alerts), baselined=baselined, stale=stale)
 
 

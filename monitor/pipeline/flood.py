@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.alerts.model import Alert
-from monitor.alerts.ops import FLOOD_RULE_ID, counted
-from monitor.alerts.render import SNIPPET_CHARS, TITLE_CHARS, truncate
-from monitor.rules.model import Severity
+from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS, truncate
+from monitor.domain.alert import Alert
+from monitor.domain.severity import Severity
+from monitor.pipeline.feed_health import FLOOD_RULE_ID, counted
 
 EXAMPLES = 3
 """How many of a flood's items its alert names."""

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from monitor.alerts.model import Alert
-from monitor.alerts.render import SNIPPET_CHARS, TITLE_CHARS
-from monitor.rules.model import Severity
-from monitor.store.base import FeedState, Incident
+from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS
+from monitor.domain.alert import Alert
+from monitor.domain.feed import FeedState, Incident
+from monitor.domain.severity import Severity
 
 FAILING = "failing"
 SILENT = "silent"

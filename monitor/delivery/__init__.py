@@ -1,0 +1,1 @@
+"""From outbox to channel: the delivery loop, its policy, the neutral message and the sinks."""

@@ -1,0 +1,32 @@
+"""The fixed sets of the monitor, as Literals: a misspelt value fails mypy, not production."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+FeedErrorKind = Literal[
+    "dns",
+    "connect",
+    "timeout",
+    "http",
+    "too-large",
+    "redirects",
+    "private-redirect",
+    "url",
+    "file",
+    "blocked",
+    "not-a-feed",
+    "parse",
+    "state",
+    "internal",
+]
+"""Why a feed could not be read (see :class:`FeedError`)."""
+
+DeliveryScope = Literal["message", "channel", "destination"]
+"""What a transient delivery failure holds back (see :class:`TransientDeliveryError`)."""
+
+OutboxStatus = Literal["pending", "sending", "sent", "failed", "silenced"]
+"""Where an alert stands in the outbox (the alerts table's CHECK holds the same set)."""
+
+IncidentKind = Literal["failing", "silent"]
+"""Why an ops incident is open on a feed: it fails to be read, or it has gone quiet."""
