@@ -382,8 +382,8 @@ def write_config(
 
 
 def build_bench_monitor(directory: Path, args: argparse.Namespace, urls: list[str]) -> Any:
-    from monitor.app import build_monitor
     from monitor.config import load_config
+    from monitor.wiring import build_monitor
 
     logging.getLogger("monitor").setLevel(logging.WARNING)
     monitor = build_monitor(

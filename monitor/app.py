@@ -13,25 +13,16 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Generic, TextIO, TypeVar
-
-from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
+from typing import TypeVar
 
 from monitor.config import (
-    Config,
-    ConfigDraft,
     FeedSettings,
     LoadedConfig,
-    config_draft,
     load_config,
     mention_syntax,
-    slack_token,
-    slack_webhook_url,
 )
 from monitor.delivery.policy import (
     AlertPolicy,
@@ -45,19 +36,18 @@ from monitor.delivery.policy import (
     silence_for,
 )
 from monitor.delivery.render import digest_message, storm_summary
-from monitor.delivery.sinks import ConsoleSink, Posted, Sink, SlackSink, WebhookSink
+from monitor.delivery.sinks import Posted, Sink
 from monitor.delivery.slack_check import (
     Identity,
     TokenHold,
     TokenRejected,
     TokenUnverified,
     TokenVerdict,
-    token_check,
     token_recheck_due,
 )
 from monitor.domain.alert import Alert, OutboxEntry, RoutedAlert, Silence, Story, Target
 from monitor.domain.feed import FeedState, PruneReport, Validators
-from monitor.domain.item import Item, effective_time
+from monitor.domain.item import effective_time
 from monitor.domain.kinds import FeedErrorKind
 from monitor.errors import (
     ConfigError,
@@ -65,7 +55,6 @@ from monitor.errors import (
     FeedError,
     NotAFeedError,
     PermanentDeliveryError,
-    Problem,
     RuleError,
     StateError,
     TokenRejectedError,
@@ -75,7 +64,6 @@ from monitor.logs import redact_in_logs
 from monitor.pipeline.desk_health import desk_health
 from monitor.pipeline.feed_health import (
     FAILING,
-    OPS_RULE_IDS,
     SILENT,
     FeedCondition,
     StaleFeed,
@@ -94,17 +82,21 @@ from monitor.pipeline.feed_health import (
 from monitor.pipeline.feed_status import FeedStatus, feed_status
 from monitor.pipeline.flood import Flood, flood_notice, fold_floods
 from monitor.pipeline.hostpool import run_host_fair
+from monitor.pipeline.reload import (
+    FeedChanges,
+    Settling,
+    config_rule_problems,
+    file_digest,
+    keep_restart_only,
+    load_rule_set,
+)
 from monitor.pipeline.schedule import next_poll_delay, publish_gap
 from monitor.redact import Redactor
-from monitor.rules.load import RuleCheck, RuleSet, load_rules, rules_fingerprint
-from monitor.rules.match import Match
+from monitor.rules.load import RuleSet, rules_fingerprint
 from monitor.server import Metrics
-from monitor.sources.http import Fetcher, FetchLimits, HttpFetcher, host_key
-from monitor.sources.parser_pool import ParserPool, default_processes
-from monitor.sources.rss import ParsedFeed, parse_feed
+from monitor.sources.http import Fetcher, host_key
+from monitor.sources.parser_pool import ParserPool
 from monitor.store.ports import Store
-from monitor.store.sqlite import SQLiteStore
-from monitor.validation import did_you_mean
 
 log = logging.getLogger("monitor")
 
@@ -219,7 +211,7 @@ class Monitor:
             if rules_fingerprint_at_load is None
             else rules_fingerprint_at_load
         )
-        self._config_file = Settling(loaded.digest or _file_digest(loaded.path))
+        self._config_file = Settling(loaded.digest or file_digest(loaded.path))
         self.metrics = Metrics()
         self.metrics.declare((rule.id for rule in rules.rules), self._watched)
         self.scheduler_running = False
@@ -300,7 +292,7 @@ class Monitor:
         must settle (two equal looks) like rule files, unless ``at_once``; an
         invalid change is logged once and the running config stays.
         """
-        settled = self._config_file.look(_file_digest(self.loaded.path), at_once=at_once)
+        settled = self._config_file.look(file_digest(self.loaded.path), at_once=at_once)
         if settled is None:
             return None
         try:
@@ -1416,320 +1408,3 @@ class Monitor:
                 self.parser.close()
             finally:
                 self.store.close()  # writes the deferred bookkeeping, whatever failed before
-
-
-# --- wiring -------------------------------------------------------------------
-
-
-class Settling(Generic[T]):
-    """Watches a file's fingerprint and reports a change once it has settled.
-
-    A change counts once two looks in a row see the same new value, so a file
-    caught halfway through a deploy or an editor's save is not taken for the
-    new version. A settled change becomes current even if it turns out
-    invalid, so it is reported (and logged) once, not at every look.
-    """
-
-    def __init__(self, current: T) -> None:
-        self.current = current
-        self._pending: T | None = None
-
-    def look(self, seen: T, *, at_once: bool = False) -> tuple[T, T] | None:
-        """``(previous, new)`` when a change has settled (``at_once``: when
-        there is a change), else None."""
-        if seen == self.current:
-            self._pending = None
-            return None
-        if seen != self._pending and not at_once:
-            self._pending = seen
-            return None
-        previous, self.current, self._pending = self.current, seen, None
-        return previous, seen
-
-
-def _file_digest(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-@dataclass(frozen=True)
-class FeedChanges:
-    """What a config reload did to the feeds, by name."""
-
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    changed: tuple[str, ...] = ()
-
-
-RESTART_ONLY: dict[str, tuple[str, ...] | None] = {
-    "state": None,
-    "rules": None,
-    "fetch": None,
-    "server": None,
-    "slack": ("api_url", "timeout", "min_interval", "unfurl_links"),
-    "delivery": ("interval", "claim_lease"),
-}
-"""Settings wired into long-lived parts at start (a section, or some of its keys)."""
-
-RELOADED_IN_RESTART_ONLY = {"fetch": ("secret_query_params",)}
-"""Keys of a restart-only section that a reload applies: the secrets a new
-feed URL holds must be hidden from its first poll."""
-
-
-def keep_restart_only(old: Config, new: Config) -> tuple[Config, list[str]]:
-    """``new`` with the settings only a restart can apply kept as in ``old``,
-    and the names of those that differ."""
-    updates: dict[str, object] = {}
-    differing: list[str] = []
-    for section, keys in RESTART_ONLY.items():
-        old_part, new_part = getattr(old, section), getattr(new, section)
-        if keys is None:
-            reloaded = RELOADED_IN_RESTART_ONLY.get(section, ())
-            kept_part = old_part.model_copy(update={k: getattr(new_part, k) for k in reloaded})
-            if kept_part != new_part:
-                differing.append(section)
-                updates[section] = kept_part
-            continue
-        kept = {
-            key: getattr(old_part, key)
-            for key in keys
-            if getattr(old_part, key) != getattr(new_part, key)
-        }
-        if kept:
-            differing.extend(f"{section}.{key}" for key in kept)
-            updates[section] = new_part.model_copy(update=kept)
-    return new.model_copy(update=updates), differing
-
-
-def config_rule_problems(loaded: LoadedConfig, rules: RuleSet) -> list[Problem]:
-    """Where a valid config.toml and valid rules disagree (see
-    :func:`rule_reference_problems`)."""
-    return rule_reference_problems(config_draft(loaded), RuleCheck(rules, (), rules.facts))
-
-
-def rule_reference_problems(config: ConfigDraft, rules: RuleCheck) -> list[Problem]:
-    """Where config.toml and the rules disagree: routes naming no rule (or an
-    ops alert), and rules limited to feed tags no feed has.
-
-    Either side may be invalid: what could be read of it is checked, so that
-    ``monitor check`` reports these with the files' own mistakes.
-    """
-    problems: list[Problem] = []
-    known_ids = rules.rule_ids()
-    for loc, rule_id in config.route_rules():
-        route = f"slack.routes[{loc[2]}]"
-        if rule_id in OPS_RULE_IDS:
-            problems.append(
-                Problem(
-                    config.file,
-                    config.line_of(loc),
-                    f"{route}: '{rule_id}' is an ops alert; ops alerts are not "
-                    "routed, they go to ops.channel with ops.mentions",
-                )
-            )
-        elif not rules.may_exist(rule_id):
-            problems.append(
-                Problem(
-                    config.file,
-                    config.line_of(loc),
-                    f"{route}: no rule '{rule_id}'{did_you_mean(rule_id, known_ids)}",
-                )
-            )
-    known_tags = config.feed_tags()
-    if known_tags is None:  # a feed's tags are invalid: which tags exist is unknown
-        return problems
-    for fact in rules.facts:
-        if fact.feed_tags and known_tags.isdisjoint(fact.feed_tags):
-            problems.append(
-                Problem(
-                    fact.file,
-                    fact.feed_tags_line,
-                    f"rule '{fact.id}' is limited to feed tags {sorted(set(fact.feed_tags))} "
-                    "that no configured feed has, so it can never match",
-                )
-            )
-    return problems
-
-
-def fetch_limits(loaded: LoadedConfig) -> FetchLimits:
-    fetch = loaded.config.fetch
-    return FetchLimits(
-        timeout=fetch.timeout.total_seconds(),
-        connect_timeout=fetch.connect_timeout.total_seconds(),
-        max_bytes=fetch.max_bytes,
-        max_redirects=fetch.max_redirects,
-        user_agent=fetch.user_agent,
-        per_host=fetch.per_host,
-        allow_private=fetch.allowed_private_networks,
-    )
-
-
-def load_rule_set(loaded: LoadedConfig) -> RuleSet:
-    return load_rules(loaded.rules_dir, shown_dir=str(loaded.config.rules.dir))
-
-
-def build_sink(loaded: LoadedConfig, console: TextIO | None = None) -> Sink:
-    """Slack with SLACK_BOT_TOKEN, an incoming webhook with SLACK_WEBHOOK_URL,
-    else the console."""
-    slack = loaded.config.slack
-    interval = slack.min_interval.total_seconds()
-    timeout = int(slack.timeout.total_seconds())
-    token = slack_token()
-    if token is not None:
-        # No retry handlers: the outbox retries, and slack-sdk's connection
-        # retry would re-post a message Slack may already have accepted.
-        client = WebClient(token=token, base_url=slack.api_url, timeout=timeout, retry_handlers=[])
-        return SlackSink(client, unfurl_links=slack.unfurl_links, min_interval=interval)
-    webhook = slack_webhook_url()
-    if webhook is not None:
-        return WebhookSink(
-            WebhookClient(webhook, timeout=timeout, retry_handlers=[]), min_interval=interval
-        )
-    return ConsoleSink(console)
-
-
-def build_monitor(
-    loaded: LoadedConfig,
-    *,
-    console: TextIO | None = None,
-    clock: Clock = utc_now,
-    jitter: Callable[[], float] = random.random,
-    sleep: Callable[[float], None] = time.sleep,
-    monotonic: Callable[[], float] = time.monotonic,
-    new_state: bool = False,
-) -> Monitor:
-    """Build a Monitor from a validated config: rules, SQLite state, HTTP fetcher, sink.
-
-    ``new_state``: start over on purpose where the state database is lost
-    (see SQLiteStore)."""
-    # Taken before loading, so that an edit made while loading is seen later.
-    fingerprint = rules_fingerprint(loaded.rules_dir)
-    rules = load_rule_set(loaded)
-    store = SQLiteStore(
-        loaded.state_path, claim_lease=loaded.config.delivery.claim_lease, new_state=new_state
-    )
-    processes = loaded.config.fetch.parse_processes
-    return Monitor(
-        parser=ParserPool(default_processes() if processes is None else processes),
-        loaded=loaded,
-        rules=rules,
-        store=store,
-        fetcher=HttpFetcher(fetch_limits(loaded)),
-        sink=build_sink(loaded, console),
-        token_check=token_check(loaded),
-        clock=clock,
-        jitter=jitter,
-        sleep=sleep,
-        monotonic=monotonic,
-        rules_fingerprint_at_load=fingerprint,
-    )
-
-
-# --- replay -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReplayResult:
-    source: str
-    items: tuple[Item, ...] = ()
-    matches: tuple[Match, ...] = ()
-    error: FeedError | None = None
-
-
-def replay(
-    sources: Iterable[str],
-    *,
-    loaded: LoadedConfig,
-    rules: RuleSet,
-    fetcher: Fetcher,
-    tags: tuple[str, ...] | None = None,
-) -> Iterator[ReplayResult]:
-    """Run the rules over feed documents without touching state or Slack.
-
-    Items get the name and tags of the configured feed with the same URL,
-    unless ``tags`` is given; a source no feed lists is named after itself.
-    Results name each source as shown: a URL's secrets redacted.
-    """
-    sources = list(sources)
-    redactor = Redactor.for_urls(sources, loaded.config.fetch.secret_query_params)
-    for source in sources:
-        feed = loaded.config.feed_by_url(source)
-        shown = redactor.url(source)
-        try:
-            result = fetcher.fetch(source, Validators())
-            assert result.body is not None
-            parsed: ParsedFeed = parse_feed(
-                result.body,
-                feed_name=feed.name if feed else shown,
-                feed_url=shown,
-                tags=replay_tags(source, loaded=loaded, tags=tags),
-                headers=result.headers,
-                base_url=redactor.url(result.url),
-            )
-        except FeedError as exc:
-            yield ReplayResult(shown, error=redactor.error(exc))
-            continue
-        matches = tuple(m for item in parsed.items for m in rules.match(item))
-        yield ReplayResult(shown, items=parsed.items, matches=matches)
-
-
-def replay_tags(
-    source: str, *, loaded: LoadedConfig, tags: tuple[str, ...] | None
-) -> tuple[str, ...]:
-    """The feed tags a replay gives the items of ``source``: ``tags`` when
-    given, else those of the configured feed with its URL, else none."""
-    if tags is not None:
-        return tags
-    feed = loaded.config.feed_by_url(source)
-    return feed.tags if feed else ()
-
-
-@dataclass(frozen=True)
-class SkippedByTags:
-    """Rules a replay cannot try on some sources: they are limited to feed
-    tags the items there do not get."""
-
-    feed_tags: dict[str, tuple[str, ...]]
-    """Each rule left out somewhere, with its feed_tags."""
-    by_source: tuple[tuple[str, tuple[str, ...]], ...]
-    """Each source that leaves rules out, with their ids."""
-    tags: tuple[str, ...]
-    """The --tag options that would include them all and keep every rule
-    that is tried now (--tag replaces the configured feed's tags)."""
-
-
-def rules_skipped_by_tags(
-    sources: Sequence[str], *, loaded: LoadedConfig, rules: RuleSet
-) -> SkippedByTags | None:
-    """Which rules limited by feed_tags a replay without --tag leaves out."""
-    skipped: dict[str, frozenset[str]] = {}
-    by_source: list[tuple[str, tuple[str, ...]]] = []
-    given: list[str] = []
-    for source in sources:
-        source_tags = frozenset(replay_tags(source, loaded=loaded, tags=None))
-        left_out = [r for r in rules.rules if r.feed_tags and r.feed_tags.isdisjoint(source_tags)]
-        given += sorted(source_tags - set(given))
-        if left_out:
-            shown = loaded.config.redactor().url(source)
-            by_source.append((shown, tuple(sorted(rule.id for rule in left_out))))
-            skipped.update((rule.id, rule.feed_tags) for rule in left_out)
-    if not skipped:
-        return None
-    chosen = list(given)
-    uncovered = {rule_id for rule_id, feed_tags in skipped.items() if feed_tags.isdisjoint(chosen)}
-    while uncovered:
-        # The tag most of the rules still left out have (the alphabetically
-        # first of equals): a short option list, never a long one.
-        best = min(
-            {tag for rule_id in uncovered for tag in skipped[rule_id]},
-            key=lambda tag: (-sum(tag in skipped[rule_id] for rule_id in uncovered), tag),
-        )
-        chosen.append(best)
-        uncovered = {rule_id for rule_id in uncovered if best not in skipped[rule_id]}
-    return SkippedByTags(
-        feed_tags={rule_id: tuple(sorted(skipped[rule_id])) for rule_id in sorted(skipped)},
-        by_source=tuple(by_source),
-        tags=tuple(chosen),
-    )

@@ -22,17 +22,7 @@ from types import FrameType
 from typing import Any
 
 from monitor import __version__
-from monitor.app import (
-    ReplayResult,
-    SkippedByTags,
-    build_monitor,
-    fetch_limits,
-    load_rule_set,
-    replay,
-    rule_reference_problems,
-    rules_skipped_by_tags,
-    utc_now,
-)
+from monitor.app import utc_now
 from monitor.config import LoadedConfig, config_draft, load_config, read_config_draft
 from monitor.delivery.policy import route
 from monitor.delivery.render import format_time, relative_time
@@ -56,6 +46,8 @@ from monitor.pipeline.feed_health import (
     span,
 )
 from monitor.pipeline.feed_status import FeedStatus, feed_status
+from monitor.pipeline.reload import load_rule_set, rule_reference_problems
+from monitor.pipeline.replay import ReplayResult, SkippedByTags, replay, rules_skipped_by_tags
 from monitor.rules.evaluate import (
     DEFAULT_TAG,
     Metric,
@@ -70,6 +62,7 @@ from monitor.rules.testing import junit_xml, run_cases
 from monitor.sources.http import HttpFetcher
 from monitor.store.sqlite import SQLiteStore
 from monitor.validation import did_you_mean, format_duration, parse_duration
+from monitor.wiring import build_monitor, fetch_limits
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE, EXIT_DELIVERY_HELD = 0, 1, 2, 3
 

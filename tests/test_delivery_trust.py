@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import DeliveryReport, Monitor, build_monitor
+from monitor.app import DeliveryReport, Monitor
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.delivery.policy import all_mentions, as_reply
@@ -44,6 +44,7 @@ from monitor.store.claims import (
     this_process,
 )
 from monitor.store.sqlite import SEND_LEASE, SQLiteStore
+from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.records import make_item

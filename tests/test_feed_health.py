@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import build_monitor
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.scheduler import Requests, _apply, _poll_then_deliver
+from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import FakeClock, FeedSpec, write_config

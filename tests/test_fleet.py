@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import Monitor, build_monitor
+from monitor.app import Monitor
 from monitor.config import load_config
 from monitor.scheduler import Requests, build_scheduler, sync_jobs
 from monitor.store.sqlite import SCHEMA_VERSION, SQLiteStore
+from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import FakeClock, FeedSpec, write_config

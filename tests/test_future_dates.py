@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import Monitor, build_monitor
+from monitor.app import Monitor
 from monitor.config import load_config
 from monitor.delivery.policy import AlertPolicy, decide
 from monitor.domain.item import FUTURE_SKEW, effective_time
 from monitor.pipeline.schedule import publish_gap
+from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.records import make_item, make_match

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.app import build_monitor
 from monitor.config import load_config
 from monitor.server import HealthServer
+from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.run_loop import monitor_run_in_thread

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from monitor.app import build_monitor
 from monitor.config import load_config
 from monitor.rules.compile import MAX_CONDITION_DEPTH
+from monitor.wiring import build_monitor
 from monitor.yamlsource import MAX_NESTING, pure_python_loader, read_yaml
 from tests.support.setup import FeedSpec, run_monitor, write_config
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from monitor.app import Monitor, build_monitor
+from monitor.app import Monitor
 from monitor.config import load_config
 from monitor.sources.parser_pool import ParserPool
 from monitor.sources.rss import ParsedFeed
+from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, atom, rss
 from tests.support.setup import FakeClock, FeedSpec, write_config

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.app import Monitor, build_monitor
+from monitor.app import Monitor
 from monitor.config import load_config
 from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS, slack_message
 from monitor.domain.feed import FeedState, Incident, Validators
@@ -38,6 +38,7 @@ from monitor.pipeline.feed_health import (
     stale_notice,
 )
 from monitor.server import HealthServer
+from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.run_loop import monitor_run_in_thread

@@ -9,7 +9,6 @@ from textwrap import dedent
 
 import pytest
 
-from monitor.app import fetch_limits
 from monitor.config import load_config
 from monitor.errors import ConfigError, FetchError
 from monitor.sources.http import (
@@ -19,6 +18,7 @@ from monitor.sources.http import (
     is_internal_address,
     refused_redirect_address,
 )
+from monitor.wiring import fetch_limits
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 

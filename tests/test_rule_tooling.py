@@ -14,11 +14,11 @@ import jsonschema
 import pytest
 import yaml
 
-from monitor.app import build_monitor
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.rules.load import load_rules
 from monitor.rules.model import schema_json
+from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import SHIPPED_RULES, FeedSpec, write_config

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import build_monitor
 from monitor.config import load_config
 from monitor.scheduler import build_scheduler
+from monitor.wiring import build_monitor
 from tests.support.setup import FeedSpec, write_config
 
 

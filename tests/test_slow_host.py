@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import PollReport, build_monitor, fetch_limits
+from monitor.app import PollReport
 from monitor.config import load_config
 from monitor.pipeline.hostpool import HostFairPool, next_startable
 from monitor.sources.http import HttpFetcher
+from monitor.wiring import build_monitor, fetch_limits
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import rss
 from tests.support.held_server import HOLD, HeldFeedServer, fetch_settings

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.app import Monitor, build_monitor
+from monitor.app import Monitor
 from monitor.config import load_config
 from monitor.delivery.sinks import TOKEN_FIXES, TOKEN_SLACK_ERRORS, SlackSink
 from monitor.delivery.slack_check import (
@@ -33,6 +33,7 @@ from monitor.delivery.slack_check import (
 from monitor.domain.alert import OutboxEntry
 from monitor.errors import PermanentDeliveryError, TokenRejectedError
 from monitor.store.sqlite import SQLiteStore
+from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import FakeClock, FeedSpec, run_monitor, write_config

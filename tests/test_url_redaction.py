@@ -19,10 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.app import build_monitor, keep_restart_only
 from monitor.config import load_config
 from monitor.errors import ConfigError, FeedError
+from monitor.pipeline.reload import keep_restart_only
 from monitor.redact import Redactor, redact_url
+from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import FeedSpec, run_monitor, write_config

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor.app import Monitor, build_monitor
+from monitor.app import Monitor
 from monitor.config import load_config
 from monitor.scheduler import run_until_stopped
+from monitor.wiring import build_monitor
 from tests.test_e2e import wait_until
 
 

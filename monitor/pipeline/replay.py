@@ -1,0 +1,128 @@
+"""Replays: the rules run over feed documents, touching neither state nor Slack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from monitor.config import (
+    LoadedConfig,
+)
+from monitor.domain.feed import Validators
+from monitor.domain.item import Item
+from monitor.errors import (
+    FeedError,
+)
+from monitor.redact import Redactor
+from monitor.rules.load import RuleSet
+from monitor.rules.match import Match
+from monitor.sources.http import Fetcher
+from monitor.sources.rss import ParsedFeed, parse_feed
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    source: str
+    items: tuple[Item, ...] = ()
+    matches: tuple[Match, ...] = ()
+    error: FeedError | None = None
+
+
+def replay(
+    sources: Iterable[str],
+    *,
+    loaded: LoadedConfig,
+    rules: RuleSet,
+    fetcher: Fetcher,
+    tags: tuple[str, ...] | None = None,
+) -> Iterator[ReplayResult]:
+    """Run the rules over feed documents without touching state or Slack.
+
+    Items get the name and tags of the configured feed with the same URL,
+    unless ``tags`` is given; a source no feed lists is named after itself.
+    Results name each source as shown: a URL's secrets redacted.
+    """
+    sources = list(sources)
+    redactor = Redactor.for_urls(sources, loaded.config.fetch.secret_query_params)
+    for source in sources:
+        feed = loaded.config.feed_by_url(source)
+        shown = redactor.url(source)
+        try:
+            result = fetcher.fetch(source, Validators())
+            assert result.body is not None
+            parsed: ParsedFeed = parse_feed(
+                result.body,
+                feed_name=feed.name if feed else shown,
+                feed_url=shown,
+                tags=replay_tags(source, loaded=loaded, tags=tags),
+                headers=result.headers,
+                base_url=redactor.url(result.url),
+            )
+        except FeedError as exc:
+            yield ReplayResult(shown, error=redactor.error(exc))
+            continue
+        matches = tuple(m for item in parsed.items for m in rules.match(item))
+        yield ReplayResult(shown, items=parsed.items, matches=matches)
+
+
+def replay_tags(
+    source: str, *, loaded: LoadedConfig, tags: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    """The feed tags a replay gives the items of ``source``: ``tags`` when
+    given, else those of the configured feed with its URL, else none."""
+    if tags is not None:
+        return tags
+    feed = loaded.config.feed_by_url(source)
+    return feed.tags if feed else ()
+
+
+@dataclass(frozen=True)
+class SkippedByTags:
+    """Rules a replay cannot try on some sources: they are limited to feed
+    tags the items there do not get."""
+
+    feed_tags: dict[str, tuple[str, ...]]
+    """Each rule left out somewhere, with its feed_tags."""
+    by_source: tuple[tuple[str, tuple[str, ...]], ...]
+    """Each source that leaves rules out, with their ids."""
+    tags: tuple[str, ...]
+    """The --tag options that would include them all and keep every rule
+    that is tried now (--tag replaces the configured feed's tags)."""
+
+
+def rules_skipped_by_tags(
+    sources: Sequence[str], *, loaded: LoadedConfig, rules: RuleSet
+) -> SkippedByTags | None:
+    """Which rules limited by feed_tags a replay without --tag leaves out."""
+    skipped: dict[str, frozenset[str]] = {}
+    by_source: list[tuple[str, tuple[str, ...]]] = []
+    given: list[str] = []
+    for source in sources:
+        source_tags = frozenset(replay_tags(source, loaded=loaded, tags=None))
+        left_out = [r for r in rules.rules if r.feed_tags and r.feed_tags.isdisjoint(source_tags)]
+        given += sorted(source_tags - set(given))
+        if left_out:
+            shown = loaded.config.redactor().url(source)
+            by_source.append((shown, tuple(sorted(rule.id for rule in left_out))))
+            skipped.update((rule.id, rule.feed_tags) for rule in left_out)
+    if not skipped:
+        return None
+    chosen = list(given)
+    uncovered = {rule_id for rule_id, feed_tags in skipped.items() if feed_tags.isdisjoint(chosen)}
+    while uncovered:
+        # The tag most of the rules still left out have (the alphabetically
+        # first of equals): a short option list, never a long one.
+        best = min(
+            {tag for rule_id in uncovered for tag in skipped[rule_id]},
+            key=lambda tag: (-sum(tag in skipped[rule_id] for rule_id in uncovered), tag),
+        )
+        chosen.append(best)
+        uncovered = {rule_id for rule_id in uncovered if best not in skipped[rule_id]}
+    return SkippedByTags(
+        feed_tags={rule_id: tuple(sorted(skipped[rule_id])) for rule_id in sorted(skipped)},
+        by_source=tuple(by_source),
+        tags=tuple(chosen),
+    )
