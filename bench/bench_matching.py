@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from monitor.domain.item import Item  # noqa: E402
 from monitor.errors import FeedError  # noqa: E402
 from monitor.rules.load import RuleSet, load_rules  # noqa: E402
-from monitor.sources.rss import parse_feed  # noqa: E402
+from monitor.sources.rss import ParseOptions, parse_feed  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "realworld"
 SEED = 20261201
@@ -44,8 +44,7 @@ def load_items(count: int, rng: random.Random) -> list[Item]:
             try:
                 parsed = parse_feed(
                     path.read_bytes(),
-                    feed_name=path.name[:12],
-                    feed_url=f"https://bench/{path.name}",
+                    ParseOptions(feed_name=path.name[:12], feed_url=f"https://bench/{path.name}"),
                 )
             except FeedError:
                 continue

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from monitor.domain.alert import Alert, Target
 from monitor.domain.feed import Validators
+from monitor.domain.poll import PollOutcome
 from monitor.domain.severity import Severity
 from monitor.store.sqlite import SQLiteStore
 
@@ -61,11 +62,13 @@ def fill(store: SQLiteStore, backlog: int) -> None:
     ]
     for feed, alerts in groups:
         store.commit_poll(
-            feed=feed,
-            url=f"https://{feed}.example/feed",
-            items=[],
-            alerts=[(a, Target("#desk")) for a in alerts],
-            validators=Validators(),
+            PollOutcome(
+                feed=feed,
+                url=f"https://{feed}.example/feed",
+                items=[],
+                alerts=[(a, Target("#desk")) for a in alerts],
+                validators=Validators(),
+            ),
             now=NOW,
         )
 

@@ -25,13 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.errors import CorpusError, RuleError  # noqa: E402
-from monitor.rules.evaluate import (  # noqa: E402
-    LabelledItem,
-    Score,
-    evaluate,
-    format_ratio,
-    load_corpora,
-)
+from monitor.rules.corpus import LabelledItem, load_corpora  # noqa: E402
+from monitor.rules.evaluate import Score, evaluate, format_ratio  # noqa: E402
 from monitor.rules.load import RuleSet, load_rules  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "headlines" / "dev.yaml"

@@ -1,40 +1,29 @@
-"""config.toml: pydantic models, loading, and line numbers for every error.
+"""Reading config.toml: the file, the environment's part, and a line for every error.
 
-Secrets never live here: the Slack token is read from the environment
-(``SLACK_BOT_TOKEN``) by :func:`slack_token`. Relative paths in the file are
-relative to the directory of the file itself, so the monitor behaves the same
-whatever directory it is started from.
+What the file may say is monitor.settings. Secrets never live in it: the
+Slack token is read from the environment (``SLACK_BOT_TOKEN``) by
+:func:`slack_token`. Relative paths in the file are relative to the
+directory of the file itself, so the monitor behaves the same whatever
+directory it is started from.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
-from monitor import __version__
-from monitor.domain.severity import Severity
 from monitor.errors import ConfigError, Problem
-from monitor.pipeline.schedule import adaptive_interval
-from monitor.redact import Redactor, redact_url
-from monitor.sources.http import NOT_HTTP, IPNetwork, http_url_problem, is_local_path
-from monitor.validation import (
-    ByteSize,
-    Duration,
-    Location,
-    StrictModel,
-    format_duration,
-    problems_from_validation,
-)
+from monitor.settings import Config
+from monitor.tomlsource import TomlLocator
+from monitor.validation import Location, problems_from_validation
 
 TOKEN_ENV = "SLACK_BOT_TOKEN"  # noqa: S105 - the variable's name, not a secret
 WEBHOOK_ENV = "SLACK_WEBHOOK_URL"
@@ -45,379 +34,6 @@ SETTINGS_FROM_ENV = {
 """Settings an environment variable, when set and not empty, gives in place
 of config.toml's: what differs between a desk's machine and a container
 running the same config.toml. The value is read as if the file had it."""
-DEFAULT_USER_AGENT = (
-    f"watchdesk-monitor/{__version__} (+https://github.com/watch-desk/monitor; feed monitor)"
-)
-
-FeedName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
-Tag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
-
-
-class StateSettings(StrictModel):
-    path: Path = Path("state/monitor.db")
-
-
-class RulesSettings(StrictModel):
-    dir: Path = Path("rules")
-    reload_interval: Duration = timedelta(seconds=10)
-
-
-_MENTION = re.compile(r"^(@here|@channel|@everyone|subteam:S[A-Z0-9]+|user:[UW][A-Z0-9]+)$")
-
-
-def mention_syntax(mention: str) -> str:
-    """Slack's syntax for a mention as config writes it; only this syntax notifies."""
-    if mention.startswith("@"):
-        return f"<!{mention[1:]}>"
-    kind, _, ident = mention.partition(":")
-    return f"<!subteam^{ident}>" if kind == "subteam" else f"<@{ident}>"
-
-
-def _check_mention(value: str) -> str:
-    if not _MENTION.match(value):
-        raise ValueError(
-            f"invalid mention {value!r}: use @here, @channel, @everyone, subteam:S0123ABC "
-            "(a user group) or user:U0123ABC"
-        )
-    return value
-
-
-Mention = Annotated[str, AfterValidator(_check_mention)]
-Channel = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[#@]?[A-Za-z0-9._-]+$")]
-
-
-class RouteSettings(StrictModel):
-    """Where alerts of some rules or severities go, and how."""
-
-    rules: tuple[str, ...] = ()
-    severities: tuple[Severity, ...] = ()
-    channels: tuple[Channel, ...] = ()
-    mentions: tuple[Mention, ...] = ()
-    digest: str | None = None
-    """A cron expression (minute hour day month weekday, UTC): instead of a
-    post each, these alerts go out together in one digest per channel at
-    those times."""
-
-    @field_validator("digest")
-    @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        if value is not None:
-            # Imported here: the scheduler module imports the app, which imports config.
-            from monitor.scheduler import cron_trigger
-
-            cron_trigger(value)
-        return value
-
-    def applies(self, rule_id: str, severity: Severity) -> bool:
-        return (not self.rules or rule_id in self.rules) and (
-            not self.severities or severity in self.severities
-        )
-
-
-class SlackSettings(StrictModel):
-    channel: Channel
-    """The default channel: alerts no route claims go here."""
-    api_url: str = "https://slack.com/api/"
-    timeout: Duration = timedelta(seconds=15)
-    unfurl_links: bool = False
-    routes: tuple[RouteSettings, ...] = ()
-    mentions: dict[Severity, tuple[Mention, ...]] = Field(default_factory=dict)
-    """Mentions per severity, in every channel the alert goes to."""
-    min_interval: Duration = timedelta(seconds=1)
-    """Least time between two posts to one channel (Slack allows about one a second)."""
-    thread_window: Duration = timedelta(hours=12)
-    """A later item of the same story (same link, or a near-identical title)
-    for the same rule and channel is posted in the first alert's thread."""
-    cooldown: dict[str, Duration] = Field(default_factory=dict)
-    """Per rule: at most one top-level alert per story in this period
-    (default: thread_window)."""
-
-    storm_threshold: int = Field(default=10, ge=1)
-    storm_window: Duration = timedelta(minutes=10)
-    """Once storm_threshold top-level alerts went to a channel within
-    storm_window, further ones are rolled into one summary message per
-    delivery run instead of a post each."""
-
-    def story_window(self, rule_id: str) -> timedelta:
-        return self.cooldown.get(rule_id, self.thread_window)
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"api_url must be an http(s) URL, got {value!r}")
-        return value if value.endswith("/") else value + "/"
-
-
-class FetchSettings(StrictModel):
-    timeout: Duration = timedelta(seconds=20)
-    connect_timeout: Duration = timedelta(seconds=10)
-    max_bytes: ByteSize = Field(default=10 * 2**20, gt=0)
-    max_redirects: int = Field(default=5, ge=0, le=20)
-    user_agent: str = DEFAULT_USER_AGENT
-    concurrency: int = Field(default=4, ge=1, le=64)
-    per_host: int = Field(default=2, ge=1, le=16)
-    parse_processes: int | None = Field(default=None, ge=0, le=16)
-    """Processes that parse large feed documents beside the poll threads
-    (feedparser holds the GIL). 0 parses in the poll threads; unset means
-    one per CPU core (at most 8) on a machine with more than one."""
-    allow_private: list[str] = Field(default_factory=list)
-    """Internal addresses or networks (CIDR) a redirect from a feed on a
-    public address may lead to; any other internal target is refused."""
-
-    @field_validator("allow_private")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            try:
-                ipaddress.ip_network(entry.strip(), strict=False)
-            except ValueError as exc:
-                raise ValueError(
-                    f"allow_private entries must be IP addresses or CIDR networks "
-                    f"such as 10.0.0.0/8, got {entry!r}"
-                ) from exc
-        return [entry.strip() for entry in value]
-
-    secret_query_params: list[str] = Field(default_factory=list)
-    """Query parameters, besides monitor.redact.DEFAULT_SECRET_PARAMS, whose
-    values are secrets: hidden wherever a feed URL is shown or stored."""
-
-    @property
-    def allowed_private_networks(self) -> tuple[IPNetwork, ...]:
-        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.allow_private)
-
-    @field_validator("secret_query_params")
-    @classmethod
-    def _param_names(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if not name.strip() or re.search(r"[\s=&#?]", name.strip()):
-                raise ValueError(
-                    f"secret_query_params entries must be query parameter names "
-                    f"such as access_key, got {name!r}"
-                )
-        return [name.strip().lower() for name in value]
-
-
-class PollBounds(StrictModel):
-    """Limits on how often one class of feeds (a tag) is polled."""
-
-    floor: Duration | None = None
-    """Never poll more often than this, however fast the feed publishes."""
-    ceiling: Duration | None = None
-    """Never poll less often than this, however slowly it publishes."""
-
-    @field_validator("floor", "ceiling")
-    @classmethod
-    def _at_least_a_second(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value.total_seconds() < 1:
-            raise ValueError("must be at least 1s")
-        return value
-
-
-class PollingSettings(StrictModel):
-    default_interval: Duration = timedelta(minutes=5)
-    """How often a feed is polled until its publishing rate is known."""
-    floor: Duration = timedelta(minutes=2)
-    ceiling: Duration = timedelta(minutes=30)
-    """A feed's interval follows how often it publishes (half its typical gap
-    between items), kept between floor and ceiling."""
-    jitter: float = Field(default=0.1, ge=0.0, le=0.5)
-    """Each wait is lengthened by a random share of up to this, so feeds on
-    one host drift apart instead of polling in lockstep (never shortened: a
-    floor or a Retry-After is a promise to the publisher)."""
-    tags: dict[Tag, PollBounds] = Field(default_factory=dict)
-    """Per feed tag: a tighter (or looser) floor and ceiling, e.g. sanctions."""
-    max_backoff: Duration = timedelta(hours=1)
-    """After failures a feed is polled at its interval doubled per failure, up
-    to this; never less often, and never given up on."""
-    baseline_window: Duration = timedelta(hours=6)
-    max_item_age: Duration = timedelta(days=3)
-    flood_threshold: int = Field(default=20, ge=1)
-    """A poll raising more alerts than this for one rule from one feed posts
-    one flood alert for them (the count and a few examples) and an ops
-    notice; the alerts it stands for stay in the outbox, folded."""
-    seen_retention: Duration = timedelta(days=90)
-    """Records of items seen are kept this long after the item left its feed;
-    must exceed max_item_age, so that an item whose record is pruned is too
-    old to alert if it ever comes back."""
-
-    @model_validator(mode="after")
-    def _consistent(self) -> PollingSettings:
-        if self.floor.total_seconds() < 1:
-            raise ValueError("polling.floor must be at least 1s")
-        if self.floor > self.ceiling:
-            raise ValueError(
-                f"polling.floor ({format_duration(self.floor)}) is longer than "
-                f"polling.ceiling ({format_duration(self.ceiling)})"
-            )
-        if self.seen_retention <= self.max_item_age:
-            raise ValueError(
-                f"polling.seen_retention ({format_duration(self.seen_retention)}) must be longer "
-                f"than polling.max_item_age ({format_duration(self.max_item_age)}): an item "
-                "whose seen record was pruned could otherwise alert a second time"
-            )
-        return self
-
-
-class OpsSettings(StrictModel):
-    """Alerts about the monitor's own sources: feeds failing or gone silent."""
-
-    enabled: bool = True
-    channel: Channel | None = None
-    """Where ops alerts go (default: slack.channel)."""
-    mentions: tuple[Mention, ...] = ()
-    failing_after: Duration = timedelta(hours=1)
-    """A feed failing without a break for this long raises one ops alert."""
-    silent_factor: float = Field(default=4.0, ge=1.0)
-    silent_min: Duration = timedelta(days=1)
-    """A feed that brings no new item for silent_factor times its typical gap
-    between items, and at least silent_min, raises one ops alert (a feed can
-    set its own silent_after)."""
-
-
-class DeliverySettings(StrictModel):
-    interval: Duration = timedelta(seconds=10)
-    retry_initial: Duration = timedelta(seconds=30)
-    retry_max: Duration = timedelta(minutes=30)
-    batch_size: int = Field(default=50, ge=1, le=1000)
-    max_attempts: int = Field(default=20, ge=1)
-    claim_lease: Duration = timedelta(minutes=10)
-
-
-class FeedSettings(StrictModel):
-    name: FeedName
-    url: str = Field(min_length=1)
-    tags: tuple[Tag, ...] = ()
-    interval: Duration | None = None
-    """A fixed interval: this feed is polled this often, whatever it publishes."""
-    floor: Duration | None = None
-    ceiling: Duration | None = None
-    silent_after: Duration | None = None
-    """Raise an ops alert when the feed brings nothing new for this long."""
-
-    @field_validator("url")
-    @classmethod
-    def _fetchable(cls, value: str) -> str:
-        if is_local_path(value):
-            return value
-        problem = http_url_problem(value)
-        if problem == NOT_HTTP:
-            raise ValueError(
-                f"feed URLs must be http(s) URLs, file:// URLs or paths, got {redact_url(value)!r}"
-            )
-        if problem is not None:
-            raise ValueError(f"invalid URL {redact_url(value)!r}: {problem}")
-        return value
-
-    @field_validator("interval", "floor", "ceiling", "silent_after")
-    @classmethod
-    def _positive(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value.total_seconds() < 1:
-            raise ValueError("must be at least 1s")
-        return value
-
-    @model_validator(mode="after")
-    def _fixed_or_adaptive(self) -> FeedSettings:
-        if self.interval is not None and (self.floor is not None or self.ceiling is not None):
-            raise ValueError(
-                "interval fixes how often the feed is polled; floor and ceiling bound an "
-                "adaptive interval: set one or the other"
-            )
-        return self
-
-
-class ServerSettings(StrictModel):
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = Field(default=9108, ge=0, le=65535)
-    """0 picks a free port (it is logged)."""
-
-
-class Config(StrictModel):
-    state: StateSettings = StateSettings()
-    rules: RulesSettings = RulesSettings()
-    slack: SlackSettings
-    fetch: FetchSettings = FetchSettings()
-    polling: PollingSettings = PollingSettings()
-    delivery: DeliverySettings = DeliverySettings()
-    server: ServerSettings = ServerSettings()
-    ops: OpsSettings = OpsSettings()
-    feeds: tuple[FeedSettings, ...] = ()
-
-    @model_validator(mode="after")
-    def _unique_feeds(self) -> Config:
-        for attribute in ("name", "url"):
-            seen: set[str] = set()
-            for feed in self.feeds:
-                value = getattr(feed, attribute)
-                if value in seen:
-                    shown = redact_url(value) if attribute == "url" else value
-                    raise ValueError(f"two feeds have the same {attribute} {shown!r}")
-                seen.add(value)
-        # A feed is known by its URL as shown (see monitor.redact); two whose
-        # URLs differ only in their secrets would share item identities.
-        shown_by: dict[str, str] = {}
-        redactor = Redactor.for_urls((), self.fetch.secret_query_params)
-        for feed in self.feeds:
-            other = shown_by.setdefault(redactor.url(feed.url), feed.name)
-            if other != feed.name:
-                raise ValueError(
-                    f"feeds {other!r} and {feed.name!r} have URLs that differ only in their "
-                    f"secrets ({redactor.url(feed.url)!r} with the secrets hidden), and the "
-                    "monitor tells feeds apart by what it shows of their URLs: end each URL "
-                    f"with a fragment of its own, such as #{feed.name} (not sent to the server)"
-                )
-        for feed in self.feeds:
-            floor, ceiling = self.poll_bounds(feed)
-            if floor > ceiling:
-                raise ValueError(
-                    f"feed {feed.name!r}: its floor ({format_duration(floor)}) is longer than its "
-                    f"ceiling ({format_duration(ceiling)}); each comes from the feed itself, "
-                    "else from its tags in polling.tags, else from polling.floor/ceiling"
-                )
-        return self
-
-    def poll_bounds(self, feed: FeedSettings) -> tuple[timedelta, timedelta]:
-        """The least and the most time between two polls of a feed.
-
-        A fixed interval pins both. Otherwise the feed's own floor and
-        ceiling win, then its tags' (the tightest where several tags set
-        one: a feed that is both news and sanctions is polled as sanctions),
-        then polling's.
-        """
-        if feed.interval is not None:
-            return feed.interval, feed.interval
-        tagged = [self.polling.tags[tag] for tag in feed.tags if tag in self.polling.tags]
-        floors = [b.floor for b in tagged if b.floor is not None]
-        ceilings = [b.ceiling for b in tagged if b.ceiling is not None]
-        floor = feed.floor or (min(floors) if floors else self.polling.floor)
-        ceiling = feed.ceiling or (min(ceilings) if ceilings else self.polling.ceiling)
-        return floor, ceiling
-
-    def interval_of(self, feed: FeedSettings) -> timedelta:
-        """How often a feed is polled before anything is known of its rate."""
-        floor, ceiling = self.poll_bounds(feed)
-        return min(max(self.polling.default_interval, floor), ceiling)
-
-    def interval_for(self, feed: FeedSettings, publish_gap: timedelta | None) -> timedelta:
-        """A feed's interval (before backoff and jitter) given its publishing rate."""
-        floor, ceiling = self.poll_bounds(feed)
-        return adaptive_interval(
-            publish_gap, floor=floor, ceiling=ceiling, default=self.interval_of(feed)
-        )
-
-    def feed_names(self) -> frozenset[str]:
-        return frozenset(feed.name for feed in self.feeds)
-
-    def ops_channel(self) -> str:
-        return self.ops.channel or self.slack.channel
-
-    def feed_by_url(self, url: str) -> FeedSettings | None:
-        return next((f for f in self.feeds if f.url == url), None)
-
-    def redactor(self) -> Redactor:
-        """What hides the secrets of the feed URLs wherever one is shown or stored."""
-        return Redactor.for_urls((f.url for f in self.feeds), self.fetch.secret_query_params)
 
 
 @dataclass(frozen=True)
@@ -433,17 +49,21 @@ class LoadedConfig:
 
     @property
     def base_dir(self) -> Path:
+        """The directory relative paths in the file start from."""
         return self.path.parent
 
     def resolve(self, path: Path) -> Path:
+        """``path`` as the file means it."""
         return path if path.is_absolute() else self.base_dir / path
 
     @property
     def state_path(self) -> Path:
+        """The state database's path."""
         return self.resolve(self.config.state.path)
 
     @property
     def rules_dir(self) -> Path:
+        """The rules directory's path."""
         return self.resolve(self.config.rules.dir)
 
 
@@ -559,58 +179,3 @@ def config_draft(loaded: LoadedConfig) -> ConfigDraft:
         lambda loc: None,
         loaded.base_dir,
     )
-
-
-class TomlLocator:
-    """Finds the line of a key path (``("feeds", 2, "url")``) in TOML text.
-
-    tomllib keeps no positions, so this scans table headers and ``key =``
-    lines. It is only used to point at errors, so a near miss (the table's
-    header line) is acceptable where a key cannot be found.
-    """
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    _KEY = re.compile(
-        r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
-    )
-
-    def __init__(self, text: str) -> None:
-        self.lines: dict[Location, int] = {}
-        table: Location = ()
-        array_counts: dict[Location, int] = {}
-        in_multiline = False
-        for number, raw in enumerate(text.splitlines(), start=1):
-            if raw.count('"""') % 2 == 1 or raw.count("'''") % 2 == 1:
-                in_multiline = not in_multiline
-                if not in_multiline:
-                    continue
-            if in_multiline and not self._KEY.match(raw):
-                continue
-            header = self._HEADER.match(raw)
-            if header:
-                names: Location = tuple(self._split_key(header.group(2)))
-                if header.group(1) == "[[":
-                    index = array_counts.get(names, 0)
-                    array_counts[names] = index + 1
-                    table = (*names, index)
-                else:
-                    table = names
-                self.lines.setdefault(table, number)
-                continue
-            key = self._KEY.match(raw)
-            if key:
-                self.lines.setdefault((*table, *self._split_key(key.group(1))), number)
-
-    @staticmethod
-    def _split_key(dotted: str) -> list[str]:
-        return [
-            part.strip().strip("\"'")
-            for part in re.findall(r"""(?:"[^"]*"|'[^']*'|[^.]+)""", dotted)
-        ]
-
-    def line_of(self, loc: Location) -> int | None:
-        for end in range(len(loc), 0, -1):
-            line = self.lines.get(loc[:end])
-            if line is not None:
-                return line
-        return None

@@ -1,4 +1,5 @@
-"""The only module that imports APScheduler: runs polls and delivery on a schedule."""
+"""The only module that runs APScheduler (monitor.cron only parses its cron
+expressions): runs polls and delivery on a schedule."""
 
 from __future__ import annotations
 
@@ -17,16 +18,15 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import Monitor
-from monitor.config import FeedSettings
+from monitor.cron import cron_trigger
 from monitor.pipeline.hostpool import HostFairPool
 from monitor.server import TOKEN_ENV, HealthServer
-from monitor.sources.http import host_key
-from monitor.store.sqlite import DEFER_SECONDS
-from monitor.validation import format_duration
+from monitor.settings import FeedSettings
+from monitor.sources.urls import host_key
+from monitor.units import format_duration
 
 log = logging.getLogger("monitor.scheduler")
 
@@ -35,16 +35,6 @@ Request = Callable[[BackgroundScheduler], object]
 Requests = queue.SimpleQueue[Request]
 
 PRUNE_EVERY = timedelta(hours=1)
-
-
-def cron_trigger(expression: str) -> CronTrigger:
-    """A UTC cron trigger from "minute hour day month weekday"; ValueError if invalid."""
-    try:
-        return CronTrigger.from_crontab(expression, timezone=UTC)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(
-            f"invalid cron expression {expression!r}: {exc} (five fields: minute hour day month weekday)"
-        ) from exc
 
 
 def _poll_then_deliver(monitor: Monitor, feed: FeedSettings, requests: Requests) -> None:
@@ -242,10 +232,9 @@ def build_scheduler(
         # Spread first polls over a few seconds so start-up is not one burst;
         # a feed backed off before a restart stays backed off.
         stagger = timedelta(seconds=min(5.0, interval.total_seconds() / 2) * index / count)
-        state = monitor.store.feed_state(feed.name)
         first = start + stagger
-        if state is not None and state.next_poll_at is not None:
-            first = max(first, state.next_poll_at)
+        if (due := monitor.next_poll_at(feed.name)) is not None:
+            first = max(first, due)
         _add_poll_job(scheduler, monitor, feed, request_queue, first)
     for channel, digest in sorted(_digests(monitor)):
         _add_digest_job(scheduler, monitor, channel, digest)
@@ -358,8 +347,7 @@ def run_until_stopped(
     Each time ``reload`` is set (SIGHUP), config and rules are reloaded at once.
     """
     requests: Requests = queue.SimpleQueue()
-    monitor.parser.start()
-    monitor.close_unwatched_incidents()
+    monitor.start()
     polls = poll_executor(monitor)
     scheduler = build_scheduler(monitor, requests, polls)
     scheduler.start()
@@ -388,12 +376,12 @@ def run_until_stopped(
                 )
             _apply(scheduler, requests)
             # Never waits: a poll's long commit must not hold up the loop.
-            monitor.flush_bookkeeping(older_than=DEFER_SECONDS, wait=False)
+            monitor.sync_store(due_only=True, wait=False)
             if dead is None and (dead := scheduler_problem(scheduler)) is not None:
                 log.error("%s: no feed is polled any more; /healthz answers 503", dead)
     finally:
         log.info("stopping: waiting for running polls and deliveries to finish")
-        monitor.scheduler_running = False
+        monitor.scheduler_stopped()
         dropped = polls.drop_queued()
         if dropped:
             log.info(
@@ -404,5 +392,5 @@ def run_until_stopped(
         if server is not None:
             server.stop()
         scheduler.shutdown(wait=True)
-        counts = monitor.store.outbox_counts()
+        counts = monitor.outbox_counts()
         log.info("stopped; outbox: %d pending, %d failed", counts["pending"], counts["failed"])

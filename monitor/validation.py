@@ -3,22 +3,19 @@
 Shared by config.toml and the rule files so that both speak the same way:
 unknown keys are named with a did-you-mean, missing keys are named, a wrong
 value is told what is allowed (never in pydantic's own schema words), and
-every finding carries the line it refers to. :func:`salvage` validates what
+every finding carries the line it refers to. monitor.salvage validates what
 is left of an invalid file, so that its other problems can be found in the
-same run.
+same run; monitor.units holds the durations and sizes both files write.
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from monitor.errors import Problem
 
@@ -35,6 +32,7 @@ class StrictModel(BaseModel):
 
 
 def did_you_mean(word: str, choices: Sequence[str], prefix: str = "") -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to ``word``, or nothing."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 
@@ -293,131 +291,6 @@ def _merged_requirement(details: list[Any]) -> str:
     return " or ".join(dict.fromkeys(parts))
 
 
-# --- checking the rest of an invalid file ----------------------------------
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-class _Dropped:
-    """Marks a part of the data left out because an error points at it."""
-
-
-_DROPPED = _Dropped()
-_PathMap = dict[str | int, tuple[str | int, "_PathMap"]]
-
-
-@dataclass(frozen=True)
-class Salvaged(Generic[ModelT]):
-    """What validates of an invalid file once the parts errors point at are left out."""
-
-    model: ModelT
-    dropped: tuple[Location, ...]
-    """Paths left out (in the file's data), outermost first."""
-    _paths: _PathMap
-
-    def original(self, loc: Location) -> Location:
-        """The path in the file's data of a path in the salvaged model."""
-        return _original(self._paths, loc)
-
-
-def _original(paths: _PathMap, loc: Location) -> Location:
-    found: list[str | int] = []
-    for part in loc:
-        if part not in paths:
-            return (*found, *loc[len(found) :])
-        original, paths = paths[part]
-        found.append(original)
-    return tuple(found)
-
-
-def salvage(
-    model: type[ModelT], data: object, defaults: dict[str, object] | None = None
-) -> Salvaged[ModelT] | None:
-    """Validate ``data`` leaving out every part an error points at (a list
-    entry, a key and its value), until the rest validates; None when an
-    error is about the whole document.
-
-    Parts emptied by what was left out go too. A required top-level key left
-    out (or missing) takes its value from ``defaults``, so that the rest of a
-    rule whose severity is misspelt can still be checked. What the result
-    lacks says nothing about the file: checks that look for something absent
-    must not run on it.
-    """
-    working = copy.deepcopy(data)
-    dropped: list[Location] = []
-    for _ in range(_SALVAGE_ROUNDS):
-        view, paths = _without_dropped(working)
-        if not isinstance(view, dict):
-            return None
-        for key, value in (defaults or {}).items():
-            view.setdefault(key, value)
-        try:
-            validated = model.model_validate(view)
-        except ValidationError as exc:
-            targets: set[Location] = set()
-            for detail in exc.errors(include_url=False):
-                path, _ = data_path(detail["loc"], view, detail["type"])
-                if detail["type"] == "missing":
-                    path = path[:-1]
-                if not path:
-                    return None
-                targets.add(path)
-            for path in sorted(targets, key=len):
-                original = _original(paths, path)
-                if any(original[: len(done)] == done for done in dropped):
-                    continue
-                if not _drop(working, original):
-                    return None
-                dropped.append(original)
-            continue
-        return Salvaged(validated, tuple(dropped), paths)
-    return None
-
-
-_SALVAGE_ROUNDS = 25
-
-
-def _without_dropped(node: object) -> tuple[object, _PathMap]:
-    """``node`` without its dropped parts, nor parts emptied by those, and
-    the map from its paths to ``node``'s."""
-    paths: _PathMap = {}
-    if isinstance(node, dict):
-        kept: dict[object, object] = {}
-        for key, value in node.items():
-            child, child_paths = _without_dropped(value)
-            if child is not _DROPPED:
-                kept[key] = child
-                paths[key] = (key, child_paths)
-        return (_DROPPED if node and not kept else kept), paths
-    if isinstance(node, list):
-        entries: list[object] = []
-        for index, value in enumerate(node):
-            child, child_paths = _without_dropped(value)
-            if child is not _DROPPED:
-                paths[len(entries)] = (index, child_paths)
-                entries.append(child)
-        return (_DROPPED if node and not entries else entries), paths
-    return node, paths
-
-
-def _drop(data: object, path: Location) -> bool:
-    container = data
-    for part in path[:-1]:
-        if not _holds(container, part):
-            return False
-        container = container[part]  # type: ignore[index]
-    if not _holds(container, path[-1]):
-        return False
-    container[path[-1]] = _DROPPED  # type: ignore[index]
-    return True
-
-
-def _holds(container: object, part: str | int) -> bool:
-    if isinstance(container, dict):
-        return part in container
-    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
-
-
 _CHARACTER_CLASS = re.compile(r"\[((?:\\.|[^\]])+)\]([?*+]?)")
 
 
@@ -465,61 +338,3 @@ def _class_words(members: str, *, one: bool = False) -> str:
         return words[0]
     joiner = " or " if one else " and "
     return ", ".join(words[:-1]) + joiner + words[-1]
-
-
-# --- value types shared by config and rules --------------------------------
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: object) -> object:
-    """``"90s"``, ``"5m"``, ``"2h"``, ``"7d"`` or a number of seconds, as a timedelta."""
-    if isinstance(value, bool):
-        raise ValueError("a duration must be a number with a unit, e.g. 30s, 5m, 2h, 1d")
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(
-                f"invalid duration {value!r}: use a number with a unit, e.g. 30s, 5m, 2h, 1d"
-            )
-        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    return value
-
-
-def format_duration(value: timedelta) -> str:
-    seconds = value.total_seconds()
-    for unit in ("d", "h", "m"):
-        size = _UNIT_SECONDS[unit]
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-_BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.I)
-_BYTE_UNITS = {
-    "b": 1,
-    "kb": 1000,
-    "kib": 1024,
-    "mb": 10**6,
-    "mib": 2**20,
-    "gb": 10**9,
-    "gib": 2**30,
-}
-
-
-def parse_byte_size(value: object) -> object:
-    """``10485760``, ``"10MiB"`` or ``"512 KiB"`` as a number of bytes."""
-    if isinstance(value, str):
-        match = _BYTES.match(value)
-        if not match:
-            raise ValueError(f"invalid size {value!r}: use bytes or a unit, e.g. 512KiB, 10MiB")
-        return int(float(match.group(1)) * _BYTE_UNITS[(match.group(2) or "b").lower()])
-    return value
-
-
-ByteSize = Annotated[int, BeforeValidator(parse_byte_size)]

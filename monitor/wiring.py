@@ -7,24 +7,29 @@ import time
 from collections.abc import Callable
 from typing import TextIO, TypeVar
 
-from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
-
-from monitor.app import Clock, Monitor, utc_now
+from monitor.app import Monitor
+from monitor.clock import Clock, utc_now
 from monitor.config import (
     LoadedConfig,
     slack_token,
     slack_webhook_url,
 )
-from monitor.delivery.sinks import ConsoleSink, Sink, SlackSink, WebhookSink
+from monitor.delivery.sinks.base import Sink, SinkSetup
+from monitor.delivery.sinks.registry import build_named_sink
+from monitor.delivery.sinks.slack import web_client
 from monitor.delivery.slack_check import (
-    token_check,
+    SlackProbe,
+    TokenVerdict,
+    token_test,
+    token_verdict,
+    webhook_test,
 )
 from monitor.pipeline.reload import load_rule_set
 from monitor.rules.load import rules_fingerprint
 from monitor.sources.http import FetchLimits, HttpFetcher
 from monitor.sources.parser_pool import ParserPool, default_processes
-from monitor.store.sqlite import SQLiteStore
+from monitor.sources.registry import SharedParts, build_sources
+from monitor.store.factory import open_store
 
 T = TypeVar("T")
 
@@ -42,24 +47,68 @@ def fetch_limits(loaded: LoadedConfig) -> FetchLimits:
     )
 
 
+def chosen_sink() -> tuple[str, str | None]:
+    """The sink the environment chooses, by its registered name, and the
+    secret it authenticates with: ``slack`` with SLACK_BOT_TOKEN, else
+    ``webhook`` with SLACK_WEBHOOK_URL, else ``console``."""
+    token = slack_token()
+    if token is not None:
+        return "slack", token
+    webhook = slack_webhook_url()
+    if webhook is not None:
+        return "webhook", webhook
+    return "console", None
+
+
+def sink_setup(
+    loaded: LoadedConfig, *, secret: str | None = None, console: TextIO | None = None
+) -> SinkSetup:
+    """What the sink factories need from the config."""
+    slack = loaded.config.slack
+    return SinkSetup(
+        min_interval=slack.min_interval.total_seconds(),
+        timeout=slack.timeout.total_seconds(),
+        api_url=slack.api_url,
+        unfurl_links=slack.unfurl_links,
+        secret=secret,
+        console=console,
+    )
+
+
 def build_sink(loaded: LoadedConfig, console: TextIO | None = None) -> Sink:
     """Slack with SLACK_BOT_TOKEN, an incoming webhook with SLACK_WEBHOOK_URL,
     else the console."""
+    name, secret = chosen_sink()
+    return build_named_sink(name, sink_setup(loaded, secret=secret, console=console))
+
+
+def _slack_probe(loaded: LoadedConfig, token: str) -> SlackProbe:
     slack = loaded.config.slack
-    interval = slack.min_interval.total_seconds()
-    timeout = int(slack.timeout.total_seconds())
+    return SlackProbe(web_client(slack.api_url, slack.timeout.total_seconds(), token))
+
+
+def token_check(loaded: LoadedConfig) -> Callable[[], TokenVerdict] | None:
+    """auth.test with SLACK_BOT_TOKEN, through the same API as delivery;
+    None without a bot token (an incoming webhook has no auth.test)."""
+    token = slack_token()
+    if token is None:
+        return None
+    probe = _slack_probe(loaded, token)
+    return lambda: token_verdict(probe.identify())
+
+
+def slack_test(loaded: LoadedConfig, say: Callable[[str], None]) -> bool | None:
+    """Test the Slack delivery the environment sets up: True when it all
+    works, False when something fails, None when neither SLACK_BOT_TOKEN
+    nor SLACK_WEBHOOK_URL is set."""
     token = slack_token()
     if token is not None:
-        # No retry handlers: the outbox retries, and slack-sdk's connection
-        # retry would re-post a message Slack may already have accepted.
-        client = WebClient(token=token, base_url=slack.api_url, timeout=timeout, retry_handlers=[])
-        return SlackSink(client, unfurl_links=slack.unfurl_links, min_interval=interval)
+        return token_test(loaded.config, _slack_probe(loaded, token), say)
     webhook = slack_webhook_url()
     if webhook is not None:
-        return WebhookSink(
-            WebhookClient(webhook, timeout=timeout, retry_handlers=[]), min_interval=interval
-        )
-    return ConsoleSink(console)
+        sink = build_named_sink("webhook", sink_setup(loaded, secret=webhook))
+        return webhook_test(loaded.config, sink, say)
+    return None
 
 
 def build_monitor(
@@ -75,20 +124,27 @@ def build_monitor(
     """Build a Monitor from a validated config: rules, SQLite state, HTTP fetcher, sink.
 
     ``new_state``: start over on purpose where the state database is lost
-    (see SQLiteStore)."""
+    (see open_store)."""
     # Taken before loading, so that an edit made while loading is seen later.
     fingerprint = rules_fingerprint(loaded.rules_dir)
     rules = load_rule_set(loaded)
-    store = SQLiteStore(
+    store = open_store(
         loaded.state_path, claim_lease=loaded.config.delivery.claim_lease, new_state=new_state
     )
     processes = loaded.config.fetch.parse_processes
-    return Monitor(
+    limits = fetch_limits(loaded)
+    parts = SharedParts(
+        fetcher=HttpFetcher(limits),
         parser=ParserPool(default_processes() if processes is None else processes),
+        limits=limits,
+    )
+    return Monitor(
+        parser=parts.parser,
         loaded=loaded,
         rules=rules,
         store=store,
-        fetcher=HttpFetcher(fetch_limits(loaded)),
+        fetcher=parts.fetcher,
+        sources=build_sources(parts),
         sink=build_sink(loaded, console),
         token_check=token_check(loaded),
         clock=clock,

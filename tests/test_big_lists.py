@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.rules.compiled import Match
 from monitor.rules.load import RuleSet, load_rules
-from monitor.rules.match import Match
 from tests.support.records import make_item
 
 BIG = 30_000

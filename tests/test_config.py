@@ -106,6 +106,18 @@ def test_duplicate_feed_names_are_rejected(tmp_path: Path) -> None:
     assert "two feeds have the same name 'bbc-world'" in problem
 
 
+def test_a_feed_type_is_one_the_source_registry_knows(tmp_path: Path) -> None:
+    (feed,) = load_config(write(tmp_path, MINIMAL)).config.feeds
+    assert feed.type == "rss", "rss unless a feed says otherwise"
+    typed = MINIMAL.replace('interval = "5m"', 'interval = "5m"\ntype = "rss"')
+    assert load_config(write(tmp_path, typed)).config.feeds[0].type == "rss"
+    (problem,) = problems(tmp_path, MINIMAL.replace('interval = "5m"', 'type = "rs"'))
+    assert problem == (
+        "config.toml:12: feeds[0].type: unknown feed type 'rs' (did you mean 'rss'?); "
+        "known types: rss"
+    )
+
+
 def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
     (problem,) = problems(tmp_path, MINIMAL.replace('interval = "5m"', "interval = 5m"))
     assert (

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import FeedError
-from monitor.sources.rss import parse_feed
+from monitor.sources.rss import ParseOptions, parse_feed
 
 pytestmark = pytest.mark.corpus
 
@@ -59,10 +59,12 @@ def _check(path: Path, root: Path) -> None:
     try:
         parsed = parse_feed(
             body,
-            feed_name="corpus",
-            feed_url="http://example.com/feed",
-            tags=("news",),
-            headers=_declared_headers(body),
+            ParseOptions(
+                feed_name="corpus",
+                feed_url="http://example.com/feed",
+                tags=("news",),
+                headers=_declared_headers(body),
+            ),
         )
     except FeedError as exc:
         assert str(exc), f"{path.relative_to(root)}: an error with no message"

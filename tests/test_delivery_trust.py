@@ -26,12 +26,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import DeliveryReport, Monitor
+from monitor.app import Monitor
 from monitor.cli import main
 from monitor.config import load_config
+from monitor.delivery.ledger import DeliveryReport
 from monitor.delivery.policy import all_mentions, as_reply
 from monitor.domain.alert import Alert, OutboxEntry, Target
 from monitor.domain.feed import Validators
+from monitor.domain.poll import PollOutcome
 from monitor.domain.severity import Severity
 from monitor.store import sqlite as store_module
 from monitor.store.claims import (
@@ -333,9 +335,9 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 HERE = this_process()
 
 
-def queued_store(path: Path, **options: object) -> tuple[SQLiteStore, int]:
+def queued_store(path: Path) -> tuple[SQLiteStore, int]:
     """A store at ``path`` with one alert queued; the store and the alert's id."""
-    store = SQLiteStore(path, **options)  # type: ignore[arg-type]
+    store = SQLiteStore(path)
     item = make_item("Strike on Kharkiv", guid="urn:a", published=NOW)
     alert = Alert(
         rule_id="strike",
@@ -352,11 +354,13 @@ def queued_store(path: Path, **options: object) -> tuple[SQLiteStore, int]:
         created_at=NOW,
     )
     store.commit_poll(
-        feed="f",
-        url="https://x/feed",
-        items=[item],
-        alerts=[(alert, Target("#desk"))],
-        validators=Validators(),
+        PollOutcome(
+            feed="f",
+            url="https://x/feed",
+            items=[item],
+            alerts=[(alert, Target("#desk"))],
+            validators=Validators(),
+        ),
         now=NOW,
     )
     (entry,) = store.due_alerts(NOW, 10)

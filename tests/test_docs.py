@@ -6,8 +6,8 @@ import re
 
 from pydantic import BaseModel
 
-from monitor.config import Config
 from monitor.rules.load import load_rules
+from monitor.settings import Config
 from tests.support.setup import ROOT, SHIPPED_RULES
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

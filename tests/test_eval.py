@@ -15,15 +15,8 @@ from textwrap import dedent
 import pytest
 
 from monitor.errors import CorpusError
-from monitor.rules.evaluate import (
-    Label,
-    LabelledItem,
-    Metric,
-    evaluate,
-    load_corpora,
-    parse_corpus,
-    parse_label_options,
-)
+from monitor.rules.corpus import Label, LabelledItem, load_corpora, parse_corpus
+from monitor.rules.evaluate import Metric, evaluate, parse_label_options
 from monitor.rules.load import RuleSet, load_rules
 from monitor.rules.testing import run_cases
 from tests.support.setup import ROOT, SHIPPED_RULES, FeedSpec, write_config

@@ -51,7 +51,7 @@ def test_a_failing_feed_backs_off_and_returns_to_its_interval_on_success(
 
     def poll() -> None:
         _poll_then_deliver(monitor, bad, requests)
-        _apply(scheduler, requests)  # type: ignore[arg-type]
+        _apply(scheduler, requests)
 
     try:
         for _ in range(3):

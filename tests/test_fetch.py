@@ -9,25 +9,27 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
 
 from monitor.domain.feed import Validators
 from monitor.errors import FetchError
-from monitor.sources.http import FetchLimits, HttpFetcher, _Deadline
+from monitor.sources.connections import Deadline
+from monitor.sources.http import FetchLimits, HttpFetcher
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 
 BODY = rss([Entry("Item", link="https://news.example/1")])
 
 
-def fetcher(**limits: object) -> HttpFetcher:
-    settings: dict[str, object] = {"timeout": 2.0, "connect_timeout": 2.0, "max_redirects": 3}
-    settings.update(limits)
-    return HttpFetcher(FetchLimits(**settings))  # type: ignore[arg-type]
+def fetcher(**limits: Any) -> HttpFetcher:
+    default = FetchLimits(timeout=2.0, connect_timeout=2.0, max_redirects=3)
+    return HttpFetcher(replace(default, **limits))
 
 
 def failure(server_url: str, **limits: object) -> FetchError:
@@ -568,13 +570,13 @@ def test_a_deadline_firing_as_its_fetch_ends_leaves_the_kept_alive_connection_al
 ) -> None:
     # The body read to its end hands the connection back to the pool before
     # the fetch cancels its deadline: make every deadline fire in between.
-    cancel = _Deadline.cancel
+    cancel = Deadline.cancel
 
-    def fire_then_cancel(deadline: _Deadline) -> None:
+    def fire_then_cancel(deadline: Deadline) -> None:
         deadline.expire()
         cancel(deadline)
 
-    monkeypatch.setattr(_Deadline, "cancel", fire_then_cancel)
+    monkeypatch.setattr(Deadline, "cancel", fire_then_cancel)
     assert len(connections_of_three_fetches()) == 1
 
 
@@ -626,7 +628,7 @@ def test_a_deadline_never_touches_a_socket_released_back_to_the_pool() -> None:
     released, released_peer = socket.socketpair()
     watched, watched_peer = socket.socketpair()
     with released, released_peer, watched, watched_peer:
-        deadline = _Deadline(at=0.0)
+        deadline = Deadline(at=0.0)
         deadline.watch(released)
         deadline.watch(watched)
         assert deadline.release(released)
@@ -640,7 +642,7 @@ def test_a_deadline_never_touches_a_socket_released_back_to_the_pool() -> None:
 def test_a_cancelled_deadline_shuts_nothing_down() -> None:
     sock, peer = socket.socketpair()
     with sock, peer:
-        deadline = _Deadline(at=0.0)
+        deadline = Deadline(at=0.0)
         deadline.watch(sock)
         deadline.cancel()
         deadline.expire()

@@ -154,7 +154,7 @@ def test_a_failing_feed_raises_one_ops_alert_and_one_recovery_notice(
         monitor.poll_feed(wire)
         deliver(monitor)
     (alert,) = slack_emulator.messages_in("#desk-ops")
-    assert "Feed failing" in alert.blocks[0]["text"]["text"]
+    assert "Feed failing" in alert.sent_blocks[0]["text"]["text"]
     assert "Feed wire has been failing for 1 h 00 min" in alert.text
     assert "HTTP 502" in str(alert.blocks)
     assert monitor.store.feed_health()[0].incidents == ("failing",)
@@ -168,7 +168,7 @@ def test_a_failing_feed_raises_one_ops_alert_and_one_recovery_notice(
     _, notice = slack_emulator.messages_in("#desk-ops")
     assert "Feed wire is back after failing for 2 h 40 min" in notice.text
     assert "<!subteam^S0OPS>" in alert.text and "<!subteam" not in notice.text
-    assert "INFO" in notice.blocks[0]["text"]["text"]
+    assert "INFO" in notice.sent_blocks[0]["text"]["text"]
     assert monitor.store.open_incidents() == []
 
 
@@ -220,6 +220,7 @@ def test_a_cycle_finding_nothing_new_is_on_disk_when_it_ends(
         [FeedSpec("a", feed_server.url("/a")), FeedSpec("b", feed_server.url("/b"))]
     )
     assert all(report.ok for report in monitor.poll_all())
+    assert isinstance(monitor.store, SQLiteStore)
     path = monitor.store.path
 
     def on_disk() -> set[str]:
@@ -242,7 +243,7 @@ def test_a_cycle_finding_nothing_new_is_on_disk_when_it_ends(
     assert "disk full" in caplog.text
     with sqlite3.connect(path) as db:
         db.execute("DROP TRIGGER refuse")
-    monitor.flush_bookkeeping()
+    monitor.sync_store()
     assert on_disk() == {clock.now.isoformat(timespec="microseconds")}
 
 
@@ -299,7 +300,9 @@ def test_ops_alerts_can_be_switched_off(
 
 
 def seen_keys(monitor: Monitor) -> int:
-    return int(monitor.store._query("SELECT COUNT(*) FROM seen")[0][0])  # type: ignore[attr-defined]
+    store = monitor.store
+    assert isinstance(store, SQLiteStore), "counts the rows of SQLite's own table"
+    return int(store._query("SELECT COUNT(*) FROM seen")[0][0])
 
 
 def test_pruned_items_never_alert_again(
@@ -556,8 +559,8 @@ def test_ops_alerts_are_never_rolled_into_a_storm_summary(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-    for path in ("/a", "/b", "/c"):
-        feed_server.set(path, "down", status=503)
+    for route in ("/a", "/b", "/c"):
+        feed_server.set(route, "down", status=503)
     feeds = [FeedSpec(name, feed_server.url(f"/{name}")) for name in "abc"]
     path = write_config(
         tmp_path,

@@ -16,6 +16,7 @@ import pytest
 from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS
 from monitor.domain.alert import Alert, Target
 from monitor.domain.feed import Validators
+from monitor.domain.poll import PollOutcome
 from monitor.domain.severity import Severity
 from monitor.pipeline.feed_health import FLOOD_RULE_ID
 from monitor.pipeline.flood import EXAMPLES, flood_notice, fold_floods
@@ -115,11 +116,13 @@ def test_each_polls_flood_is_a_new_alert_and_the_ops_notice_names_every_flooding
 
 def queue(store: SQLiteStore, alerts: Sequence[Alert], feed: str) -> None:
     store.commit_poll(
-        feed=feed,
-        url=f"https://{feed}.example/feed",
-        items=[],
-        alerts=[(a, Target("#desk")) for a in alerts],
-        validators=Validators(),
+        PollOutcome(
+            feed=feed,
+            url=f"https://{feed}.example/feed",
+            items=[],
+            alerts=[(a, Target("#desk")) for a in alerts],
+            validators=Validators(),
+        ),
         now=NOW,
     )
 

@@ -12,8 +12,8 @@ import pytest
 
 from monitor.app import Monitor
 from monitor.config import load_config
-from monitor.delivery.policy import AlertPolicy, decide
 from monitor.domain.item import FUTURE_SKEW, effective_time
+from monitor.pipeline.decide import AlertPolicy, decide
 from monitor.pipeline.schedule import publish_gap
 from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer

@@ -12,7 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.server import TOKEN_ENV, HealthServer, Metrics
+from monitor.server import (
+    CONNECTION_DEADLINE,
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
+    TOKEN_ENV,
+    HealthServer,
+    Metrics,
+)
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import FeedSpec, write_config
@@ -26,8 +33,22 @@ def healthy() -> tuple[bool, dict[str, object]]:
 
 
 @contextlib.contextmanager
-def health_server(**options: object) -> Iterator[HealthServer]:
-    server = HealthServer(Metrics(), healthy, port=0, **options).start()  # type: ignore[arg-type]
+def health_server(
+    *,
+    idle_timeout: float = IDLE_TIMEOUT,
+    connection_deadline: float = CONNECTION_DEADLINE,
+    max_connections: int = MAX_CONNECTIONS,
+    token: str | None = None,
+) -> Iterator[HealthServer]:
+    server = HealthServer(
+        Metrics(),
+        healthy,
+        port=0,
+        idle_timeout=idle_timeout,
+        connection_deadline=connection_deadline,
+        max_connections=max_connections,
+        token=token,
+    ).start()
     try:
         yield server
     finally:

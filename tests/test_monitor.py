@@ -15,7 +15,13 @@ import pytest
 
 from monitor.app import Monitor
 from monitor.config import load_config
+from monitor.delivery.sinks.base import Posted
+from monitor.domain.feed import Validators
+from monitor.domain.item import Item
+from monitor.rules.compiled import Match
+from monitor.sources.http import FetchResult
 from monitor.sources.parser_pool import ParserPool
+from monitor.sources.registry import SharedParts, build_sources
 from monitor.sources.rss import ParsedFeed
 from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
@@ -46,6 +52,51 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+class MonitorMaker:
+    """Builds monitors on one state database, as restarts of the same process would."""
+
+    def __init__(
+        self, tmp_path: Path, feed_server: FeedServer, slack_api_url: str, clock: FakeClock
+    ) -> None:
+        self.tmp_path = tmp_path
+        self.feed_server = feed_server
+        self.slack_api_url = slack_api_url
+        self.clock = clock
+        self.pacing = FakePacing()  # the fake clock every monitor paces by
+        self.built: list[Monitor] = []
+
+    def __call__(
+        self,
+        feeds: list[FeedSpec] | None = None,
+        api_url: str | None = None,
+        extra: str = "",
+        slack_extra: str = "",
+    ) -> Monitor:
+        """A monitor polling ``feeds`` (by default one, "news"), posting to ``api_url``."""
+        specs = feeds or [FeedSpec("news", self.feed_server.url("/news"))]
+        path = write_config(
+            self.tmp_path,
+            specs,
+            slack_api_url=api_url or self.slack_api_url,
+            extra=extra,
+            slack_extra=slack_extra,
+        )
+        monitor = build_monitor(
+            load_config(path),
+            clock=self.clock,
+            jitter=lambda: 0.5,
+            sleep=self.pacing.sleep,
+            monotonic=self.pacing.monotonic,
+        )
+        self.built.append(monitor)
+        return monitor
+
+    def close(self) -> None:
+        """Close every monitor built."""
+        for monitor in self.built:
+            monitor.close()
+
+
 @pytest.fixture
 def make_monitor(
     tmp_path: Path,
@@ -53,39 +104,11 @@ def make_monitor(
     slack_emulator: SlackEmulator,
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator:  # type: ignore[type-arg]
-    """Builds monitors on one state database, as restarts of the same process would."""
+) -> Iterator[MonitorMaker]:
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-    built: list[Monitor] = []
-    pacing = FakePacing()
-
-    def make(
-        feeds: list[FeedSpec] | None = None,
-        api_url: str | None = None,
-        extra: str = "",
-        slack_extra: str = "",
-    ) -> Monitor:
-        specs = feeds or [FeedSpec("news", feed_server.url("/news"))]
-        path = write_config(
-            tmp_path,
-            specs,
-            slack_api_url=api_url or slack_emulator.base_url,
-            extra=extra,
-            slack_extra=slack_extra,
-        )
-        monitor = build_monitor(
-            load_config(path),
-            clock=clock,
-            jitter=lambda: 0.5,
-            sleep=pacing.sleep,
-            monotonic=pacing.monotonic,
-        )
-        built.append(monitor)
-        return monitor
-
-    yield make
-    for monitor in built:
-        monitor.close()
+    maker = MonitorMaker(tmp_path, feed_server, slack_emulator.base_url, clock)
+    yield maker
+    maker.close()
 
 
 def troops(clock: FakeClock, n: int, *, hours_ago: float = 0) -> Entry:
@@ -103,10 +126,10 @@ def unrelated(clock: FakeClock, n: int) -> Entry:
 
 
 def test_new_feed_is_baselined_then_each_new_match_alerts_exactly_once(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     backlog = [troops(clock, 1, hours_ago=48), troops(clock, 2, hours_ago=30), unrelated(clock, 1)]
     feed_server.set("/news", rss(backlog))
@@ -123,7 +146,7 @@ def test_new_feed_is_baselined_then_each_new_match_alerts_exactly_once(
     assert message.channel == "#watch-desk"
     assert (
         "<https://news.example/dprk-3|North Korean troops killed in Kursk fighting, Ukraine says (3)>"
-        in message.blocks[1]["text"]["text"]
+        in message.sent_blocks[1]["text"]["text"]
     )
     assert message.payload.get("unfurl_links") is False
 
@@ -149,10 +172,11 @@ class RecordingPool(ParserPool):
 
 
 def test_items_matched_in_a_parser_process_alert_like_items_matched_here(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     backlog = [troops(clock, 1, hours_ago=48), unrelated(clock, 1)]
     feed_server.set("/news", rss(backlog))
@@ -160,10 +184,16 @@ def test_items_matched_in_a_parser_process_alert_like_items_matched_here(
     pool = RecordingPool()
     monitor.parser.close()
     monitor.parser = pool
+    monitor.sources.update(build_sources(SharedParts(fetcher=monitor.fetcher, parser=pool)))
     pool.preload = monitor.rules.source
-    matched_here: list[object] = []
+    matched_here: list[Item] = []
     match_here = monitor.rules.matcher.match
-    monitor.rules.matcher.match = lambda item: matched_here.append(item) or match_here(item)  # type: ignore[method-assign]
+
+    def recorded_match(item: Item) -> list[Match]:
+        matched_here.append(item)
+        return match_here(item)
+
+    monkeypatch.setattr(monitor.rules.matcher, "match", recorded_match)
     try:
         assert [r.alerts for r in monitor.poll_all()] == [0]  # the backlog is baselined
         clock.advance(minutes=5)
@@ -187,10 +217,10 @@ def test_items_matched_in_a_parser_process_alert_like_items_matched_here(
 
 
 def test_recent_items_alert_even_on_a_feed_first_poll(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", atom([troops(clock, 1, hours_ago=1), troops(clock, 2, hours_ago=24)]))
     monitor = make_monitor()
@@ -200,7 +230,9 @@ def test_recent_items_alert_even_on_a_feed_first_poll(
     assert "(1)" in message.text
 
 
-def test_304_means_nothing_to_do(make_monitor, feed_server: FeedServer, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+def test_304_means_nothing_to_do(
+    make_monitor: MonitorMaker, feed_server: FeedServer, clock: FakeClock
+) -> None:
     feed_server.set("/news", rss([troops(clock, 1)]), etag='"v1"')
     monitor = make_monitor()
     monitor.poll_all()
@@ -210,10 +242,10 @@ def test_304_means_nothing_to_do(make_monitor, feed_server: FeedServer, clock: F
 
 
 def test_broken_feeds_are_reported_and_do_not_stop_the_others(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     clock: FakeClock,
-    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     feed_server.set("/ok", rss([troops(clock, 1)]))
     feed_server.set("/down", "error", status=500)
@@ -248,9 +280,10 @@ def test_broken_feeds_are_reported_and_do_not_stop_the_others(
 
 
 def test_the_same_page_that_is_no_feed_gets_the_same_verdict_without_a_parse(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     page = "<html><head><title>Access denied</title></head></html>"
     feed_server.set("/news", page, content_type="text/html")
@@ -262,7 +295,7 @@ def test_the_same_page_that_is_no_feed_gets_the_same_verdict_without_a_parse(
         parsed.append(body)
         return parse(body, **options)
 
-    monitor.parser.parse = counted_parse
+    monkeypatch.setattr(monitor.parser, "parse", counted_parse)
     first = monitor.poll_all()[0]
     clock.advance(minutes=5)
     again = monitor.poll_all()[0]
@@ -290,9 +323,9 @@ def test_the_same_page_that_is_no_feed_gets_the_same_verdict_without_a_parse(
 
 
 def test_a_failed_poll_commits_nothing_so_items_are_seen_again(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1)]))
     monitor = make_monitor()
@@ -305,10 +338,10 @@ def test_a_failed_poll_commits_nothing_so_items_are_seen_again(
 
 
 def test_feed_text_cannot_ping_the_channel(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     entry = Entry(
         "<!channel> North Korean troops killed in Ukraine <http://evil.example|click>",
@@ -328,10 +361,10 @@ def test_feed_text_cannot_ping_the_channel(
 
 
 def test_rate_limit_waits_for_retry_after_then_delivers(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2)]))
     monitor = make_monitor()
@@ -352,10 +385,10 @@ def test_rate_limit_waits_for_retry_after_then_delivers(
 
 
 def test_server_errors_back_off_exponentially_then_deliver(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1)]))
     monitor = make_monitor()
@@ -383,10 +416,10 @@ critical = ["@here"]
 
 
 def test_routes_send_to_every_channel_with_mentions_that_notify(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1)]))
     monitor = make_monitor(extra=ROUTES)
@@ -396,19 +429,19 @@ def test_routes_send_to_every_channel_with_mentions_that_notify(
     assert set(by_channel) == {"#korea-desk", "#watch-desk"}
     for message in by_channel.values():
         assert message.text.startswith("<!subteam^S0KOREA> <!here> CRITICAL:")
-        assert message.blocks[1]["text"]["text"].startswith("<!subteam^S0KOREA> <!here> *<")
+        assert message.sent_blocks[1]["text"]["text"].startswith("<!subteam^S0KOREA> <!here> *<")
 
 
 def test_posts_to_one_channel_are_paced_but_channels_do_not_wait_for_each_other(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, n) for n in range(1, 4)]))
     monitor = make_monitor(extra=ROUTES)
     monitor.poll_all()
-    pacing: FakePacing = monitor._sleep.__self__  # the fixture's fake clock for pacing
+    pacing: FakePacing = make_monitor.pacing
     assert monitor.deliver_due().sent == 6
     # Posts alternate channels: korea 1, watch 1, korea 2 (waits the rest of
     # its second), watch 2 (its second has passed), ... Channels never wait
@@ -417,10 +450,10 @@ def test_posts_to_one_channel_are_paced_but_channels_do_not_wait_for_each_other(
 
 
 def test_a_channel_error_fails_that_channel_only_and_retry_queues_it_again(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1)]))
@@ -447,10 +480,10 @@ def test_a_channel_error_fails_that_channel_only_and_retry_queues_it_again(
 
 
 def test_a_rate_limit_holds_only_the_channel_that_got_it(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2)]))
     monitor = make_monitor(extra=ROUTES)
@@ -467,10 +500,10 @@ def test_a_rate_limit_holds_only_the_channel_that_got_it(
 
 
 def test_a_message_slack_can_never_take_is_marked_failed_and_the_rest_flow(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2)]))
@@ -495,10 +528,10 @@ def test_a_message_slack_can_never_take_is_marked_failed_and_the_rest_flow(
 
 
 def test_an_alert_with_an_unknown_error_does_not_hold_up_the_others(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1), troops(clock, 2), troops(clock, 3)]))
     monitor = make_monitor()
@@ -521,9 +554,9 @@ def test_an_alert_with_an_unknown_error_does_not_hold_up_the_others(
 
 
 def test_unexpected_sink_errors_are_retried_not_raised(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1)]))
     monitor = make_monitor()
@@ -532,23 +565,20 @@ def test_unexpected_sink_errors_are_retried_not_raised(
     class Broken:
         destination = "broken"
         min_interval = 0.0
-        single_channel = False
 
-        supports_threads = False
-
-        def send(self, entry: object, now: object, thread_ts: object = None) -> str:
+        def post(self, channel: str, message: object) -> Posted:
             raise KeyError("a bug")
 
-    monitor.sink = Broken()
+    monitor.deliverer.sink = Broken()
     assert monitor.deliver_due().retrying == 1
     assert monitor.store.outbox_counts()["pending"] == 1
 
 
 def test_two_processes_sharing_the_state_send_each_alert_once(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, n) for n in range(1, 5)]))
     first, second = make_monitor(), make_monitor()
@@ -564,14 +594,14 @@ def test_two_processes_sharing_the_state_send_each_alert_once(
     assert len(slack_emulator.messages) == 3, "the fourth is still claimed by a sender that died"
     clock.advance(minutes=11)  # the claim's lease expires: sent once more, not lost
     assert second.deliver_due().sent == 1
-    titles = [m.blocks[1]["text"]["text"] for m in slack_emulator.messages]
+    titles = [m.sent_blocks[1]["text"]["text"] for m in slack_emulator.messages]
     assert len(titles) == len(set(titles)) == 4
 
 
 def test_a_feed_repointed_at_a_new_url_is_baselined_like_a_new_feed(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/old", rss([troops(clock, 1, hours_ago=30)]))
     make_monitor([FeedSpec("news", feed_server.url("/old"))]).poll_all()
@@ -582,10 +612,10 @@ def test_a_feed_repointed_at_a_new_url_is_baselined_like_a_new_feed(
 
 
 def test_items_sharing_one_page_link_each_alert(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([]))
     monitor = make_monitor()
@@ -604,9 +634,9 @@ def test_items_sharing_one_page_link_each_alert(
 
 
 def test_an_edited_guid_with_the_same_link_and_title_does_not_alert_again(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([]))
     monitor = make_monitor()
@@ -621,10 +651,10 @@ def test_an_edited_guid_with_the_same_link_and_title_does_not_alert_again(
 
 
 def test_slack_outage_then_restart_loses_nothing(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -643,10 +673,11 @@ def test_slack_outage_then_restart_loses_nothing(
 
 
 def test_an_unexpected_error_in_one_poll_is_reported_for_that_feed_only(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     clock: FakeClock,
-    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1)]))
     monitor = make_monitor(
@@ -654,12 +685,12 @@ def test_an_unexpected_error_in_one_poll_is_reported_for_that_feed_only(
     )
     real_fetch = monitor.fetcher.fetch
 
-    def flaky(url: str, validators: object) -> object:
+    def flaky(url: str, validators: Validators) -> FetchResult:
         if url.endswith("/news2"):
             raise RuntimeError("a bug in a parser")
-        return real_fetch(url, validators)  # type: ignore[arg-type]
+        return real_fetch(url, validators)
 
-    monitor.fetcher.fetch = flaky  # type: ignore[method-assign]
+    monkeypatch.setattr(monitor.fetcher, "fetch", flaky)
     with caplog.at_level(logging.ERROR, logger="monitor"):
         reports = {r.feed: r for r in monitor.poll_all()}
     assert reports["news"].ok
@@ -678,10 +709,10 @@ def story_entry(clock: FakeClock, guid: str, title: str, link: str) -> Entry:
 
 
 def test_later_sources_of_a_story_go_into_the_first_alerts_thread(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([]))
     monitor = make_monitor()
@@ -714,14 +745,14 @@ def test_later_sources_of_a_story_go_into_the_first_alerts_thread(
     assert [r.thread_ts for r in replies] == [parent.ts, parent.ts]
     last_update = slack_emulator.updates[-1]
     assert last_update.ts == parent.ts
-    assert "3 sources" in last_update.blocks[-1]["elements"][0]["text"]
+    assert "3 sources" in last_update.sent_blocks[-1]["elements"][0]["text"]
 
 
 def test_after_the_cooldown_the_same_story_is_a_new_top_level_alert(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([]))
     monitor = make_monitor(extra='[slack.cooldown]\n"dprk-troops-combat" = "1h"\n')
@@ -755,10 +786,10 @@ def test_after_the_cooldown_the_same_story_is_a_new_top_level_alert(
 
 
 def test_a_post_whose_answer_never_came_is_not_posted_twice(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1)]))
@@ -779,10 +810,10 @@ def test_a_post_whose_answer_never_came_is_not_posted_twice(
 
 
 def test_a_storm_is_rolled_into_one_summary_message(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([]))
     monitor = make_monitor(slack_extra='storm_threshold = 2\nstorm_window = "10m"')
@@ -808,7 +839,7 @@ def test_a_storm_is_rolled_into_one_summary_message(
     assert len(messages) == 3, "two alerts, then one summary for the other four"
     summary = messages[-1]
     assert summary.text.startswith("4 more alerts for #watch-desk, rolled into one message")
-    body = summary.blocks[-1]["text"]["text"]
+    body = summary.sent_blocks[-1]["text"]["text"]
     assert (
         body.count("\n") == 3
         and "<https://news.example/v6|Zelensky says North Korean troops were reportedly killed in fighting near Kursk>"
@@ -845,10 +876,10 @@ digest = "0 8 * * *"
 
 
 def test_digest_routes_wait_for_their_schedule_and_survive_a_restart(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     slack_emulator: SlackEmulator,
-    clock: FakeClock,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
 ) -> None:
     feed_server.set("/news", rss([]))
     monitor = make_monitor(extra=DIGEST)
@@ -885,17 +916,17 @@ def test_digest_routes_wait_for_their_schedule_and_survive_a_restart(
     assert report.sent == 2
     digest = slack_emulator.messages_in("#watch-digest")[0]
     assert digest.text.startswith("Digest for #watch-digest: 2 alerts")
-    sections = [b["text"]["text"] for b in digest.blocks if b["type"] == "section"]
+    sections = [b["text"]["text"] for b in digest.sent_blocks if b["type"] == "section"]
     assert len(sections) == 2, "grouped by rule"
     assert any("seoul-weapons-ukraine" in s and "<https://n.example/1|" in s for s in sections)
     assert restarted.deliver_digest("#watch-digest", "0 8 * * *").sent == 0, "each alert once"
 
 
 def test_a_server_ignoring_validators_with_the_same_bytes_is_not_parsed_again(
-    make_monitor,
+    make_monitor: MonitorMaker,
     feed_server: FeedServer,
     clock: FakeClock,
-    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     feed_server.set("/news", rss([troops(clock, 1)]))
     monitor = make_monitor()

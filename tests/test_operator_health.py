@@ -20,7 +20,8 @@ import pytest
 from monitor.app import Monitor
 from monitor.config import load_config
 from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS, slack_message
-from monitor.domain.feed import FeedState, Incident, Validators
+from monitor.domain.feed import FeedState, Incident
+from monitor.domain.kinds import IncidentKind
 from monitor.domain.severity import Severity
 from monitor.pipeline.desk_health import DeskStatus, desk_health
 from monitor.pipeline.feed_health import (
@@ -41,6 +42,7 @@ from monitor.server import HealthServer
 from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
+from tests.support.records import FEED_NOW, make_feed_state
 from tests.support.run_loop import monitor_run_in_thread
 from tests.support.setup import FakeClock, FeedSpec, write_config
 from tests.support.slack_emulator import SlackEmulator
@@ -755,23 +757,10 @@ def test_status_shows_overdue_and_exits_1_when_nobody_polls_a_feed(
 
 # --- the pure decisions -------------------------------------------------------------------
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+NOW = FEED_NOW
 
 
-def feed(**changes: object) -> FeedState:
-    fields: dict[str, object] = {
-        "name": "wire",
-        "url": "https://news.example/rss",
-        "validators": Validators(),
-        "first_success_at": NOW - 30 * DAY,
-        "last_success_at": NOW,
-        "last_error": None,
-        "last_error_kind": None,
-        "consecutive_failures": 0,
-        "last_item_at": NOW - HOUR,
-    }
-    fields.update(changes)
-    return FeedState(**fields)  # type: ignore[arg-type]
+feed = make_feed_state
 
 
 def silent_kinds(state: FeedState, silent_after: timedelta = DAY) -> list[str]:
@@ -814,7 +803,7 @@ def test_stale_at_first_read_means_the_newest_item_was_past_the_limit_then() -> 
     ],
 )
 def test_an_incident_recovers_only_when_the_feed_does(
-    kind: str, state: FeedState, cause: Closing
+    kind: IncidentKind, state: FeedState, cause: Closing
 ) -> None:
     incident = Incident(1, "wire", kind, NOW - 3 * DAY, "detail", NOW - DAY)
     assert closing_cause(incident, state) is cause

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from monitor.domain.feed import FeedState, Incident, Validators
+from monitor.domain.feed import FeedState, Incident
+from monitor.domain.kinds import IncidentKind
 from monitor.domain.severity import Severity
 from monitor.pipeline.feed_health import (
     counted,
@@ -20,25 +21,13 @@ from monitor.pipeline.feed_health import (
     recovery_alert,
     span,
 )
+from tests.support.records import FEED_NOW, make_feed_state
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+NOW = FEED_NOW
 HOUR = timedelta(hours=1)
 
 
-def state(**changes: object) -> FeedState:
-    fields: dict[str, object] = {
-        "name": "wire",
-        "url": "https://news.example/rss",
-        "validators": Validators(),
-        "first_success_at": NOW - 30 * 24 * HOUR,  # watched long enough to judge silence
-        "last_success_at": NOW,
-        "last_error": None,
-        "last_error_kind": None,
-        "consecutive_failures": 0,
-        "last_item_at": NOW - HOUR,
-    }
-    fields.update(changes)
-    return FeedState(**fields)  # type: ignore[arg-type]
+state = make_feed_state
 
 
 def conditions(feed: FeedState) -> list[tuple[str, datetime]]:
@@ -93,7 +82,7 @@ def test_an_incident_opens_once_and_closes_once() -> None:
     )
     to_open, to_close = incident_changes(down, failing)
     assert [c.kind for c in to_open] == ["failing"] and to_close == set()
-    opened = frozenset({"failing"})
+    opened: frozenset[IncidentKind] = frozenset({"failing"})
     still_down = replace(down, open_incidents=opened)
     assert incident_changes(still_down, failing) == ([], set()), "still failing: nothing new"
     recovered = state(open_incidents=opened)

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from monitor.domain.item import Item
 from monitor.errors import NotAFeedError
-from monitor.sources.rss import parse_feed
+from monitor.sources.rss import ParseOptions, parse_feed
 from tests.support.feeds import Entry, atom, rdf, rss
 
 WHEN = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
 FEED_URL = "https://news.example/feed.xml"
 
 
-def parse(body: str | bytes, **kwargs: object) -> list:  # type: ignore[type-arg]
+def parse(body: str | bytes, headers: dict[str, str] | None = None) -> list[Item]:
     data = body.encode() if isinstance(body, str) else body
-    return list(
-        parse_feed(data, feed_name="news", feed_url=FEED_URL, tags=("news",), **kwargs).items
-    )  # type: ignore[arg-type]
+    options = ParseOptions(feed_name="news", feed_url=FEED_URL, tags=("news",))
+    return list(parse_feed(data, replace(options, headers=headers or {})).items)
 
 
 @pytest.mark.parametrize("build", [rss, atom, rdf], ids=["rss2", "atom", "rdf"])
-def test_each_format_gives_normalised_items(build) -> None:  # type: ignore[no-untyped-def]
+def test_each_format_gives_normalised_items(build: Callable[[list[Entry]], str]) -> None:
     body = build(
         [
             Entry(
@@ -117,7 +119,7 @@ def test_broken_but_usable_feed_gives_items_and_a_warning() -> None:
     body = rss([Entry("Fine item", link="https://x.example/1")]).replace(
         "</channel>", "<broken></channel>"
     )
-    result = parse_feed(body.encode(), feed_name="n", feed_url=FEED_URL)
+    result = parse_feed(body.encode(), ParseOptions(feed_name="n", feed_url=FEED_URL))
     assert [i.title for i in result.items] == ["Fine item"]
     assert result.warning is not None and result.warning.startswith(
         "the feed is not well-formed but usable"
@@ -126,7 +128,8 @@ def test_broken_but_usable_feed_gives_items_and_a_warning() -> None:
 
 def test_missing_content_type_alone_is_no_warning() -> None:
     result = parse_feed(
-        rss([Entry("x", link="https://x.example/1")]).encode(), feed_name="n", feed_url=FEED_URL
+        rss([Entry("x", link="https://x.example/1")]).encode(),
+        ParseOptions(feed_name="n", feed_url=FEED_URL),
     )
     assert result.warning is None
 
@@ -134,8 +137,7 @@ def test_missing_content_type_alone_is_no_warning() -> None:
 def test_empty_entries_are_skipped() -> None:
     result = parse_feed(
         rss([Entry(""), Entry("Real", link="https://x.example/r")]).encode(),
-        feed_name="n",
-        feed_url=FEED_URL,
+        ParseOptions(feed_name="n", feed_url=FEED_URL),
     )
     assert [i.title for i in result.items] == ["Real"] and result.skipped == 1
 

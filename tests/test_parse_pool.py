@@ -11,22 +11,23 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from monitor.errors import FeedError, NotAFeedError
 from monitor.rules import load as load_module
+from monitor.rules.compiled import Match
 from monitor.rules.load import RuleSet, load_rules
-from monitor.rules.match import Match
 from monitor.sources import parser_pool as pool_module
 from monitor.sources.parser_pool import ParserPool
-from monitor.sources.rss import parse_feed
+from monitor.sources.rss import ParseOptions, parse_feed
 from tests.support.feeds import Entry, atom, rss
 from tests.support.setup import SHIPPED_RULES
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "realworld"
-ARGS = {"feed_name": "wire", "feed_url": "https://news.example/feed", "tags": ("news",)}
+ARGS = ParseOptions(feed_name="wire", feed_url="https://news.example/feed", tags=("news",))
 
 
 @pytest.fixture
@@ -38,13 +39,13 @@ def pool() -> Iterator[ParserPool]:
 
 def test_a_worker_parses_like_the_calling_thread(pool: ParserPool) -> None:
     body = rss([Entry(f"Item {n}", link=f"https://news.example/{n}") for n in range(50)]).encode()
-    assert pool.parse(body, **ARGS) == parse_feed(body, **ARGS)
+    assert pool.parse(body, options=ARGS) == parse_feed(body, ARGS)
 
 
 def test_errors_come_back_from_a_worker_with_their_kind(pool: ParserPool) -> None:
     page = b"<!doctype html><html><head><title>Just a moment...</title></head></html>"
     with pytest.raises(NotAFeedError, match="HTML page") as raised:
-        pool.parse(page, **ARGS)
+        pool.parse(page, options=ARGS)
     assert raised.value.kind == "not-a-feed"
 
 
@@ -57,10 +58,10 @@ def test_a_dead_worker_costs_time_never_a_feed(
     with pytest.raises(Exception, match="terminated abruptly"):
         executor.submit(os._exit, 1).result()
     with caplog.at_level(logging.WARNING, logger="monitor.parse"):
-        parsed = pool.parse(body, **ARGS)
+        parsed = pool.parse(body, options=ARGS)
     assert [item.title for item in parsed.items] == ["Entity List additions"]
     assert "a parser process died while feed=wire was being parsed" in caplog.text
-    assert pool.parse(body, **ARGS) == parsed  # a new pool took over
+    assert pool.parse(body, options=ARGS) == parsed  # a new pool took over
 
 
 class AlwaysBrokenPool(ParserPool):
@@ -79,7 +80,7 @@ def test_a_document_that_kills_the_parser_twice_fails_the_poll_not_the_monitor()
     body = rss([Entry("x", link="https://news.example/x")]).encode()
     try:
         with pytest.raises(FeedError, match="died twice on this document") as raised:
-            pool.parse(body, **ARGS)
+            pool.parse(body, options=ARGS)
         assert raised.value.kind == "parse"
     finally:
         pool.close()
@@ -90,7 +91,7 @@ def test_small_documents_and_a_pool_of_none_stay_in_the_thread() -> None:
     body = rss([Entry("x", link="https://news.example/x")]).encode()
     assert pool._executor_for(len(body)) is None
     assert ParserPool(2)._executor_for(100) is None
-    assert pool.parse(body, **ARGS).items
+    assert pool.parse(body, options=ARGS).items
     pool.close()
 
 
@@ -99,12 +100,12 @@ def test_small_documents_and_a_pool_of_none_stay_in_the_thread() -> None:
 def test_real_feeds_parse_the_same_in_a_worker(pool: ParserPool) -> None:
     for path in sorted(CORPUS.iterdir())[:12]:
         body = path.read_bytes()
-        args = {**ARGS, "feed_url": f"https://bench.example/{path.name}"}
+        args = replace(ARGS, feed_url=f"https://bench.example/{path.name}")
         try:
-            expected = parse_feed(body, **args)
+            expected = parse_feed(body, args)
         except NotAFeedError:
             continue
-        assert pool.parse(body, **args) == expected, path.name
+        assert pool.parse(body, options=args) == expected, path.name
 
 
 def test_workers_leave_when_the_monitor_is_killed_outright(tmp_path: Path) -> None:
@@ -169,7 +170,7 @@ def test_a_worker_matches_items_as_the_monitor_does(
     rules = load_rules(SHIPPED_RULES)
     assert rules.source is not None
     body = case_feed(rules, tags)
-    parsed = pool.parse(body, **{**ARGS, "tags": tags}, rules=rules.source)
+    parsed = pool.parse(body, options=replace(ARGS, tags=tags), rules=rules.source)
     assert parsed.matches is not None and parsed.matches.rules_digest == rules.source.digest
     here = [m for item in parsed.items for m in rules.match(item)]
     assert len(here) > 20
@@ -191,7 +192,7 @@ def test_a_worker_leaves_matching_to_the_monitor_when_the_rule_files_changed(
     assert rules.source is not None
     edited = sorted(directory.glob("*.yaml"))[0]
     edited.write_text(edited.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    parsed = pool.parse(case_feed(rules, ("news",)), **ARGS, rules=rules.source)
+    parsed = pool.parse(case_feed(rules, ("news",)), options=ARGS, rules=rules.source)
     assert parsed.items and parsed.matches is None
     assert rules.rebuild(parsed.matches, parsed.items) is None  # so the monitor matches itself
     assert load_rules(directory).source != rules.source

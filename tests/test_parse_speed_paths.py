@@ -8,6 +8,7 @@ import unicodedata
 import xml.sax
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -15,12 +16,12 @@ import pytest
 from monitor import text as items_module
 from monitor.domain.item import Item
 from monitor.errors import FeedError
-from monitor.rules import match as match_module
+from monitor.rules import index as index_module
 from monitor.rules.load import load_rules
 from monitor.rules.testing import run_cases
 from monitor.rules.text import _ABBREVIATIONS, Document, split_sentences
 from monitor.sources import rss as parse_module
-from monitor.sources.rss_sax import BufferedExpatParser
+from monitor.sources.rss import BufferedExpatParser
 from monitor.text import COMBINING_MARKS_BELOW, fold_for_matching, html_to_text
 from tests.support.feeds import Entry, rss
 from tests.support.setup import SHIPPED_RULES
@@ -29,7 +30,7 @@ from tests.test_corpus import _declared_headers
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
 
-def parse_both(body: bytes) -> tuple[object, object]:
+def parse_both(body: bytes) -> tuple[Any, Any]:
     """feedparser's result with our SAX driver and with plain expat."""
     drivers = feedparser.api.PREFERRED_XML_PARSERS
     assert drivers[0] == parse_module._SAX_DRIVER, "the driver is registered on import"
@@ -73,7 +74,8 @@ def test_feedparser_maps_windows_1252_as_with_its_own_table_and_code(
 
 
 def test_feedparser_errors_still_point_into_its_own_source() -> None:
-    code = parse_module._faster_pop.__code__  # type: ignore[union-attr]
+    assert parse_module._faster_pop is not None, "the faster pop is installed on this feedparser"
+    code = parse_module._faster_pop.__code__
     assert code.co_filename == feedparser.mixin.__file__
     assert code.co_firstlineno == parse_module._FEEDPARSER_POP.__code__.co_firstlineno
 
@@ -101,7 +103,7 @@ def test_feedparser_resolves_base_uris_with_its_memo_as_without(
         )
     ]
 
-    def parse_all() -> list[object]:
+    def parse_all() -> list[Any]:
         results = []
         for body, url in documents:
             headers = {"content-location": url, **_declared_headers(body)}
@@ -307,7 +309,7 @@ def test_every_corpus_html_value_reads_as_htmlparser_reads_it() -> None:
 def test_matching_is_the_same_when_the_token_cache_keeps_filling_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(match_module, "CANDIDATE_CACHE_TOKENS", 3)  # cleared again and again
+    monkeypatch.setattr(index_module, "CANDIDATE_CACHE_TOKENS", 3)  # cleared again and again
     results = run_cases(load_rules(SHIPPED_RULES))
     assert len(results) > 200
     assert [r.describe() for r in results if not r.passed] == []
@@ -415,7 +417,9 @@ def test_every_corpus_item_reads_the_same_as_folding_each_clause_alone() -> None
     items: list[Item] = []
     for path in sorted((CORPORA / "realworld").iterdir())[::4]:
         try:
-            items += parse_module.parse_feed(path.read_bytes(), feed_name="f", feed_url="u").items
+            items += parse_module.parse_feed(
+                path.read_bytes(), parse_module.ParseOptions(feed_name="f", feed_url="u")
+            ).items
         except FeedError:
             continue
     assert len(items) > 1000

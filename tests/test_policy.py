@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.delivery.policy import AlertPolicy, decide, retry_delay
-from monitor.rules.match import Match
+from monitor.delivery.policy import retry_delay
+from monitor.pipeline.decide import AlertPolicy, decide
+from monitor.rules.compiled import Match
 from tests.support.records import make_item, make_match
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -11,13 +11,8 @@ import pytest
 
 from monitor.config import load_config
 from monitor.errors import ConfigError, FetchError
-from monitor.sources.http import (
-    FetchLimits,
-    HttpFetcher,
-    IPNetwork,
-    is_internal_address,
-    refused_redirect_address,
-)
+from monitor.sources.http import FetchLimits, HttpFetcher
+from monitor.sources.urls import IPNetwork, is_internal_address, refused_redirect_address
 from monitor.wiring import fetch_limits
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss

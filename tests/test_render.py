@@ -1,35 +1,45 @@
 """What the desk sees: Block Kit within Slack's limits, with feed text that
-can never ping anyone or hide a link."""
+can never ping anyone or hide a link; roll-ups and digests as Slack and the
+console show them."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from monitor.delivery.render import console_line, emphasise, escape_mrkdwn, slack_message
-from monitor.domain.alert import Alert
+from monitor.delivery.message import Notice, alert_post, digest, roll_up
+from monitor.delivery.render import (
+    emphasise,
+    escape_mrkdwn,
+    mention_syntax,
+    render,
+    slack_message,
+)
+from monitor.delivery.sinks.console import console_line, summary_line
+from monitor.domain.alert import Alert, OutboxEntry
 from monitor.domain.severity import Severity
 
 NOW = datetime(2026, 12, 1, 12, 5, tzinfo=UTC)
 
 
-def alert(**overrides: object) -> Alert:
-    fields: dict[str, object] = {
-        "rule_id": "dprk-troops-combat",
-        "rule_title": "North Korean troops in combat",
-        "severity": Severity.CRITICAL,
-        "feed": "bbc-world",
-        "item_identity": "guid:x",
-        "item_guid": "x",
-        "title": "Troops killed",
-        "link": "https://news.example/a",
-        "summary": "Summary text",
-        "published": datetime(2026, 12, 1, 9, 5, tzinfo=UTC),
-        "matched_terms": ("north korean", "killed"),
-        "created_at": datetime(2026, 12, 1, 9, 6, tzinfo=UTC),
-    }
-    fields.update(overrides)
-    return Alert(**fields)  # type: ignore[arg-type]
+def alert(**overrides: Any) -> Alert:
+    default = Alert(
+        rule_id="dprk-troops-combat",
+        rule_title="North Korean troops in combat",
+        severity=Severity.CRITICAL,
+        feed="bbc-world",
+        item_identity="guid:x",
+        item_guid="x",
+        title="Troops killed",
+        link="https://news.example/a",
+        summary="Summary text",
+        published=datetime(2026, 12, 1, 9, 5, tzinfo=UTC),
+        matched_terms=("north korean", "killed"),
+        created_at=datetime(2026, 12, 1, 9, 6, tzinfo=UTC),
+    )
+    return replace(default, **overrides)
 
 
 def texts(message_blocks: list[dict[str, object]]) -> str:
@@ -49,18 +59,18 @@ def test_blocks_show_severity_rule_link_source_time_snippet_and_rule_id() -> Non
             "emoji": True,
         },
     }
-    assert headline["text"]["text"] == "*<https://news.example/a|Troops killed>*"  # type: ignore[index]
-    assert snippet["text"]["text"] == "> Ukraine says *North Korean* soldiers were *killed*"  # type: ignore[index]
-    assert context["elements"][0]["text"] == (  # type: ignore[index]
+    assert headline["text"]["text"] == "*<https://news.example/a|Troops killed>*"
+    assert snippet["text"]["text"] == "> Ukraine says *North Korean* soldiers were *killed*"
+    assert context["elements"][0]["text"] == (
         "*bbc-world* · 2026-12-01 09:05 UTC (3 h ago) · rule `dprk-troops-combat`"
     )
     assert message.text == "CRITICAL: North Korean troops in combat: Troops killed"
 
 
 def test_mentions_use_slack_syntax_in_text_and_blocks() -> None:
-    message = slack_message(alert(), now=NOW, mentions=("<!here>", "<!subteam^S0123>"))
+    message = slack_message(alert(), now=NOW, mentions=("@here", "subteam:S0123"))
     assert message.text.startswith("<!here> <!subteam^S0123> CRITICAL:")
-    assert message.blocks[1]["text"]["text"].startswith("<!here> <!subteam^S0123> *<")  # type: ignore[index]
+    assert message.blocks[1]["text"]["text"].startswith("<!here> <!subteam^S0123> *<")
 
 
 def test_mentions_and_links_in_feed_text_stay_literal() -> None:
@@ -89,12 +99,12 @@ def test_slack_limits_are_met_by_visible_truncation() -> None:
     message = slack_message(
         alert(title="<&>" * 5000, summary="<&>" * 5000, rule_title="R" * 400),
         now=NOW,
-        mentions=("<!here>",) * 2000,
+        mentions=("@here",) * 2000,
     )
-    header = message.blocks[0]["text"]["text"]  # type: ignore[index]
+    header = message.blocks[0]["text"]["text"]
     assert len(header) <= 150 and header.endswith("…")
     for block in message.blocks[1:]:
-        text = block["text"]["text"] if "text" in block else block["elements"][0]["text"]  # type: ignore[index]
+        text = block["text"]["text"] if "text" in block else block["elements"][0]["text"]
         assert len(text) <= 3000
     assert len(message.blocks) <= 50
     assert len(message.text) <= 3000
@@ -112,7 +122,7 @@ def test_escape_covers_ampersand_and_angle_brackets() -> None:
 
 
 def test_console_line_is_one_readable_line() -> None:
-    assert console_line(alert(), "#watch-desk") == (
+    assert console_line(alert_post(alert(), now=NOW), "#watch-desk") == (
         "ALERT CRITICAL dprk-troops-combat [bbc-world] 2026-12-01T09:05Z Troops killed "
         "<https://news.example/a> -> #watch-desk"
     )
@@ -121,3 +131,87 @@ def test_console_line_is_one_readable_line() -> None:
 def test_alert_round_trips_through_json() -> None:
     original = alert(published=None, link=None)
     assert Alert.from_json(original.to_json()) == original
+
+
+def test_mentions_as_config_writes_them_become_slack_syntax() -> None:
+    assert [mention_syntax(m) for m in ("@here", "subteam:S0123", "user:U0ABC")] == [
+        "<!here>",
+        "<!subteam^S0123>",
+        "<@U0ABC>",
+    ]
+
+
+def entries(count: int, **overrides: object) -> list[OutboxEntry]:
+    return [
+        OutboxEntry(
+            n,
+            alert(title=f"Item <{n}>", link=f"https://news.example/{n}", **overrides),
+            0,
+            "#watch-desk",
+            ("user:U0ANALYST",) if n % 2 else ("@here",),
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def test_a_roll_up_lists_25_titles_counts_the_rest_and_leads_with_every_mention() -> None:
+    message = roll_up("#watch-desk", entries(27), window=timedelta(minutes=10))
+    slack = render(message)
+    heading = (
+        "27 more alerts for #watch-desk, rolled into one message: "
+        "the channel already had its share in the last 10 min"
+    )
+    assert slack.text == f"<@U0ANALYST> <!here> {heading}"
+    header, context, section = slack.blocks
+    assert header == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": ":zap: 27 more alerts", "emoji": True},
+    }
+    assert context == {"type": "context", "elements": [{"type": "mrkdwn", "text": heading}]}
+    lines = section["text"]["text"].split("\n")
+    assert lines[0] == "<@U0ANALYST> <!here>"
+    assert lines[1] == (
+        "• :red_circle: `dprk-troops-combat` <https://news.example/1|Item &lt;1&gt;>"
+    )
+    assert len(lines) == 1 + 25 + 1
+    assert lines[-1] == "… and 2 more (monitor outbox --all lists them)"
+    assert summary_line(message, "#watch-desk") == f"{slack.text} -> #watch-desk"
+
+
+def test_one_rolled_up_alert_is_said_in_the_singular() -> None:
+    message = roll_up("#watch-desk", entries(1), window=timedelta(minutes=10))
+    assert render(message).blocks[0]["text"]["text"] == ":zap: 1 more alert"
+    assert message.heading.startswith("1 more alert for #watch-desk,")
+
+
+def test_a_digest_groups_by_rule_and_ends_within_slack_block_limit() -> None:
+    alerts = [
+        alert(rule_id=f"rule-{n % 60}", rule_title=f"Rule {n % 60}", title=f"T{n}", link=None)
+        for n in range(120)
+    ]
+    message = digest("#digest", alerts, now=NOW)
+    assert [g.count for g in message.groups] == [2] * 60
+    slack = render(message)
+    assert slack.text == "Digest for #digest: 120 alerts (2026-12-01 12:05 UTC)"
+    assert slack.blocks[0]["text"]["text"] == (
+        ":newspaper: Digest for #digest: 120 alerts (2026-12-01 12:05 UTC)"
+    )
+    assert slack.blocks[1]["text"]["text"] == (
+        "*:red_circle: Rule 0* (`rule-0`, 2)\n"
+        "• T0 · bbc-world · 2026-12-01 09:05 UTC\n"
+        "• T60 · bbc-world · 2026-12-01 09:05 UTC"
+    )
+    assert len(slack.blocks) == 50
+    assert slack.blocks[-1] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": "… and 12 more rules"}],
+    }
+    assert summary_line(message, "#digest") == f"{slack.text} -> #digest"
+
+
+def test_a_notice_is_escaped_text_in_one_section() -> None:
+    slack = render(Notice("Test <message> & more"))
+    assert slack.text == "Test &lt;message&gt; &amp; more"
+    assert slack.blocks == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Test &lt;message&gt; &amp; more"}}
+    ]

@@ -230,7 +230,7 @@ def test_a_running_monitor_reloads_valid_rules_and_keeps_the_last_good_ones(
 
 def test_every_shipped_list_is_used_by_some_rule() -> None:
     rules = load_rules(SHIPPED_RULES)
-    used = set()
+    used: set[str] = set()
     for path in SHIPPED_RULES.rglob("*.yaml"):
         text = path.read_text(encoding="utf-8")
         used.update(name for name in rules.lists if f"${name}" in text and path.stem != name)

@@ -61,7 +61,7 @@ def test_a_schedule_change_that_fails_is_logged_by_name_and_the_rest_still_apply
     import queue
     from functools import partial
 
-    from monitor.scheduler import _apply
+    from monitor.scheduler import Requests, _apply
 
     applied: list[str] = []
 
@@ -70,10 +70,10 @@ def test_a_schedule_change_that_fails_is_logged_by_name_and_the_rest_still_apply
             raise RuntimeError("no such trigger")
         applied.append(job_id)
 
-    requests: queue.SimpleQueue[object] = queue.SimpleQueue()
+    requests: Requests = queue.SimpleQueue()
     for job_id in ("poll:a", "poll:broken", "poll:b"):
         requests.put(partial(move, job_id=job_id))
-    _apply(object(), requests)  # type: ignore[arg-type]
+    _apply(object(), requests)
     assert applied == ["poll:a", "poll:b"]
     assert "could not change the schedule: functools.partial(" in caplog.text
     assert "job_id='poll:broken'" in caplog.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.rules.compiled import Rule
 from monitor.rules.load import load_rules
 from monitor.rules.testing import CaseResult, run_cases
 from tests.support.records import make_item
@@ -35,7 +36,7 @@ def test_the_pack_has_every_watch_point() -> None:
 
 
 @pytest.mark.parametrize("rule", RULES.rules, ids=lambda r: r.id)
-def test_every_rule_has_at_least_8_positive_and_8_negative_cases(rule) -> None:  # type: ignore[no-untyped-def]
+def test_every_rule_has_at_least_8_positive_and_8_negative_cases(rule: Rule) -> None:
     positive = sum(case.expect is not None for case in rule.cases)
     negative = sum(case.expect is None for case in rule.cases)
     assert positive >= 8 and negative >= 8, (positive, negative)

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import PollReport
 from monitor.config import load_config
 from monitor.pipeline.hostpool import HostFairPool, next_startable
+from monitor.pipeline.poller import PollReport
 from monitor.sources.http import HttpFetcher
+from monitor.sources.registry import SharedParts, build_sources
 from monitor.wiring import build_monitor, fetch_limits
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import rss
@@ -132,6 +133,9 @@ def test_once_reads_every_other_host_while_a_slow_host_holds_its_polls(
         monitor.fetcher.close()
         # Every *.test name is this machine: a host is a name, as in a URL.
         monitor.fetcher = HttpFetcher(fetch_limits(monitor.loaded), resolver=lambda _: "127.0.0.1")
+        monitor.sources.update(
+            build_sources(SharedParts(fetcher=monitor.fetcher, parser=monitor.parser))
+        )
         reports: list[PollReport] = []
         poller = threading.Thread(target=lambda: reports.extend(monitor.poll_all()), daemon=True)
         poller.start()

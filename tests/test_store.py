@@ -1,4 +1,7 @@
-"""The SQLite state store: durable across restarts, atomic per poll, strict about its schema."""
+"""The SQLite state store's own behaviour: its file, deferred writes, locking,
+schema and old SQLite versions. What every store must do is in
+tests/store_contract/ (run against SQLite too); the upgrade of a database
+written by an earlier version is in tests/test_store_migration.py."""
 
 from __future__ import annotations
 
@@ -14,14 +17,17 @@ from typing import get_args
 
 import pytest
 
-from monitor.domain.alert import Alert, Target
 from monitor.domain.feed import FeedState, Validators
 from monitor.domain.item import Item
 from monitor.domain.kinds import OutboxStatus
-from monitor.domain.severity import Severity
+from monitor.domain.poll import PollOutcome
 from monitor.errors import StateError
 from monitor.store import sqlite as store_module
-from monitor.store.sqlite import SEND_LEASE, SQLiteStore
+from monitor.store.sqlite import SQLiteStore
+from monitor.store.sqlite import feeds as sqlite_feeds
+from tests.store_contract.test_feed_states import (
+    test_a_poll_finding_nothing_new_returns_the_state_it_leaves as poll_finding_nothing_new_returns_the_state_it_leaves,
+)
 from tests.support.records import make_item
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -31,91 +37,43 @@ def item(guid: str, link: str | None = None) -> Item:
     return make_item(guid, guid=f"urn:{guid}", link=link, published=NOW)
 
 
-def alert_for(it: Item, rule: str = "r") -> Alert:
-    return Alert(
-        rule_id=rule,
-        rule_title="R",
-        severity=Severity.WARNING,
-        feed=it.feed,
-        item_identity=it.identity,
-        item_guid=it.guid,
-        title=it.title,
-        link=it.link,
-        summary="",
-        published=it.published,
-        matched_terms=(),
-        created_at=NOW,
-    )
-
-
-def commit(store: SQLiteStore, items: list[Item], alerts: list[Alert] | None = None) -> int:
+def commit(store: SQLiteStore, items: list[Item]) -> int:
     return store.commit_poll(
-        feed="f",
-        url="https://x/feed",
-        items=items,
-        alerts=[(alert, Target("#desk")) for alert in alerts or []],
-        validators=Validators('"e"'),
+        PollOutcome(
+            feed="f", url="https://x/feed", items=items, alerts=[], validators=Validators('"e"')
+        ),
         now=NOW,
     )
 
 
-def test_seen_items_and_validators_survive_a_restart(tmp_path: Path) -> None:
+def test_the_database_is_a_file_in_wal_mode_created_with_its_folder(tmp_path: Path) -> None:
     path = tmp_path / "state" / "monitor.db"
-    store = SQLiteStore(path)
-    a, b = item("a"), item("b")
-    assert store.unseen("f", [a, b]) == [a, b]
-    assert store.feed_state("f") is None
-    commit(store, [a])
-    store.close()
-
-    reopened = SQLiteStore(path)
-    assert reopened.unseen("f", [a, b]) == [b]
-    assert reopened.unseen("other-feed", [a]) == [a], "seen is per feed"
-    state = reopened.feed_state("f")
-    assert (
-        state is not None
-        and state.validators == Validators('"e"')
-        and state.first_success_at == NOW
-    )
-    assert reopened.db_mode() == "wal"
-
-
-@pytest.mark.parametrize("returning", [True, False], ids=["RETURNING", "SQLite before 3.35"])
-def test_a_poll_finding_nothing_new_returns_the_state_it_leaves(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, returning: bool
-) -> None:
-    monkeypatch.setattr(store_module, "_HAS_RETURNING", returning)
-    with SQLiteStore(tmp_path / "monitor.db") as store:
+    with SQLiteStore(path) as store:
         commit(store, [item("a")])
-        store.record_failure(feed="f", url="https://x/feed", kind="http", message="502", now=NOW)
-        assert store.open_incident(
-            feed="f", kind="failing", since=NOW, detail="HTTP 502", alerts=[], now=NOW
-        )
-        later = NOW + timedelta(minutes=20)
-        state = store.record_not_modified(
-            feed="f", url="https://x/feed", now=later, next_poll_at=later + timedelta(hours=1)
-        )
-        assert state == store.feed_state("f")
-        assert state is not None and state.consecutive_failures == 0
-        assert state.open_incidents == {"failing"}
-        assert state.last_success_at == later and state.next_poll_at == later + timedelta(hours=1)
-
-        (incident,) = store.open_incidents("f")
-        store.close_incident(incident.id, alerts=[], now=later)
-        state = store.feed_state("f")
-        assert state is not None and state.open_incidents == set()
-        # A feed repointed elsewhere is left alone: its state belongs to the old URL.
-        assert store.record_not_modified(feed="f", url="https://y/feed", now=later) is None
+        assert store.db_mode() == "wal"
+    assert path.is_file()
+    assert (tmp_path / "state" / "monitor.db.id").read_text(encoding="utf-8").strip()
 
 
-def commit_feed(store: SQLiteStore, name: str) -> None:
+def test_before_sqlite_3_35_a_poll_finding_nothing_new_reads_its_state_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without UPDATE ... RETURNING (Debian 11, Ubuntu 20.04) the contract holds too."""
+    monkeypatch.setattr(sqlite_feeds, "HAS_RETURNING", False)
+    with SQLiteStore(tmp_path / "monitor.db") as store:
+        poll_finding_nothing_new_returns_the_state_it_leaves(store)
+
+
+def commit_feed(store: SQLiteStore, name: str, url: str | None = None, at: datetime = NOW) -> None:
     store.commit_poll(
-        feed=name,
-        url=f"https://x/{name}",
-        items=[],
-        alerts=[],
-        validators=Validators('"e"'),
-        now=NOW,
+        PollOutcome(
+            feed=name,
+            url=url or f"https://x/{name}",
+            items=[],
+            alerts=[],
+            validators=Validators('"e"'),
+        ),
+        now=at,
     )
 
 
@@ -154,9 +112,9 @@ def test_a_healthy_feed_unchanged_moves_its_timestamps_in_a_deferred_write(
         # This store reads it back at once; another process sees it once written.
         assert store.feed_state("f") == after
         assert last_success_on_disk(path, "f") == stamp(NOW)
-        store.flush_bookkeeping(older_than=3600)
+        store.sync(older_than=timedelta(hours=1))
         assert last_success_on_disk(path, "f") == stamp(NOW)
-        store.flush_bookkeeping()
+        store.sync()
         assert last_success_on_disk(path, "f") == stamp(later)
         assert store.feed_state("f") == after, "what was read back is what was written"
 
@@ -175,7 +133,7 @@ def test_deferred_bookkeeping_is_written_before_the_feeds_are_listed_and_yields_
         store.record_failure(feed="f", url="https://x/feed", kind="http", message="502", now=later)
         state = store.feed_state("f")
         assert state is not None and state.consecutive_failures == 1 and state.last_error == "502"
-        store.flush_bookkeeping()
+        store.sync()
         assert store.feed_state("f") == state
 
 
@@ -219,11 +177,11 @@ def test_a_flush_that_must_not_wait_leaves_a_busy_store_alone(tmp_path: Path) ->
         holder = threading.Thread(target=commit_in_progress)
         holder.start()
         busy.wait(10)
-        store.flush_bookkeeping(wait=False)
+        store.sync(wait=False)
         release.set()
         holder.join()
         assert last_success_on_disk(path, "f") == stamp(NOW)
-        store.flush_bookkeeping(wait=False)
+        store.sync(wait=False)
         assert last_success_on_disk(path, "f") == stamp(later)
 
 
@@ -262,8 +220,8 @@ def test_a_deferred_write_that_fails_is_logged_once_kept_and_written_later(
         store.record_unchanged(before, now=later)
         refuse_updates(path)
         with caplog.at_level(logging.INFO, logger="monitor.store"):
-            store.flush_bookkeeping()
-            store.flush_bookkeeping()
+            store.sync()
+            store.sync()
             (failure,) = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
             assert failure.startswith("cannot write the timestamps of 1 unchanged polls to")
             assert failure.endswith(
@@ -271,7 +229,7 @@ def test_a_deferred_write_that_fails_is_logged_once_kept_and_written_later(
             )
             assert store.feed_state("f") == store.record_unchanged(before, now=later)
             accept_updates(path)
-            store.flush_bookkeeping()
+            store.sync()
         assert caplog.records[-1].getMessage() == "the timestamps of 1 unchanged polls are written"
         assert last_success_on_disk(path, "f") == stamp(later)
 
@@ -327,14 +285,7 @@ def test_a_deferred_write_never_undoes_a_later_poll_written_by_another_process(
         commit(running, [item("a")])
         for feed in ("f", "g"):
             if feed == "g":
-                once.commit_poll(
-                    feed="g",
-                    url="https://x/feed",
-                    items=[],
-                    alerts=[],
-                    validators=Validators(),
-                    now=NOW,
-                )
+                commit_feed(once, "g", "https://x/feed")
             before = running.feed_state(feed)
             assert before is not None
             running.record_unchanged(before, now=later)
@@ -346,79 +297,12 @@ def test_a_deferred_write_never_undoes_a_later_poll_written_by_another_process(
             message="502",
             now=later + timedelta(seconds=1),
         )
-        once.commit_poll(
-            feed="g",
-            url="https://y/feed",
-            items=[],
-            alerts=[],
-            validators=Validators(),
-            now=later + timedelta(seconds=1),
-        )
+        commit_feed(once, "g", "https://y/feed", at=later + timedelta(seconds=1))
         failing, moved = running.feed_state("f"), running.feed_state("g")
-        running.flush_bookkeeping()
+        running.sync()
         assert running.feed_state("f") == failing and running.feed_state("g") == moved
     assert failing is not None and failing.consecutive_failures == 1
     assert moved is not None and moved.url == "https://y/feed"
-
-
-def test_an_item_whose_guid_changed_but_link_and_title_did_not_is_not_new(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
-    commit(store, [make_item("Story", guid="urn:old", link="https://x/story")])
-    assert store.unseen("f", [make_item("Story", guid="urn:new", link="https://x/story")]) == []
-    # A live blog gives each post the page's link: another title is another item.
-    other = make_item("Update 2", guid="urn:new2", link="https://x/story")
-    assert store.unseen("f", [other]) == [other]
-
-
-def test_alerts_are_unique_per_rule_and_item(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
-    first = item("a", link="https://x/story")
-    assert commit(store, [first], [alert_for(first)]) == 1
-    assert commit(store, [first], [alert_for(first)]) == 0, "same rule and item"
-    assert commit(store, [first], [alert_for(first, rule="other")]) == 1, "another rule may alert"
-    assert store.outbox_counts() == {
-        "pending": 2,
-        "sending": 0,
-        "sent": 0,
-        "failed": 0,
-        "silenced": 0,
-    }
-
-
-def test_a_claimed_alert_is_not_due_until_its_lease_expires(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
-    it = item("a")
-    commit(store, [it], [alert_for(it)])
-    (entry,) = store.due_alerts(NOW, limit=10)
-    assert store.claim(entry.id, now=NOW)
-    assert not store.claim(entry.id, now=NOW), "a second sender is refused"
-    assert store.due_alerts(NOW + SEND_LEASE - timedelta(seconds=1), limit=10) == []
-    assert [e.id for e in store.due_alerts(NOW + SEND_LEASE, limit=10)] == [entry.id]
-    assert store.claim(entry.id, now=NOW + SEND_LEASE), "an abandoned claim can be taken over"
-
-
-def test_outbox_lifecycle(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
-    items = [item(name) for name in "abc"]
-    commit(store, items, [alert_for(i) for i in items])
-    due = store.due_alerts(NOW, limit=10)
-    assert [e.alert.title for e in due] == ["a", "b", "c"] and all(e.attempts == 0 for e in due)
-
-    store.mark_sent(due[0].id, now=NOW, destination="slack:#d", ref="1.2")
-    store.reschedule(
-        due[1].id, attempts=1, next_attempt_at=NOW + timedelta(minutes=1), error="HTTP 500"
-    )
-    store.mark_failed(due[2].id, attempts=1, now=NOW, error="channel_not_found")
-    assert store.due_alerts(NOW, limit=10) == []
-    (retry,) = store.due_alerts(NOW + timedelta(minutes=1), limit=10)
-    assert retry.alert.title == "b" and retry.attempts == 1
-    assert store.outbox_counts() == {
-        "pending": 1,
-        "sending": 0,
-        "sent": 1,
-        "failed": 1,
-        "silenced": 0,
-    }
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

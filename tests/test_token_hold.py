@@ -19,18 +19,18 @@ import pytest
 
 from monitor.app import Monitor
 from monitor.config import load_config
-from monitor.delivery.sinks import TOKEN_FIXES, TOKEN_SLACK_ERRORS, SlackSink
+from monitor.delivery.message import Notice
+from monitor.delivery.sinks.slack import TOKEN_FIXES, TOKEN_SLACK_ERRORS, SlackSink
 from monitor.delivery.slack_check import (
-    TOKEN_RECHECK_EVERY,
     Identity,
     Refusal,
-    TokenHold,
     TokenRejected,
     TokenUnverified,
-    token_recheck_due,
     token_verdict,
 )
+from monitor.delivery.token_hold import TOKEN_RECHECK_EVERY, TokenHold, token_recheck_due
 from monitor.domain.alert import OutboxEntry
+from monitor.domain.kinds import OutboxStatus
 from monitor.errors import PermanentDeliveryError, TokenRejectedError
 from monitor.store.sqlite import SQLiteStore
 from monitor.wiring import build_monitor
@@ -70,7 +70,7 @@ def error_lines(log: str) -> list[str]:
     return [line for line in log.splitlines() if " ERROR " in line]
 
 
-def stored(config: Path, *statuses: str) -> list[OutboxEntry]:
+def stored(config: Path, *statuses: OutboxStatus) -> list[OutboxEntry]:
     with SQLiteStore(config.parent / "state" / "monitor.db") as store:
         return store.outbox(list(statuses), limit=1000)
 
@@ -323,21 +323,19 @@ def test_every_refusal_of_the_token_itself_is_a_token_rejection(
     TokenRejectedError naming the code and its fix, through real slack-sdk."""
     from slack_sdk import WebClient
 
-    from monitor.delivery.render import SlackMessage
-
     client = WebClient(
         token=slack_emulator.token, base_url=slack_emulator.base_url, retry_handlers=[]
     )
     sink = SlackSink(client, min_interval=0)
     slack_emulator.queue_faults("chat.postMessage", Fault.error(code))
     with pytest.raises(TokenRejectedError) as raised:
-        sink.post("#watch-desk", SlackMessage(text="x", blocks=[]))
+        sink.post("#watch-desk", Notice("x"))
     assert raised.value.code == code
     assert str(raised.value) == f"Slack rejects SLACK_BOT_TOKEN ({code}): {TOKEN_FIXES[code]}"
 
     slack_emulator.queue_faults("chat.postMessage", Fault.error("channel_not_found"))
     with pytest.raises(PermanentDeliveryError) as channel:
-        sink.post("#watch-desk", SlackMessage(text="x", blocks=[]))
+        sink.post("#watch-desk", Notice("x"))
     assert not isinstance(channel.value, TokenRejectedError), "a channel error fails one alert"
 
 

@@ -23,8 +23,12 @@ needs_libyaml = pytest.mark.skipif(
 )
 
 
-def both_loaders(text: str) -> tuple[object, object]:
-    def read() -> object:
+Reading = tuple[object, list[str]]
+"""What a loader made of a text: (its data and key lines, or None), and its problems."""
+
+
+def both_loaders(text: str) -> tuple[Reading, Reading]:
+    def read() -> Reading:
         document, problems = read_yaml(text, "rule.yaml")
         return (document.data, document.lines) if document else None, [str(p) for p in problems]
 

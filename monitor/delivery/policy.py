@@ -1,4 +1,4 @@
-"""Alert policy: which matches become alerts, and when to retry a delivery.
+"""Delivery policy: where an alert goes, when to retry it, which stories and silences apply.
 
 Pure functions: ``now`` and data in, decisions out. No I/O, no clock.
 """
@@ -7,60 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from monitor.delivery.ports import RoutingSettings
 from monitor.domain.alert import Alert, OutboxEntry, Silence, Story, Target
-from monitor.domain.item import effective_time
 from monitor.domain.severity import Severity
-from monitor.rules.match import Match
 from monitor.text import fold_for_matching
-
-if TYPE_CHECKING:
-    from monitor.config import SlackSettings
-
-
-@dataclass(frozen=True)
-class AlertPolicy:
-    baseline_window: timedelta
-    """On a feed's first successful poll, only items this recent alert."""
-    max_item_age: timedelta
-    """Items older than this never alert (a feed re-publishing its archive)."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    alerts: tuple[Alert, ...]
-    baselined: int = 0
-    """Matches withheld because they are a new feed's backlog."""
-    stale: int = 0
-    """Matches withheld because the item is older than max_item_age."""
-
-
-def decide(
-    matches: Iterable[Match], *, now: datetime, first_poll: bool, policy: AlertPolicy
-) -> Decision:
-    """Turn the matches of new items into alerts.
-
-    A newly added feed is baselined: its backlog is remembered silently, so
-    subscribing to a feed does not flood the desk, but an item published
-    within ``baseline_window`` still alerts because it is news. An item
-    without a date cannot prove it is recent, so on a first poll it is
-    baselined too; so is one dated far in the future (see
-    :func:`~monitor.domain.item.effective_time`), which proves nothing either.
-    """
-    alerts: list[Alert] = []
-    baselined = stale = 0
-    for match in matches:
-        when = effective_time(match.item.timestamp, now)
-        if first_poll and (when is None or when < now - policy.baseline_window):
-            baselined += 1
-        elif when is not None and when < now - policy.max_item_age:
-            stale += 1
-        else:
-            alerts.append(match.to_alert(now))
-    return Decision(alerts=tuple(alerts), baselined=baselined, stale=stale)
 
 
 def retry_delay(
@@ -75,7 +28,7 @@ def retry_delay(
     return capped * (0.8 + 0.4 * jitter)
 
 
-def route(alert: Alert, slack: SlackSettings) -> tuple[Target, ...]:
+def route(alert: Alert, slack: RoutingSettings) -> tuple[Target, ...]:
     """The channels an alert goes to, with the mentions for each.
 
     Every route that applies to the alert's rule and severity adds its
@@ -126,6 +79,7 @@ def as_reply(entry: OutboxEntry) -> OutboxEntry:
 
 
 def silence_for(rule_id: str, silences: Iterable[Silence], now: datetime) -> Silence | None:
+    """The silence covering a rule at ``now``, if any."""
     return next((s for s in silences if s.rule_id == rule_id and s.until > now), None)
 
 
@@ -148,4 +102,5 @@ def same_story(title: str, link: str | None, other_title: str, other_link: str |
 
 
 def find_story(alert: Alert, stories: Iterable[Story]) -> Story | None:
+    """The first of ``stories`` the alert is a later source of, if any."""
     return next((s for s in stories if same_story(alert.title, alert.link, s.title, s.link)), None)

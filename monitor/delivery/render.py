@@ -1,5 +1,7 @@
-"""Rendering alerts: Slack Block Kit with a plain-text fallback, and a
-one-line console form. Pure: the alert and ``now`` in, the payload out.
+"""Slack's rendering of a message: Block Kit with a plain-text fallback.
+
+Pure: a :mod:`~monitor.delivery.message` in, the payload out. Both Slack
+sinks (the Web API and an incoming webhook) post what this renders.
 
 Every piece of feed text is mrkdwn-escaped, and Slack's limits (50 blocks,
 3,000 characters a section, 150 a header) are met by visible truncation,
@@ -13,7 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.domain.alert import Alert
+from monitor.delivery.message import (
+    AlertPost,
+    Digest,
+    Listed,
+    Message,
+    Notice,
+    RollUp,
+    alert_post,
+    entry_post,
+    format_time,
+    truncate,
+)
+from monitor.domain.alert import Alert, OutboxEntry
 from monitor.domain.severity import Severity
 
 SNIPPET_CHARS = 300
@@ -21,11 +35,35 @@ TITLE_CHARS = 300
 HEADER_CHARS = 150
 SECTION_CHARS = 3000
 MAX_BLOCKS = 50
+LINE_TITLE_CHARS = 150
+"""A title's length as one line of a roll-up or a digest."""
 SEVERITY_MARKERS = {
     Severity.CRITICAL: ":red_circle:",
     Severity.WARNING: ":large_orange_circle:",
     Severity.INFO: ":large_blue_circle:",
 }
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A Block Kit payload: what chat.postMessage and a webhook are sent."""
+
+    text: str
+    """The plain fallback: notifications, screen readers, clients without blocks."""
+    blocks: list[dict[str, Any]]
+
+
+def mention_syntax(mention: str) -> str:
+    """Slack's syntax for a mention as config writes it; only this syntax notifies."""
+    if mention.startswith("@"):
+        return f"<!{mention[1:]}>"
+    kind, _, ident = mention.partition(":")
+    return f"<!subteam^{ident}>" if kind == "subteam" else f"<@{ident}>"
+
+
+def mention_text(mentions: tuple[str, ...]) -> str:
+    """The mentions, in Slack's syntax, as one run of text."""
+    return " ".join(mention_syntax(m) for m in mentions)
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -40,37 +78,6 @@ def escape_mrkdwn(text: str) -> str:
 def _safe_url(url: str) -> str:
     """A URL that cannot break out of Slack's ``<url|label>`` syntax."""
     return url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def format_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "date unknown"
-
-
-def console_line(alert: Alert, channel: str | None = None) -> str:
-    """One readable line per alert for a terminal or a log file."""
-    when = alert.published.strftime("%Y-%m-%dT%H:%MZ") if alert.published else "-"
-    link = alert.link or "(no link)"
-    where = f" -> {channel}" if channel else ""
-    return (
-        f"ALERT {alert.severity.value.upper():<8} {alert.rule_id} [{alert.feed}] {when} "
-        f"{truncate(alert.title, 200)} <{link}>{where}"
-    )
-
-
-def relative_time(value: datetime | None, now: datetime) -> str:
-    if value is None:
-        return ""
-    seconds = int((now - value).total_seconds())
-    if seconds < 0:
-        return "in the future"
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return "just now"
 
 
 def emphasise(escaped: str, terms: tuple[str, ...]) -> str:
@@ -90,148 +97,122 @@ def emphasise(escaped: str, terms: tuple[str, ...]) -> str:
     return regex.sub(lambda m: f"*{m.group(1)}*", escaped)
 
 
-@dataclass(frozen=True)
-class SlackMessage:
-    text: str
-    """The plain fallback: notifications, screen readers, clients without blocks."""
-    blocks: list[dict[str, Any]]
+def render(message: Message) -> SlackMessage:
+    """The Block Kit payload of any message."""
+    if isinstance(message, AlertPost):
+        return _alert(message)
+    if isinstance(message, RollUp):
+        return _roll_up(message)
+    if isinstance(message, Digest):
+        return _digest(message)
+    return _notice(message)
 
 
 def slack_message(
     alert: Alert, *, now: datetime, mentions: tuple[str, ...] = (), sources: int = 1
 ) -> SlackMessage:
-    """The Block Kit message for an alert; ``mentions`` are already in Slack syntax."""
-    marker = SEVERITY_MARKERS[alert.severity]
-    header = truncate(f"{marker} {alert.severity.value.upper()} · {alert.rule_title}", HEADER_CHARS)
-    title = escape_mrkdwn(truncate(alert.title or "(untitled item)", TITLE_CHARS))
-    headline = f"*<{_safe_url(alert.link)}|{title}>*" if alert.link else f"*{title}*"
-    mention_text = " ".join(mentions)
-    lead = f"{mention_text} {headline}" if mention_text else headline
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": header, "emoji": True},
-        },
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(lead, SECTION_CHARS)}},
-    ]
-    if alert.summary:
+    """The Block Kit message for an alert posted at ``now`` (``mentions`` as config writes them)."""
+    return _alert(alert_post(alert, now=now, mentions=mentions, sources=sources))
+
+
+def render_entry(entry: OutboxEntry, now: datetime) -> SlackMessage:
+    """The Block Kit message an outbox entry is posted as, mentions and all."""
+    return _alert(entry_post(entry, now))
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": truncate(text, HEADER_CHARS), "emoji": True},
+    }
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _link(url: str | None, label: str) -> str:
+    return f"<{_safe_url(url)}|{label}>" if url else label
+
+
+def _alert(post: AlertPost) -> SlackMessage:
+    marker = SEVERITY_MARKERS[post.severity]
+    header = f"{marker} {post.severity.value.upper()} · {post.rule_title}"
+    title = escape_mrkdwn(truncate(post.headline, TITLE_CHARS))
+    headline = f"*{_link(post.link, title)}*"
+    mentions = mention_text(post.mentions)
+    lead = f"{mentions} {headline}" if mentions else headline
+    blocks: list[dict[str, Any]] = [_header(header), _section(truncate(lead, SECTION_CHARS))]
+    if post.summary:
         snippet = emphasise(
-            escape_mrkdwn(truncate(alert.summary, SNIPPET_CHARS)), alert.matched_terms
+            escape_mrkdwn(truncate(post.summary, SNIPPET_CHARS)), post.matched_terms
         )
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": truncate("> " + snippet, SECTION_CHARS)},
-            }
-        )
-    when = format_time(alert.published)
-    ago = relative_time(alert.published, now)
+        blocks.append(_section(truncate("> " + snippet, SECTION_CHARS)))
+    when = format_time(post.published)
     context = [
-        f"*{escape_mrkdwn(alert.feed)}*",
-        f"{when} ({ago})" if ago else when,
-        f"rule `{escape_mrkdwn(alert.rule_id)}`",
+        f"*{escape_mrkdwn(post.feed)}*",
+        f"{when} ({post.age})" if post.age else when,
+        f"rule `{escape_mrkdwn(post.rule_id)}`",
     ]
-    if sources > 1:
-        context.append(f"{sources} sources")
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": truncate(" · ".join(context), SECTION_CHARS)}],
-        }
+    if post.sources > 1:
+        context.append(f"{post.sources} sources")
+    blocks.append(_context(truncate(" · ".join(context), SECTION_CHARS)))
+    fallback = (
+        f"{mentions + ' ' if mentions else ''}{post.severity.value.upper()}: "
+        f"{escape_mrkdwn(truncate(post.rule_title, 150))}: {title}"
     )
-    fallback = f"{mention_text + ' ' if mention_text else ''}{alert.severity.value.upper()}: {escape_mrkdwn(truncate(alert.rule_title, 150))}: {title}"
     return SlackMessage(text=truncate(fallback, SECTION_CHARS), blocks=blocks[:MAX_BLOCKS])
 
 
-ROLLUP_LINES = 25
+def _line_title(line: Listed) -> str:
+    return _link(line.link, escape_mrkdwn(truncate(line.headline, LINE_TITLE_CHARS)))
 
 
-def storm_summary(
-    alerts: list[Alert], *, channel: str, window_minutes: int, mentions: tuple[str, ...] = ()
-) -> SlackMessage:
-    """One message standing for many alerts during a storm: count, titles, links.
-
-    ``mentions`` (already in Slack syntax) are those of every alert it stands
-    for, so that rolling alerts up never notifies fewer people.
-    """
-    lines = []
-    for alert in alerts[:ROLLUP_LINES]:
-        title = escape_mrkdwn(truncate(alert.title or "(untitled item)", 150))
-        link = f"<{_safe_url(alert.link)}|{title}>" if alert.link else title
-        lines.append(
-            f"• {SEVERITY_MARKERS[alert.severity]} `{escape_mrkdwn(alert.rule_id)}` {link}"
-        )
-    if len(alerts) > ROLLUP_LINES:
-        lines.append(f"… and {len(alerts) - ROLLUP_LINES} more (monitor outbox --all lists them)")
-    heading = (
-        f"{len(alerts)} more alert{'' if len(alerts) == 1 else 's'} for {channel}, "
-        "rolled into one message: "
-        f"the channel already had its share in the last {window_minutes} min"
-    )
-    mention_text = " ".join(mentions)
-    # The mentions lead, so that truncating a long list never drops them.
-    body = truncate("\n".join([mention_text, *lines] if mention_text else lines), SECTION_CHARS)
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "text": truncate(
-                    f":zap: {len(alerts)} more alert{'' if len(alerts) == 1 else 's'}",
-                    HEADER_CHARS,
-                ),
-                "emoji": True,
-            },
-        },
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(heading)}]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": body}},
+def _roll_up(message: RollUp) -> SlackMessage:
+    lines = [
+        f"• {SEVERITY_MARKERS[line.severity]} `{escape_mrkdwn(line.rule_id)}` {_line_title(line)}"
+        for line in message.lines
     ]
-    fallback = f"{mention_text} {heading}" if mention_text else heading
+    if message.more:
+        lines.append(f"… and {message.more} more (monitor outbox --all lists them)")
+    mentions = mention_text(message.mentions)
+    # The mentions lead, so that truncating a long list never drops them.
+    body = truncate("\n".join([mentions, *lines] if mentions else lines), SECTION_CHARS)
+    blocks = [
+        _header(f":zap: {message.title}"),
+        _context(escape_mrkdwn(message.heading)),
+        _section(body),
+    ]
+    fallback = f"{mentions} {message.heading}" if mentions else message.heading
     return SlackMessage(text=truncate(fallback, SECTION_CHARS), blocks=blocks)
 
 
-def digest_message(alerts: list[Alert], *, channel: str, now: datetime) -> SlackMessage:
-    """One message for a channel's digest: the alerts grouped by rule."""
-    by_rule: dict[str, list[Alert]] = {}
-    for alert in alerts:
-        by_rule.setdefault(alert.rule_id, []).append(alert)
-    heading = f"Digest for {channel}: {len(alerts)} alerts ({format_time(now)})"
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "text": truncate(f":newspaper: {heading}", HEADER_CHARS),
-                "emoji": True,
-            },
-        },
-    ]
-    for rule_alerts in by_rule.values():
-        first = rule_alerts[0]
+def _digest(message: Digest) -> SlackMessage:
+    blocks: list[dict[str, Any]] = [_header(f":newspaper: {message.heading}")]
+    for group in message.groups:
         lines = [
-            f"*{SEVERITY_MARKERS[first.severity]} {escape_mrkdwn(first.rule_title)}* "
-            f"(`{escape_mrkdwn(first.rule_id)}`, {len(rule_alerts)})"
+            f"*{SEVERITY_MARKERS[group.severity]} {escape_mrkdwn(group.rule_title)}* "
+            f"(`{escape_mrkdwn(group.rule_id)}`, {group.count})"
         ]
-        for alert in rule_alerts[:ROLLUP_LINES]:
-            title = escape_mrkdwn(truncate(alert.title or "(untitled item)", 150))
-            link = f"<{_safe_url(alert.link)}|{title}>" if alert.link else title
-            lines.append(f"• {link} · {escape_mrkdwn(alert.feed)} · {format_time(alert.published)}")
-        if len(rule_alerts) > ROLLUP_LINES:
-            lines.append(f"… and {len(rule_alerts) - ROLLUP_LINES} more")
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": truncate("\n".join(lines), SECTION_CHARS)},
-            }
+        lines.extend(
+            f"• {_line_title(line)} · {escape_mrkdwn(line.feed)} · {format_time(line.published)}"
+            for line in group.lines
         )
+        if group.more:
+            lines.append(f"… and {group.more} more")
+        blocks.append(_section(truncate("\n".join(lines), SECTION_CHARS)))
     if len(blocks) > MAX_BLOCKS:
         blocks = [
             *blocks[: MAX_BLOCKS - 1],
-            {
-                "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": f"… and {len(blocks) - MAX_BLOCKS + 1} more rules"}
-                ],
-            },
+            _context(f"… and {len(blocks) - MAX_BLOCKS + 1} more rules"),
         ]
-    return SlackMessage(text=escape_mrkdwn(heading), blocks=blocks)
+    return SlackMessage(text=escape_mrkdwn(message.heading), blocks=blocks)
+
+
+def _notice(message: Notice) -> SlackMessage:
+    text = escape_mrkdwn(message.text)
+    return SlackMessage(text=text, blocks=[_section(text)])

@@ -1,31 +1,32 @@
 """`monitor slack-test`: can alerts reach every channel the config can post
 to, and does the token hold the scopes the monitor needs? And the token
 check `monitor run` and `monitor once` make at start, and while delivery
-is held because Slack rejects the token.
+is held because Slack rejects the token (see :mod:`.token_hold`).
 
 Which channels to test and for what, which scopes are missing, what fixes
-an error, what an answer to auth.test means for delivery and when to ask
-again are decided by pure functions; :class:`SlackProbe` is the edge that
-talks to Slack and turns slack-sdk's answers and errors into results.
+an error and what an answer to auth.test means for delivery are decided by
+pure functions; :class:`SlackProbe` is the edge that talks to Slack and
+turns slack-sdk's answers and errors into results. The config comes in
+through the narrow protocols below; the environment (which token, which
+webhook) is read by :mod:`monitor.wiring`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from http.client import HTTPException
-from typing import Any
+from typing import Any, Protocol
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
-from slack_sdk.webhook import WebhookClient
 
-from monitor.config import Config, LoadedConfig, SlackSettings, slack_token, slack_webhook_url
-from monitor.delivery.render import SlackMessage
-from monitor.delivery.sinks import TOKEN_FIXES, TOKEN_SLACK_ERRORS, WebhookSink, token_rejection
+from monitor.delivery.message import Notice
+from monitor.delivery.ports import RoutingSettings
+from monitor.delivery.sinks.base import Sink
+from monitor.delivery.sinks.slack import TOKEN_FIXES, TOKEN_SLACK_ERRORS, token_rejection
 from monitor.errors import DeliveryError
 
 POST_SCOPE = "chat:write"
@@ -58,10 +59,38 @@ CHANNEL_FIXES = {
 
 
 def scope_fix(scope: str) -> str:
+    """What to do in the Slack app to grant ``scope``."""
     return (
         f"add {scope} under OAuth & Permissions > Bot Token Scopes of the Slack app, "
         "reinstall the app to the workspace, and set the new token as SLACK_BOT_TOKEN"
     )
+
+
+class OpsSwitch(Protocol):
+    """config.ops, as far as slack-test reads it."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether ops alerts are posted."""
+        ...
+
+
+class PostingConfig(Protocol):
+    """The config, as far as slack-test reads it: every channel it can post to."""
+
+    @property
+    def slack(self) -> RoutingSettings:
+        """Default channel and routes."""
+        ...
+
+    @property
+    def ops(self) -> OpsSwitch:
+        """Whether ops alerts go out."""
+        ...
+
+    def ops_channel(self) -> str:
+        """Where ops alerts go."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +101,7 @@ class ChannelUse:
     uses: tuple[str, ...]
 
 
-def channels_to_test(config: Config) -> list[ChannelUse]:
+def channels_to_test(config: PostingConfig) -> list[ChannelUse]:
     """Every channel an alert, a digest or an ops notice can go to, once each,
     in config order."""
     slack = config.slack
@@ -127,6 +156,8 @@ def missing_scopes(
 
 @dataclass(frozen=True)
 class Identity:
+    """Who the token is, as auth.test answers: workspace, bot, scopes."""
+
     team: str
     user: str
     scopes: frozenset[str] | None
@@ -135,6 +166,8 @@ class Identity:
 
 @dataclass(frozen=True)
 class Post:
+    """A test message Slack took: its ts and the channel's id."""
+
     ts: str
     channel_id: str
 
@@ -146,6 +179,7 @@ class SlackProbe:
         self._client = client
 
     def identify(self) -> Identity | Refusal:
+        """auth.test: who the token is, with its scopes when Slack says."""
         response = self._call(self._client.auth_test)
         if isinstance(response, Refusal):
             return response
@@ -159,6 +193,7 @@ class SlackProbe:
         )
 
     def post(self, channel: str, text: str) -> Post | Refusal:
+        """A plain test message to ``channel``."""
         response = self._call(lambda: self._client.chat_postMessage(channel=channel, text=text))
         if isinstance(response, Refusal):
             return response
@@ -209,7 +244,7 @@ def _test_text(use: ChannelUse) -> str:
     )
 
 
-def token_test(config: Config, probe: SlackProbe, say: Callable[[str], None]) -> bool:
+def token_test(config: PostingConfig, probe: SlackProbe, say: Callable[[str], None]) -> bool:
     """Post a test message to every channel and read it back from the
     channel's history, as the duplicate check would; then name every scope
     to add, with its fix. True when everything works."""
@@ -259,16 +294,13 @@ def token_test(config: Config, probe: SlackProbe, say: Callable[[str], None]) ->
     return failures == 0 and not missing
 
 
-def webhook_test(config: Config, sink: WebhookSink, say: Callable[[str], None]) -> bool:
+def webhook_test(config: PostingConfig, sink: Sink, say: Callable[[str], None]) -> bool:
     """Post the one test message a webhook can: every alert lands in the
     webhook's own channel, whatever the config names."""
     channels = ", ".join(use.channel for use in channels_to_test(config))
     text = "Watch-desk monitor test message: delivery through the incoming webhook works."
-    message = SlackMessage(
-        text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    )
     try:
-        sink.post("webhook", message)
+        sink.post("webhook", Notice(text))
     except DeliveryError as exc:
         say(f"FAIL incoming webhook: {exc}")
         return False
@@ -280,31 +312,7 @@ def webhook_test(config: Config, sink: WebhookSink, say: Callable[[str], None]) 
     return True
 
 
-def slack_test(loaded: LoadedConfig, say: Callable[[str], None]) -> bool | None:
-    """Test the Slack delivery the environment sets up: True when it all
-    works, False when something fails, None when neither SLACK_BOT_TOKEN
-    nor SLACK_WEBHOOK_URL is set."""
-    slack = loaded.config.slack
-    token = slack_token()
-    if token is not None:
-        return token_test(loaded.config, SlackProbe(_web_client(slack, token)), say)
-    webhook = slack_webhook_url()
-    if webhook is not None:
-        timeout = int(slack.timeout.total_seconds())
-        sink = WebhookSink(WebhookClient(webhook, timeout=timeout, retry_handlers=[]))
-        return webhook_test(loaded.config, sink, say)
-    return None
-
-
-def _web_client(slack: SlackSettings, token: str) -> WebClient:
-    timeout = int(slack.timeout.total_seconds())
-    return WebClient(token=token, base_url=slack.api_url, timeout=timeout, retry_handlers=[])
-
-
 # --- the token check of run and once ---------------------------------------------
-
-TOKEN_RECHECK_EVERY = timedelta(minutes=5)
-"""While Slack rejects the token, how often `monitor run` asks it again."""
 
 
 @dataclass(frozen=True)
@@ -334,37 +342,3 @@ def token_verdict(answer: Identity | Refusal) -> TokenVerdict:
     if answer.error in TOKEN_SLACK_ERRORS:
         return TokenRejected(answer.error)
     return TokenUnverified(answer.error + (f" ({answer.detail})" if answer.detail else ""))
-
-
-@dataclass(frozen=True)
-class TokenHold:
-    """Delivery held because Slack rejects the token: why, since when, and
-    when Slack was last asked."""
-
-    reason: str
-    since: datetime
-    checked_at: datetime
-
-    def problem(self) -> str:
-        """The hold as /healthz names it."""
-        return (
-            f"delivery held since {self.since.isoformat(timespec='seconds')}: {self.reason}; "
-            "alerts wait in the outbox"
-        )
-
-
-def token_recheck_due(
-    hold: TokenHold, now: datetime, every: timedelta = TOKEN_RECHECK_EVERY
-) -> bool:
-    """Whether to ask Slack about a rejected token again."""
-    return now - hold.checked_at >= every
-
-
-def token_check(loaded: LoadedConfig) -> Callable[[], TokenVerdict] | None:
-    """auth.test with SLACK_BOT_TOKEN, through the same API as delivery;
-    None without a bot token (an incoming webhook has no auth.test)."""
-    token = slack_token()
-    if token is None:
-        return None
-    probe = SlackProbe(_web_client(loaded.config.slack, token))
-    return lambda: token_verdict(probe.identify())

@@ -107,11 +107,13 @@ class Story:
     id: int
     rule_id: str
     channel: str
-    channel_id: str | None
+    channel_ref: str | None
+    """The sink's own reference for the channel (as its answer gave it), if any."""
     link: str | None
     title: str
     parent_alert_id: int
-    parent_ts: str
+    parent_ref: str
+    """The sink's reference for the parent post: the thread later sources join."""
     sources: int = 1
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor.domain.kinds import FeedErrorKind, IncidentKind
+
 
 @dataclass(frozen=True)
 class Validators:
@@ -22,7 +24,7 @@ class FeedState:
     first_success_at: datetime | None
     last_success_at: datetime | None
     last_error: str | None
-    last_error_kind: str | None
+    last_error_kind: FeedErrorKind | None
     consecutive_failures: int
     next_poll_at: datetime | None = None
     body_hash: str | None = None
@@ -33,7 +35,7 @@ class FeedState:
     """When the feed last brought a new item (its date, else when first seen)."""
     publish_gap: timedelta | None = None
     """The typical time between its items, as last measured."""
-    open_incidents: frozenset[str] = frozenset()
+    open_incidents: frozenset[IncidentKind] = frozenset()
     """The kinds of its open ops incidents: a health check finding nothing to
     open or close need not look the incidents themselves up."""
 
@@ -47,7 +49,7 @@ class FeedHealth:
     last_success_at: datetime | None
     last_polled_at: datetime | None
     last_error: str | None
-    last_error_kind: str | None
+    last_error_kind: FeedErrorKind | None
     consecutive_failures: int
     next_poll_at: datetime | None
     items_seen: int
@@ -55,7 +57,7 @@ class FeedHealth:
     failing_since: datetime | None = None
     last_item_at: datetime | None = None
     publish_gap: timedelta | None = None
-    incidents: tuple[str, ...] = ()
+    incidents: tuple[IncidentKind, ...] = ()
     """Kinds of its open incidents (failing, silent)."""
     first_success_at: datetime | None = None
     """Its first successful read (at its current URL): watched since then."""
@@ -68,7 +70,7 @@ class Incident:
 
     id: int
     feed: str
-    kind: str
+    kind: IncidentKind
     since: datetime
     detail: str
     opened_at: datetime

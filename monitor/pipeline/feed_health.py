@@ -25,10 +25,11 @@ from enum import Enum
 from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS
 from monitor.domain.alert import Alert
 from monitor.domain.feed import FeedState, Incident
+from monitor.domain.kinds import IncidentKind
 from monitor.domain.severity import Severity
 
-FAILING = "failing"
-SILENT = "silent"
+FAILING: IncidentKind = "failing"
+SILENT: IncidentKind = "silent"
 RULE_IDS = {
     FAILING: "ops.feed-failing",
     SILENT: "ops.feed-silent",
@@ -63,7 +64,7 @@ MORE_HINT = "see monitor status"
 
 @dataclass(frozen=True)
 class FeedCondition:
-    kind: str
+    kind: IncidentKind
     since: datetime
     detail: str
     limit: timedelta | None = None

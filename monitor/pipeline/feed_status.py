@@ -9,11 +9,18 @@ failing between its rare polls.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from monitor.pipeline.feed_health import SILENT, looks_stale_at_first_read, poll_overdue
+from monitor.domain.feed import FeedHealth, FeedState
+from monitor.pipeline.feed_health import (
+    SILENT,
+    expected_silence,
+    looks_stale_at_first_read,
+    poll_overdue,
+)
+from monitor.settings import Config, FeedSettings
 
 
 class FeedStatus(StrEnum):
@@ -61,3 +68,53 @@ def feed_status(
     if looks_stale_at_first_read(first_success_at, last_item_at, silent_after):
         return FeedStatus.STALE
     return FeedStatus.OK
+
+
+def configured_feed_status(
+    config: Config,
+    feed: FeedSettings,
+    facts: FeedState | FeedHealth | None,
+    *,
+    polled: bool,
+    incidents: Collection[str],
+    now: datetime,
+) -> tuple[FeedStatus, timedelta]:
+    """A configured feed's state from what the store holds of it (``facts``,
+    None if nothing), with its poll interval before backoff."""
+    ops = config.ops
+    gap = facts.publish_gap if facts else None
+    interval = config.interval_for(feed, gap)
+    status = feed_status(
+        polled=polled,
+        next_poll_at=facts.next_poll_at if facts else None,
+        consecutive_failures=facts.consecutive_failures if facts else 0,
+        open_incidents=incidents,
+        first_success_at=facts.first_success_at if facts else None,
+        last_item_at=facts.last_item_at if facts else None,
+        now=now,
+        interval=interval,
+        silent_after=expected_silence(
+            gap, own=feed.silent_after, factor=ops.silent_factor, minimum=ops.silent_min
+        ),
+        failing_after=ops.failing_after,
+    )
+    return status, interval
+
+
+def feed_status_counts(
+    config: Config, states: Mapping[str, FeedState], *, now: datetime
+) -> dict[FeedStatus, int]:
+    """How many of the configured feeds are in each state, from their stored states."""
+    by_status = dict.fromkeys(FeedStatus, 0)
+    for feed in config.feeds:
+        state = states.get(feed.name)
+        status, _ = configured_feed_status(
+            config,
+            feed,
+            state,
+            polled=state is not None,
+            incidents=state.open_incidents if state else (),
+            now=now,
+        )
+        by_status[status] += 1
+    return by_status

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS, truncate
+from monitor.delivery.message import truncate
+from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS
 from monitor.domain.alert import Alert
 from monitor.domain.severity import Severity
 from monitor.pipeline.feed_health import FLOOD_RULE_ID, counted

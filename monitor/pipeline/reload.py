@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from monitor.config import (
-    Config,
     ConfigDraft,
     LoadedConfig,
     config_draft,
@@ -16,13 +15,52 @@ from monitor.config import (
 from monitor.errors import (
     Problem,
 )
+from monitor.pipeline.decide import AlertPolicy
 from monitor.pipeline.feed_health import (
     OPS_RULE_IDS,
 )
+from monitor.redact import Redactor
 from monitor.rules.load import RuleCheck, RuleSet, load_rules
+from monitor.settings import Config
 from monitor.validation import did_you_mean
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The config and rules the monitor runs with, immutable: a reload builds
+    a new one and swaps it whole, and a poll uses the one it started with
+    from its fetch to its commit."""
+
+    loaded: LoadedConfig
+    rules: RuleSet
+    redactor: Redactor
+    """Hides the secrets of this config's feed URLs."""
+    policy: AlertPolicy
+    """Which matches alert: this config's baseline window and item age limit."""
+    watched: frozenset[str]
+    """The names of this config's feeds."""
+
+    @classmethod
+    def of(cls, loaded: LoadedConfig, rules: RuleSet) -> Snapshot:
+        """The snapshot of a loaded config and the rules loaded for it."""
+        config = loaded.config
+        return cls(
+            loaded=loaded,
+            rules=rules,
+            redactor=config.redactor(),
+            policy=AlertPolicy(
+                baseline_window=config.polling.baseline_window,
+                max_item_age=config.polling.max_item_age,
+            ),
+            watched=frozenset(config.feed_names()),
+        )
+
+    @property
+    def config(self) -> Config:
+        """The config itself."""
+        return self.loaded.config
 
 
 class Settling(Generic[T]):

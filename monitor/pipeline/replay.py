@@ -9,16 +9,17 @@ from typing import TypeVar
 from monitor.config import (
     LoadedConfig,
 )
-from monitor.domain.feed import Validators
 from monitor.domain.item import Item
 from monitor.errors import (
     FeedError,
 )
 from monitor.redact import Redactor
+from monitor.rules.compiled import Match
 from monitor.rules.load import RuleSet
-from monitor.rules.match import Match
+from monitor.sources.base import Document, SourceRequest
 from monitor.sources.http import Fetcher
-from monitor.sources.rss import ParsedFeed, parse_feed
+from monitor.sources.parser_pool import ParserPool
+from monitor.sources.registry import DEFAULT_TYPE, SharedParts, build_sources
 
 T = TypeVar("T")
 
@@ -43,29 +44,34 @@ def replay(
 
     Items get the name and tags of the configured feed with the same URL,
     unless ``tags`` is given; a source no feed lists is named after itself.
-    Results name each source as shown: a URL's secrets redacted.
+    Results name each source as shown: a URL's secrets redacted. Each is
+    read by the source of its feed's type (``rss`` if no feed lists it), as a
+    first poll would read it: unconditionally, parsed in this process.
     """
     sources = list(sources)
     redactor = Redactor.for_urls(sources, loaded.config.fetch.secret_query_params)
-    for source in sources:
-        feed = loaded.config.feed_by_url(source)
-        shown = redactor.url(source)
-        try:
-            result = fetcher.fetch(source, Validators())
-            assert result.body is not None
-            parsed: ParsedFeed = parse_feed(
-                result.body,
-                feed_name=feed.name if feed else shown,
-                feed_url=shown,
+    readers = build_sources(SharedParts(fetcher=fetcher, parser=ParserPool(0)))
+    try:
+        for source in sources:
+            feed = loaded.config.feed_by_url(source)
+            shown = redactor.url(source)
+            request = SourceRequest(
+                feed=feed.name if feed else shown,
+                url=source,
+                redact=redactor.url,
                 tags=replay_tags(source, loaded=loaded, tags=tags),
-                headers=result.headers,
-                base_url=redactor.url(result.url),
             )
-        except FeedError as exc:
-            yield ReplayResult(shown, error=redactor.error(exc))
-            continue
-        matches = tuple(m for item in parsed.items for m in rules.match(item))
-        yield ReplayResult(shown, items=parsed.items, matches=matches)
+            try:
+                read = readers[feed.type if feed else DEFAULT_TYPE].read(request)
+            except FeedError as exc:
+                yield ReplayResult(shown, error=redactor.error(exc))
+                continue
+            items = read.items if isinstance(read, Document) else ()
+            matches = tuple(m for item in items for m in rules.match(item))
+            yield ReplayResult(shown, items=items, matches=matches)
+    finally:
+        for reader in readers.values():
+            reader.close()
 
 
 def replay_tags(

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from monitor.errors import Problem
-from monitor.rules.match import (
+from monitor.rules.compiled import (
     DEFAULT_FIELDS,
     Case,
     Condition,
@@ -27,12 +27,12 @@ from monitor.rules.match import (
     Near,
     Node,
     Rule,
-    TermIndex,
     TermRef,
     Tier,
     positive_terms,
     required_term_sets,
 )
+from monitor.rules.index import TermIndex
 from monitor.rules.model import ConditionSpec, ListSpec, NearSpec, RuleSpec
 from monitor.rules.terms import Regex, is_list_reference, list_name, parse_term
 from monitor.validation import Location, did_you_mean

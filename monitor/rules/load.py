@@ -15,9 +15,12 @@ from pydantic import BaseModel, ValidationError
 from monitor.domain.item import Item
 from monitor.errors import Problem, RuleError
 from monitor.rules.compile import Compiler, LineOf, SourcedList
-from monitor.rules.match import ItemMatches, Match, Matcher, Rule, TermIndex
+from monitor.rules.compiled import ItemMatches, Match, Rule
+from monitor.rules.index import TermIndex
+from monitor.rules.match import Matcher
 from monitor.rules.model import ListSpec, RuleSpec
-from monitor.validation import Location, did_you_mean, problems_from_validation, salvage
+from monitor.salvage import salvage
+from monitor.validation import Location, did_you_mean, problems_from_validation
 from monitor.yamlsource import YamlDocument, read_yaml
 
 RULE_SUFFIXES = (".yaml", ".yml")

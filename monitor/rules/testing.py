@@ -10,8 +10,8 @@ from xml.etree import ElementTree as ET
 
 from monitor.domain.item import Item
 from monitor.domain.severity import Severity
+from monitor.rules.compiled import Case, Rule
 from monitor.rules.load import RuleSet
-from monitor.rules.match import Case, Rule
 
 
 @dataclass(frozen=True)

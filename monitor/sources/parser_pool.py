@@ -7,7 +7,7 @@ thread, where the round trip to a worker would cost more than it saves.
 A worker also matches the items of the document it parsed against the rules,
 when it has loaded the very rules the monitor has (same files, same digest):
 matching is pure Python too, and done in the monitor's own process it held
-the GIL for three quarters of a cold cycle while the workers waited for work.
+the GIL for most of a cold cycle while the workers waited for work.
 It matches every item, seen or not, since only the monitor knows which are
 new; the monitor uses the matches of its new items and matches itself when
 the worker could not.
@@ -20,14 +20,12 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from functools import partial
 from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
-from typing import Any
 
 from monitor.errors import FeedError
 from monitor.rules.load import (
@@ -37,7 +35,7 @@ from monitor.rules.load import (
     load_rules,
     rules_fingerprint,
 )
-from monitor.sources.rss import ParsedFeed, parse_feed
+from monitor.sources.rss import ParsedFeed, ParseOptions, parse_feed
 
 log = logging.getLogger("monitor.parse")
 
@@ -84,9 +82,9 @@ def _rules_for(source: RulesSource) -> RuleSet | None:
     return _loaded_rules if _loaded_rules.source == source else None
 
 
-def parse_and_match(body: bytes, *, rules: RulesSource, **parse_options: Any) -> ParsedFeed:
+def parse_and_match(body: bytes, options: ParseOptions, rules: RulesSource) -> ParsedFeed:
     """In a worker: parse the document and match every item against ``rules``."""
-    parsed = parse_feed(body, **parse_options)
+    parsed = parse_feed(body, options)
     rule_set = _rules_for(rules)
     if rule_set is None:
         return parsed
@@ -174,45 +172,33 @@ class ParserPool:
         self._closed = False
 
     def parse(
-        self,
-        body: bytes,
-        *,
-        feed_name: str,
-        feed_url: str,
-        tags: tuple[str, ...] = (),
-        headers: Mapping[str, str] | None = None,
-        base_url: str | None = None,
-        rules: RulesSource | None = None,
+        self, body: bytes, *, options: ParseOptions, rules: RulesSource | None = None
     ) -> ParsedFeed:
         """Like :func:`parse_feed`, and raises what it raises. A document parsed
         in a worker comes back with its items' matches against ``rules`` too,
         if the worker has the same rules (see :attr:`ParsedFeed.matches`)."""
-        job = partial(
-            parse_feed,
-            feed_name=feed_name,
-            feed_url=feed_url,
-            tags=tags,
-            headers=dict(headers or {}),
-            base_url=base_url,
+        job = (
+            partial(parse_feed, options=options)
+            if rules is None
+            else partial(parse_and_match, options=options, rules=rules)
         )
-        remote = job if rules is None else partial(parse_and_match, rules=rules, **job.keywords)
         for attempt in (1, 2):
             executor = self._executor_for(len(body))
             if executor is None:
-                return job(body)
+                return parse_feed(body, options)
             try:
-                return executor.submit(remote, body).result()
+                return executor.submit(job, body).result()
             except RuntimeError as exc:
                 if isinstance(exc, BrokenProcessPool):
                     self._discard(executor)
                     log.warning(
                         "a parser process died while feed=%s was being parsed; the parser "
                         "processes are restarted (attempt %d of 2)",
-                        feed_name,
+                        options.feed_name,
                         attempt,
                     )
                 elif self._closed:
-                    return job(body)  # shutting down: finish this poll here
+                    return parse_feed(body, options)  # shutting down: finish this poll here
                 # Otherwise another thread replaced the pool meanwhile: use the new one.
         # Twice in a row: the document itself may kill the parser. It is not
         # parsed in the monitor's own process, which it could take down.
@@ -259,6 +245,7 @@ class ParserPool:
         executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
+        """Stop the workers (waiting for them); documents parsed from now are parsed here."""
         with self._lock:
             self._closed = True
             executor, self._executor = self._executor, None

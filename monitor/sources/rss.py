@@ -1,8 +1,14 @@
-"""From feed bytes to normalised items, through feedparser.
+"""From feed bytes to normalised items, through feedparser, and the speed-ups
+that make feedparser fast enough for a fleet: all of it in this one file.
 
 feedparser runs with HTML sanitising and relative-URI resolution off: they
 dominate its parse time and we reduce every field to plain text ourselves
-(:mod:`monitor.text`), so no markup survives either way.
+(:mod:`monitor.text`), so no markup survives either way. The speed-ups below
+change how fast feedparser works, never what it gives; tests compare both
+ways on the real-world corpora.
+
+This module is also the SAX driver feedparser finds by module name (it has
+``create_parser``): see :class:`BufferedExpatParser`.
 """
 
 from __future__ import annotations
@@ -12,16 +18,18 @@ import inspect
 import re
 import textwrap
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any, TypeGuard
 from urllib.parse import urljoin, urlsplit
+from xml.sax import expatreader
 
 import feedparser
 
-from monitor.domain.item import Item, fingerprint
+from monitor.domain.item import Item
 from monitor.errors import FeedError, NotAFeedError
-from monitor.rules.match import ItemMatches
+from monitor.rules.compiled import ItemMatches
+from monitor.sources.dedupe import dedupe_items
 from monitor.text import canonical_link, fold_whitespace, item_identity, plain_text, utc_datetime
 
 MAX_TITLE_CHARS = 500
@@ -31,13 +39,47 @@ MAX_SUMMARY_CHARS = 5000
 _BENIGN_BOZO = (feedparser.NonXMLContentType,)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 
-# feedparser picks its XML parser from this list of driver modules; ours
-# goes first (see monitor.sources.rss_sax: same result, far fewer calls).
-# The list is feedparser's documented hook, and ours is only an expat with
-# text buffering, so every process parsing feeds gets it by importing us.
-_SAX_DRIVER = "monitor.sources.rss_sax"
+# --- a SAX driver that reports each run of text once ----------------------------------
+
+TEXT_BUFFER_BYTES = 64 * 1024
+
+
+class BufferedExpatParser(expatreader.ExpatParser):
+    """expat with text buffering, as feedparser's XML parser.
+
+    Plain expat reports character data in pieces: at every line break,
+    entity and buffer boundary. Escaped HTML in a description
+    (``&lt;p&gt;...``) comes as dozens of pieces per item, and feedparser
+    spends Python calls and dictionary lookups on each, a large part of its
+    parse time. With expat's ``buffer_text`` the pieces come joined, and
+    feedparser, which only ever appends them to one list, builds exactly the
+    same result.
+    """
+
+    def reset(self) -> None:
+        """A new pyexpat parser, buffering text."""
+        super().reset()
+        # reset() has just made a new pyexpat parser; the stubs do not name it.
+        expat: Any = self._parser  # type: ignore[attr-defined]
+        expat.buffer_size = TEXT_BUFFER_BYTES
+        expat.buffer_text = True
+
+
+def create_parser(*args: Any, **kwargs: Any) -> BufferedExpatParser:
+    """What makes this module a SAX driver: xml.sax.make_parser calls it."""
+    return BufferedExpatParser(*args, **kwargs)
+
+
+# feedparser picks its XML parser from this list of driver modules (module
+# names for xml.sax.make_parser); this one goes first. The list is
+# feedparser's documented hook, and ours is only an expat with text
+# buffering, so every process parsing feeds gets it by importing us.
+_SAX_DRIVER = __name__
 if _SAX_DRIVER not in feedparser.api.PREFERRED_XML_PARSERS:
     feedparser.api.PREFERRED_XML_PARSERS.insert(0, _SAX_DRIVER)
+
+
+# --- feedparser's slow paths, made fast -----------------------------------------------
 
 
 def _character_table(mapping: Mapping[int, str]) -> str:
@@ -61,17 +103,17 @@ def _is_small_character_map(value: object) -> TypeGuard[dict[int, str]]:
 # ``text.translate(_cp1252)``, a dict of 32 code points (C1 controls to the
 # Windows-1252 characters they were meant as). For text that is not all
 # ASCII, CPython then looks each character up in the dict and handles a
-# KeyError for nearly all of them: over 100 ns a character, 2 s of the 10 s
-# feedparser spends on the real-world corpus. The same mapping as a string
-# gives the same text in half the time (a test compares the two on the
-# corpora). Characters above U+FFFF are past its end, which str.translate
-# takes, as with the dict, as "not mapped".
+# KeyError for nearly all of them, a large share of feedparser's time on
+# real-world feeds. The same mapping as a string gives the same text much
+# faster (a test compares the two on the corpora). Characters above U+FFFF
+# are past its end, which str.translate takes, as with the dict, as "not
+# mapped".
 _feedparser_cp1252 = getattr(feedparser.mixin, "_cp1252", None)
 if _is_small_character_map(_feedparser_cp1252):
     feedparser.mixin._cp1252 = _character_table(_feedparser_cp1252)
 
-# Even with the string, that translation cost 1.2 s of feedparser's 7 s on
-# the real-world corpus, and it changes only text holding a C1 control
+# Even with the string, that translation is a noticeable share of
+# feedparser's time, and it changes only text holding a C1 control
 # (U+0080 to U+009F), which almost none does. feedparser offers no hook
 # for it, so its one line ``output = output.translate(_cp1252)`` in
 # _FeedParserMixin.pop is rewritten to translate only such text, and pop
@@ -108,8 +150,8 @@ if _faster_pop is not None:
 
 # feedparser works out the base URI of every element it opens, by resolving
 # the element's xml:base, or else the base in force, against the base in
-# force: 69,000 URL joins on the real-world corpus for some 400 distinct
-# pairs, a third of feedparser's time. The function is pure (strings in, a
+# force: on real-world feeds, a great many URL joins of few distinct pairs,
+# a large part of feedparser's time. The function is pure (strings in, a
 # string out), so remembering its recent answers changes nothing else.
 if feedparser.mixin.make_safe_absolute_uri is feedparser.urls.make_safe_absolute_uri:
     feedparser.mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=256)(
@@ -117,8 +159,28 @@ if feedparser.mixin.make_safe_absolute_uri is feedparser.urls.make_safe_absolute
     )
 
 
+# --- documents into items -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    """Whose items a document holds and how it was served: everything
+    :func:`parse_feed` needs besides the bytes. Picklable, for parser processes."""
+
+    feed_name: str
+    feed_url: str
+    """The feed's URL as shown (secrets redacted): part of its items' identities."""
+    tags: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The response's headers (Content-Type tells feedparser the encoding)."""
+    base_url: str | None = None
+    """Where the body finally came from (as shown), for relative links; else ``feed_url``."""
+
+
 @dataclass(frozen=True)
 class ParsedFeed:
+    """One document's items, deduplicated, and what else the feed said."""
+
     title: str
     items: tuple[Item, ...]
     warning: str | None = None
@@ -131,18 +193,10 @@ class ParsedFeed:
     """Every item's matches, when a parser process matched them too."""
 
 
-def parse_feed(
-    body: bytes,
-    *,
-    feed_name: str,
-    feed_url: str,
-    tags: tuple[str, ...] = (),
-    headers: Mapping[str, str] | None = None,
-    base_url: str | None = None,
-) -> ParsedFeed:
+def parse_feed(body: bytes, options: ParseOptions) -> ParsedFeed:
     """Parse one feed document into items; raise NotAFeedError if it is no feed."""
-    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    base = base_url or feed_url
+    response_headers = {k.lower(): v for k, v in options.headers.items()}
+    base = options.base_url or options.feed_url
     response_headers.setdefault("content-location", base)
     try:
         parsed = feedparser.parse(
@@ -159,35 +213,21 @@ def parse_feed(
     warning = None
     if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _BENIGN_BOZO):
         warning = f"the feed is not well-formed but usable: {_bozo_reason(parsed)}"
-
-    items: list[Item] = []
-    positions: dict[str, int] = {}
-    skipped = 0
-    for entry in entries:
-        item = _normalise(entry, feed_name=feed_name, feed_url=feed_url, tags=tags, base=base)
-        if item is None:
-            skipped += 1
-            continue
-        earlier = positions.get(item.identity)
-        if earlier is not None:
-            # A guid repeated inside one feed: an exact repeat is dropped, a
-            # different item under the same guid is kept under its own identity.
-            if _same_content(items[earlier], item):
-                skipped += 1
-                continue
-            item = replace(
-                item, identity=f"{item.identity}#fp:{fingerprint(item.title, item.summary)}"
-            )
-            if item.identity in positions:
-                skipped += 1
-                continue
-        positions[item.identity] = len(items)
-        items.append(item)
+    items, skipped = dedupe_items(
+        _normalise(
+            entry,
+            feed_name=options.feed_name,
+            feed_url=options.feed_url,
+            tags=options.tags,
+            base=base,
+        )
+        for entry in entries
+    )
     feed_title = fold_whitespace(str(parsed.get("feed", {}).get("title", "")))
     ttl = str(parsed.get("feed", {}).get("ttl", "")).strip()
     return ParsedFeed(
         title=feed_title,
-        items=tuple(items),
+        items=items,
         warning=warning,
         skipped=skipped,
         ttl_minutes=int(ttl) if ttl.isdigit() else None,
@@ -196,15 +236,13 @@ def parse_feed(
 
 def _normalise(
     entry: Any, *, feed_name: str, feed_url: str, tags: tuple[str, ...], base: str
-) -> Item | None:
+) -> Item:
     title = _cap(
         plain_text(_text(entry.get("title")), _detail_type(entry, "title_detail"), MAX_TITLE_CHARS),
         MAX_TITLE_CHARS,
     )
     summary = _summary(entry)
     link = _link(entry, base)
-    if not (title or summary or link):
-        return None
     raw_guid = _text(entry.get("id")).strip()
     guid = raw_guid or None
     return Item(
@@ -264,10 +302,6 @@ def _detail_type(entry: Any, key: str) -> str | None:
         kind = detail.get("type")
         return kind if isinstance(kind, str) else None
     return None
-
-
-def _same_content(first: Item, second: Item) -> bool:
-    return (first.title, first.summary, first.link) == (second.title, second.summary, second.link)
 
 
 def _bozo_reason(parsed: Any) -> str:

@@ -1,1 +1,2 @@
-"""State behind narrow ports (see ports.py); SQLite is the embedded implementation."""
+"""State behind narrow ports (ports.py), opened by one factory (factory.py);
+SQLite (sqlite/) is the embedded implementation."""

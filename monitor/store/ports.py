@@ -1,58 +1,57 @@
-"""The state store interface. The app depends on this Protocol, not on SQLite."""
+"""The state store's ports: one narrow Protocol per kind of record.
+
+The monitor depends on these, never on SQLite. Each consumer asks for the
+ports it uses (a health check needs ``FeedStates`` only); ``Store`` is their
+union, what :func:`monitor.store.factory.open_store` returns. A second
+implementation runs the contract tests in tests/store_contract/.
+
+References a sink gave back (a post, its channel, a thread) are opaque
+strings here: the store keeps them for the sink and never reads them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, Self
 
-from monitor.domain.alert import FoldedAlert, OutboxEntry, RoutedAlert, Silence, Story
-from monitor.domain.feed import FeedHealth, FeedState, Incident, PruneReport, Validators
+from monitor.domain.alert import OutboxEntry, RoutedAlert, Silence, Story
+from monitor.domain.feed import FeedHealth, FeedState, Incident, PruneReport
 from monitor.domain.item import Item
-from monitor.domain.kinds import FeedErrorKind, OutboxStatus
+from monitor.domain.kinds import FeedErrorKind, IncidentKind, OutboxStatus
+from monitor.domain.poll import PollOutcome
+
+SEND_LEASE = timedelta(minutes=10)
+"""How long a claimed alert is left to its sender before another may send it
+(unless its sender is known to be gone: see monitor.store.claims); the
+default of ``delivery.claim_lease``."""
 
 
-class Store(Protocol):
-    def feed_state(self, name: str) -> FeedState | None: ...
+class FeedStates(Protocol):
+    """Each feed as the monitor remembers it between polls, and each poll's outcome."""
+
+    def feed_state(self, name: str) -> FeedState | None:
+        """The feed's state, writes this store has deferred included; None if never polled."""
+        ...
 
     def feed_states(self) -> list[FeedState]:
         """Every feed's state as feed_state shows it, in one read (/healthz)."""
         ...
 
-    def queue_alerts(self, alerts: Sequence[RoutedAlert], *, now: datetime) -> int:
-        """Queue alerts that belong to no poll or incident (a notice about
-        several feeds); returns how many were queued."""
+    def feed_health(self) -> list[FeedHealth]:
+        """Every feed with its counts and open incidents, by name (``monitor status``)."""
         ...
 
-    def unseen(self, feed: str, items: Sequence[Item]) -> list[Item]:
-        """The items none of whose keys this feed has seen before."""
-        ...
-
-    def commit_poll(
-        self,
-        *,
-        feed: str,
-        url: str,
-        items: Sequence[Item],
-        alerts: Sequence[RoutedAlert],
-        validators: Validators,
-        now: datetime,
-        body_hash: str | None = None,
-        publish_gap: timedelta | None = None,
-        newest_item_at: datetime | None = None,
-        next_poll_at: datetime | None = None,
-        folded: Sequence[FoldedAlert] = (),
-    ) -> int:
+    def commit_poll(self, outcome: PollOutcome, *, now: datetime) -> int:
         """Atomically remember the items, queue the alerts, and store the validators.
 
-        ``folded`` alerts are recorded as never to be sent, each with why (a
-        flood alert stands for them), so the outbox still lists them.
-
+        The ``folded`` alerts are recorded as never to be sent, each with why
+        (a flood alert stands for them), so the outbox still lists them.
         Every item in the document is marked as present now (pruning spares
         it). ``publish_gap`` replaces the feed's measured rate when given;
         ``newest_item_at`` moves its last new item forward. Returns how many
-        alerts were queued (an alert that exists already for the same rule
-        and item is not queued twice).
+        alerts were queued (an alert that exists already for the same rule,
+        item and channel is not queued twice).
         """
         ...
 
@@ -68,15 +67,9 @@ class Store(Protocol):
     ) -> FeedState:
         """Count a poll that found nothing new for a feed whose state at the
         poll's start was ``state``; returns the state it leaves. A write that
-        only moves timestamps may be deferred (see flush_bookkeeping): this
+        only moves timestamps may be deferred (see Maintenance.sync): this
         store's feed_state shows it at once, other processes when it is
         written, and a later write of the feed's poll supersedes it."""
-        ...
-
-    def flush_bookkeeping(self, older_than: float = 0.0, *, wait: bool = True) -> None:
-        """Write deferred bookkeeping whose oldest part has waited ``older_than``
-        seconds; with ``wait`` false, not while the store is busy. Failures
-        are logged and the writes tried again later, never raised."""
         ...
 
     def record_failure(
@@ -93,39 +86,45 @@ class Store(Protocol):
         stores ``next_poll_at`` in the same transaction, when given."""
         ...
 
-    def redact_stored(self, url: Callable[[str], str], text: Callable[[str], str]) -> int:
-        """Rewrite what an older version stored in the clear: each feed's URL
-        as ``url`` gives it (and the seen records its URL is part of, so
-        that nothing alerts again), its last error and its incidents' details
-        as ``text`` gives them. Returns how many feeds changed."""
+
+class SeenItems(Protocol):
+    """Which items each feed has brought before (commit_poll records them)."""
+
+    def unseen(self, feed: str, items: Sequence[Item]) -> list[Item]:
+        """The items none of whose keys this feed has seen before, in their order."""
+        ...
+
+
+class Outbox(Protocol):
+    """Alerts waiting to be sent, and what the sender needs to send each once."""
+
+    def queue_alerts(self, alerts: Sequence[RoutedAlert], *, now: datetime) -> int:
+        """Queue alerts that belong to no poll or incident (a notice about
+        several feeds); returns how many were queued."""
         ...
 
     def due_alerts(
         self, now: datetime, limit: int, *, skip_channels: Sequence[str] = ()
     ) -> list[OutboxEntry]:
-        """Up to ``limit`` alerts due for sending: critical ones first, then in
-        turns across (feed, rule) groups, oldest first within a group, so no
-        one feed or rule's backlog delays the others'."""
+        """Up to ``limit`` alerts due for sending, digests' excepted: critical
+        ones first, then in turns across (feed, rule) groups, oldest first
+        within a group, so no one feed or rule's backlog delays the others'.
+        An alert whose claim has lapsed is due again (marked uncertain)."""
         ...
 
-    def outbox(self, statuses: Sequence[OutboxStatus], limit: int = 200) -> list[OutboxEntry]: ...
+    def digest_queue(self, channel: str, digest: str, now: datetime) -> list[OutboxEntry]:
+        """Alerts waiting for one channel's digest (lapsed claims included), oldest first."""
+        ...
 
-    def requeue(self, alert_ids: Sequence[int], *, now: datetime) -> int: ...
-
-    def mark_silenced(self, alert_id: int, *, now: datetime, silence: Silence) -> None: ...
-
-    def add_silence(
-        self, *, rule_id: str, until: datetime, reason: str, now: datetime
-    ) -> Silence: ...
-
-    def active_silences(self, now: datetime) -> list[Silence]: ...
-
-    def remove_silence(self, silence_id: int, *, now: datetime) -> bool: ...
+    def entry(self, alert_id: int) -> OutboxEntry | None:
+        """One alert as the outbox holds it now; None if there is none."""
+        ...
 
     def claim(self, alert_id: int, *, now: datetime) -> bool:
-        """Take an alert for sending; False if another sender has it. A claim
-        is the sender's until the claim lease ends, or until that sender is
-        known to be gone (a process of this host that is no longer running)."""
+        """Take an alert for sending; False if another sender has it (or it
+        is settled). A claim is the sender's until the claim lease ends, or
+        until that sender is known to be gone (a process of this host that
+        is no longer running)."""
         ...
 
     def mark_sent(
@@ -135,9 +134,14 @@ class Store(Protocol):
         now: datetime,
         destination: str,
         ref: str | None,
-        channel_id: str | None = None,
-        thread_ts: str | None = None,
-    ) -> None: ...
+        channel_ref: str | None = None,
+        thread_ref: str | None = None,
+    ) -> None:
+        """Settle a claimed alert as sent to ``destination``. ``ref``: the
+        sink's reference for the post (one roll-up post may carry several
+        alerts); ``channel_ref``: its reference for the channel, if it gave
+        one; ``thread_ref``: the parent post's, when sent as a reply."""
+        ...
 
     def reschedule(
         self,
@@ -147,35 +151,57 @@ class Store(Protocol):
         next_attempt_at: datetime,
         error: str,
         uncertain: bool = False,
-    ) -> None: ...
+    ) -> None:
+        """Release a claim to try again at ``next_attempt_at``; ``uncertain``
+        (kept once set): the sink may have the post already."""
+        ...
 
-    def recent_stories(self, *, rule_id: str, channel: str, since: datetime) -> list[Story]: ...
+    def mark_failed(self, alert_id: int, *, attempts: int, now: datetime, error: str) -> None:
+        """Give up on an alert: it stays in the outbox as failed until requeued."""
+        ...
 
-    def add_story(self, story: Story, *, now: datetime) -> None: ...
+    def mark_silenced(self, alert_id: int, *, now: datetime, silence: Silence) -> None:
+        """Settle an alert as never to be sent, because of ``silence``."""
+        ...
 
-    def add_source(self, story_id: int, *, now: datetime) -> int: ...
+    def top_level_posts(self, channel: str, since: datetime) -> int:
+        """Posts sent to a channel since a time, replies not counted and a
+        roll-up post once (a storm's measure)."""
+        ...
 
-    def entry(self, alert_id: int) -> OutboxEntry | None: ...
+    def known_channel_ref(self, channel: str) -> str | None:
+        """The sink's reference for a channel, from its latest answer that gave one."""
+        ...
 
-    def top_level_posts(self, channel: str, since: datetime) -> int: ...
 
-    def known_channel_id(self, channel: str) -> str | None: ...
+class OutboxReview(Protocol):
+    """The outbox as operators see and repair it (``monitor outbox``, /metrics)."""
 
-    def feed_health(self) -> list[FeedHealth]: ...
+    def outbox(self, statuses: Sequence[OutboxStatus], limit: int = 200) -> list[OutboxEntry]:
+        """Alerts in the given statuses, oldest first."""
+        ...
 
-    def digest_queue(self, channel: str, digest: str, now: datetime) -> list[OutboxEntry]: ...
+    def requeue(self, alert_ids: Sequence[int], *, now: datetime) -> int:
+        """Queue failed alerts again (every failed one when no id is given); how many."""
+        ...
 
-    def mark_failed(self, alert_id: int, *, attempts: int, now: datetime, error: str) -> None: ...
+    def outbox_counts(self) -> dict[str, int]:
+        """How many alerts are in each status (every status present, zero or not)."""
+        ...
 
-    def outbox_counts(self) -> dict[str, int]: ...
 
-    def open_incidents(self, feed: str | None = None) -> list[Incident]: ...
+class Incidents(Protocol):
+    """Feeds failing or silent too long: one ops alert opens an incident, one notice closes it."""
+
+    def open_incidents(self, feed: str | None = None) -> list[Incident]:
+        """The open incidents (of one feed, if given), oldest first."""
+        ...
 
     def open_incident(
         self,
         *,
         feed: str,
-        kind: str,
+        kind: IncidentKind,
         since: datetime,
         detail: str,
         alerts: Sequence[RoutedAlert],
@@ -188,7 +214,59 @@ class Store(Protocol):
     def close_incident(
         self, incident_id: int, *, alerts: Sequence[RoutedAlert], now: datetime
     ) -> bool:
-        """Close an incident and queue its recovery notice in one transaction."""
+        """Close an incident and queue its recovery notice in one transaction;
+        False (and nothing queued) if it is not open."""
+        ...
+
+
+class Silences(Protocol):
+    """Rules whose alerts are recorded but not sent for a while (``monitor silence``)."""
+
+    def add_silence(self, *, rule_id: str, until: datetime, reason: str, now: datetime) -> Silence:
+        """Silence a rule until ``until``; the silence recorded."""
+        ...
+
+    def active_silences(self, now: datetime) -> list[Silence]:
+        """Silences neither removed nor over at ``now``, oldest first."""
+        ...
+
+    def remove_silence(self, silence_id: int, *, now: datetime) -> bool:
+        """End a silence early; False if there is no such active silence."""
+        ...
+
+
+class Stories(Protocol):
+    """Stories told in a channel's thread: the first alert posts, later sources reply."""
+
+    def recent_stories(self, *, rule_id: str, channel: str, since: datetime) -> list[Story]:
+        """A rule's stories in a channel begun since ``since``, newest first."""
+        ...
+
+    def add_story(self, story: Story, *, now: datetime) -> None:
+        """Record a story begun now (its ``id`` and ``sources`` are the store's to give)."""
+        ...
+
+    def add_source(self, story_id: int, *, now: datetime) -> int:
+        """Count one more source in a story's thread; the new count."""
+        ...
+
+
+class Maintenance(Protocol):
+    """Keeping the store: deferred writes, retention, rewrites, closing."""
+
+    @property
+    def sync_period(self) -> timedelta:
+        """How long this store lets a deferred write wait: a caller that
+        calls ``sync(older_than=sync_period)`` about that often keeps none
+        waiting much longer (zero for a store that defers nothing)."""
+        ...
+
+    def sync(self, older_than: timedelta = timedelta(0), *, wait: bool = True) -> None:
+        """Write what this store has deferred (see FeedStates.record_unchanged)
+        once the oldest of it has waited ``older_than``; with ``wait`` false,
+        not while the store is busy. A store that defers nothing does
+        nothing. Failures are logged and the writes tried again later,
+        never raised."""
         ...
 
     def prune(self, cutoff: datetime) -> PruneReport:
@@ -197,4 +275,27 @@ class Store(Protocol):
         or silenced alerts, stories and closed incidents."""
         ...
 
-    def close(self) -> None: ...
+    def redact_stored(self, url: Callable[[str], str], text: Callable[[str], str]) -> int:
+        """Rewrite what an older version stored in the clear: each feed's URL
+        as ``url`` gives it (and the seen records its URL is part of, so
+        that nothing alerts again), its last error and its incidents' details
+        as ``text`` gives them. Returns how many feeds changed."""
+        ...
+
+    def close(self) -> None:
+        """Write what is deferred and release the store; it is not used after."""
+        ...
+
+    def __enter__(self) -> Self:
+        """The store itself, closed when the ``with`` block ends."""
+        ...
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the store."""
+        ...
+
+
+class Store(
+    FeedStates, SeenItems, Outbox, OutboxReview, Incidents, Silences, Stories, Maintenance, Protocol
+):
+    """Every port: what a store implementation provides, and what the wiring hands out."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from monitor.domain.feed import FeedState, Validators
 from monitor.domain.item import Item
 from monitor.domain.severity import Severity
-from monitor.rules.match import Condition, Match, Rule, TermRef
+from monitor.rules.compiled import Condition, Match, Rule, TermRef
 
 
 def make_item(
@@ -53,3 +56,24 @@ def make_rule(rule_id: str = "r", severity: Severity = Severity.CRITICAL) -> Rul
 def make_match(item: Item, rule: Rule | None = None) -> Match:
     rule = rule or make_rule()
     return Match(rule=rule, item=item, severity=rule.severity, matched={"title": ("x",)})
+
+
+FEED_NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+"""The moment make_feed_state's defaults are relative to."""
+
+
+def make_feed_state(**changes: Any) -> FeedState:
+    """A healthy feed's state at FEED_NOW, watched for 30 days (long enough
+    to judge silence), its last item an hour old; ``changes`` override."""
+    default = FeedState(
+        name="wire",
+        url="https://news.example/rss",
+        validators=Validators(),
+        first_success_at=FEED_NOW - timedelta(days=30),
+        last_success_at=FEED_NOW,
+        last_error=None,
+        last_error_kind=None,
+        consecutive_failures=0,
+        last_item_at=FEED_NOW - timedelta(hours=1),
+    )
+    return replace(default, **changes)

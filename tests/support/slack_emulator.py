@@ -64,6 +64,11 @@ class PostedMessage:
     ts: str
     payload: JsonDict = field(repr=False)
 
+    @property
+    def sent_blocks(self) -> list[JsonDict]:
+        """``blocks``, for a test that expects some: it fails where the message had none."""
+        return _expected_blocks(self.blocks, self.ts)
+
 
 @dataclass(frozen=True)
 class UpdateRecord:
@@ -74,6 +79,16 @@ class UpdateRecord:
     text: str
     blocks: list[JsonDict] | None
     payload: JsonDict = field(repr=False)
+
+    @property
+    def sent_blocks(self) -> list[JsonDict]:
+        """``blocks``, for a test that expects some: it fails where the update had none."""
+        return _expected_blocks(self.blocks, self.ts)
+
+
+def _expected_blocks(blocks: list[JsonDict] | None, ts: str) -> list[JsonDict]:
+    assert blocks is not None, f"the message {ts} has no blocks"
+    return blocks
 
 
 FaultKind = Literal["rate_limited", "server_error", "error", "accept_then_hang"]

@@ -1,0 +1,173 @@
+"""`monitor replay` and `monitor preview`: feed documents through the rules,
+touching no state and no Slack."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from monitor.clock import utc_now
+from monitor.commands.console import Console, ExitCode
+from monitor.config import LoadedConfig
+from monitor.delivery.policy import route
+from monitor.delivery.render import render_entry
+from monitor.domain.alert import OutboxEntry
+from monitor.pipeline.reload import load_rule_set
+from monitor.pipeline.replay import ReplayResult, SkippedByTags, replay, rules_skipped_by_tags
+from monitor.rules.compiled import Match
+from monitor.rules.load import RuleSet
+from monitor.sources.http import HttpFetcher
+from monitor.validation import did_you_mean
+from monitor.wiring import fetch_limits
+
+
+def replay_sources(
+    loaded: LoadedConfig,
+    sources: Sequence[str],
+    *,
+    tags: tuple[str, ...] | None,
+    as_json: bool,
+    explain: bool,
+    console: Console,
+) -> ExitCode:
+    """What the rules would alert on in each source (a file or URL); with
+    ``explain``, how each rule decided on each item."""
+    rules = load_rule_set(loaded)
+    skipped = rules_skipped_by_tags(sources, loaded=loaded, rules=rules) if tags is None else None
+    if skipped is not None:
+        console.warn(skipped_notice(skipped, len(sources)))
+    errors = items = matched = 0
+    with HttpFetcher(fetch_limits(loaded)) as fetcher:
+        for result in replay(sources, loaded=loaded, rules=rules, fetcher=fetcher, tags=tags):
+            if result.error is not None:
+                errors += 1
+                console.warn(f"{result.source}: {result.error.kind}: {result.error}")
+                continue
+            items += len(result.items)
+            matched += len(result.matches)
+            if explain:
+                _print_explanation(result, rules, console)
+            else:
+                _print_matches(result, as_json=as_json, console=console)
+    console.warn(f"replay: {items} items, {matched} matches, {errors} sources failed")
+    return ExitCode.PROBLEMS if errors else ExitCode.OK
+
+
+def skipped_notice(skipped: SkippedByTags, source_count: int) -> str:
+    """One line: the rules left out (on which sources, where they differ),
+    and the --tag options that include them."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for source, rule_ids in skipped.by_source:
+        groups.setdefault(rule_ids, []).append(source)
+
+    def listed(rule_ids: tuple[str, ...]) -> str:
+        return ", ".join(f"{r} ({', '.join(skipped.feed_tags[r])})" for r in rule_ids)
+
+    if len(groups) == 1 and len(skipped.by_source) == source_count:
+        which = listed(skipped.by_source[0][1])
+    else:
+        which = "; ".join(
+            f"on {', '.join(sources)}: {listed(rule_ids)}" for rule_ids, sources in groups.items()
+        )
+    count = len(skipped.feed_tags)
+    options = " ".join(f"--tag {tag}" for tag in skipped.tags)
+    return (
+        f"replay: {count} rule{'s' if count != 1 else ''} limited by feed_tags not tried, "
+        f"as the items have none of their tags: {which}; add {options} to include them"
+    )
+
+
+def _print_matches(result: ReplayResult, *, as_json: bool, console: Console) -> None:
+    for match in result.matches:
+        if as_json:
+            console.say(json.dumps(match_json(match), ensure_ascii=False), flush=True)
+        else:
+            item = match.item
+            console.say(
+                f"{match.severity.value.upper():<8} {match.rule.id}  {item.title}  "
+                f"<{item.link or 'no link'}>  [{item.feed}]  matched: {', '.join(match.matched_terms)}",
+                flush=True,
+            )
+
+
+def _print_explanation(result: ReplayResult, rules: RuleSet, console: Console) -> None:
+    for item in result.items:
+        console.say(f"== {item.title}  <{item.link or 'no link'}>  [{item.feed}]")
+        document_hits = rules.matcher.explain(item, rules.matcher.candidates_for(item))
+        alerting = {m.rule.id for m in rules.match(item)}
+        for rule_id, (found, trace) in document_hits.items():
+            verdict = f"ALERT {found.severity.value}" if found else "no alert"
+            if found and rule_id not in alerting:
+                verdict = "matches, but no alert: superseded by another rule that matches"
+            console.say(f"  {rule_id}: {verdict}")
+            for line in trace:
+                console.say(f"    {line}")
+        others = len(rules.rules) - len(document_hits)
+        if others:
+            console.say(f"  ({others} other rules: a term they require does not appear)")
+        console.say(flush=True)
+
+
+def match_json(match: Match) -> dict[str, Any]:
+    """One (item, rule) match as `monitor replay --json` prints it."""
+    item = match.item
+    return {
+        "rule": match.rule.id,
+        "severity": match.severity.value,
+        "id": item.guid or item.identity,
+        "identity": item.identity,
+        "title": item.title,
+        "link": item.link,
+        "feed": item.feed,
+        "tags": list(item.feed_tags),
+        "published": item.timestamp.isoformat() if item.timestamp else None,
+        "matched_terms": list(match.matched_terms),
+        "matched": {name: list(terms) for name, terms in match.matched.items()},
+    }
+
+
+def preview(
+    loaded: LoadedConfig,
+    rule_id: str,
+    *,
+    item_source: str,
+    tags: tuple[str, ...] | None,
+    console: Console,
+) -> ExitCode:
+    """The exact Slack payload, per channel, that a rule would send for the
+    items of one feed document."""
+    rules = load_rule_set(loaded)
+    rule = rules.by_id(rule_id)
+    if rule is None:
+        hint = did_you_mean(rule_id, [r.id for r in rules.rules])
+        console.warn(f"monitor preview: no rule '{rule_id}'{hint}")
+        return ExitCode.UNUSABLE
+    now = utc_now()
+    shown = 0
+    with HttpFetcher(fetch_limits(loaded)) as fetcher:
+        for result in replay([item_source], loaded=loaded, rules=rules, fetcher=fetcher, tags=tags):
+            if result.error is not None:
+                console.warn(f"{result.source}: {result.error.kind}: {result.error}")
+                return ExitCode.PROBLEMS
+            for match in (m for m in result.matches if m.rule.id == rule.id):
+                alert = match.to_alert(now)
+                for target in route(alert, loaded.config.slack):
+                    entry = OutboxEntry(0, alert, 0, target.channel, target.mentions)
+                    message = render_entry(entry, now)
+                    payload = {
+                        "channel": target.channel,
+                        "text": message.text,
+                        "blocks": message.blocks,
+                        "unfurl_links": loaded.config.slack.unfurl_links,
+                        "unfurl_media": loaded.config.slack.unfurl_links,
+                    }
+                    console.say(json.dumps(payload, indent=2, ensure_ascii=False))
+                    shown += 1
+    if not shown:
+        console.warn(
+            f"rule '{rule.id}' matches no item of {loaded.config.redactor().url(item_source)} "
+            "(try monitor replay --explain)"
+        )
+        return ExitCode.PROBLEMS
+    return ExitCode.OK

@@ -1,0 +1,161 @@
+"""`monitor status`: each configured feed's health, as a table or JSON lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.clock import utc_now
+from monitor.commands.console import Console, ExitCode
+from monitor.config import LoadedConfig
+from monitor.delivery.message import relative_time
+from monitor.domain.feed import FeedHealth
+from monitor.pipeline.feed_health import OVERDUE_INTERVALS, counted, span
+from monitor.pipeline.feed_status import FeedStatus, configured_feed_status
+from monitor.redact import Redactor
+from monitor.settings import FeedSettings
+from monitor.store.factory import open_store
+from monitor.units import format_duration
+
+BLIND_STATES = frozenset({"FAILING", "SILENT", "OVERDUE"})
+"""States in which the desk is blind to a feed: status exits 1."""
+
+
+@dataclass(frozen=True)
+class _Row:
+    feed: FeedSettings
+    found: FeedHealth | None
+    state: str
+    interval: timedelta
+
+
+def status(loaded: LoadedConfig, *, as_json: bool, console: Console) -> ExitCode:
+    """Every configured feed's health; PROBLEMS when one is failing, silent or overdue."""
+    with open_store(loaded.state_path) as store:
+        health = {feed.name: feed for feed in store.feed_health()}
+    now = utc_now()
+    rows = [_row(loaded, feed, health.get(feed.name), now) for feed in loaded.config.feeds]
+    # Stored redacted since this version; older rows until the monitor starts.
+    redactor = loaded.config.redactor()
+    if as_json:
+        for row in rows:
+            console.say(json.dumps(_as_json(row, redactor)))
+    else:
+        _print_table(rows, redactor, now, console)
+    return _exit_code(row.state for row in rows)
+
+
+def _row(loaded: LoadedConfig, feed: FeedSettings, found: FeedHealth | None, now: datetime) -> _Row:
+    state, interval = configured_feed_status(
+        loaded.config,
+        feed,
+        found,
+        polled=found is not None and found.last_polled_at is not None,
+        incidents=found.incidents if found else (),
+        now=now,
+    )
+    return _Row(feed, found, status_label(state), interval)
+
+
+def status_label(status: FeedStatus) -> str:
+    """As `monitor status` shows it: a problem in capitals."""
+    if status is FeedStatus.NEVER_POLLED:
+        return "never polled"
+    return status.value if status is FeedStatus.OK else status.value.upper()
+
+
+def _exit_code(states: Iterable[str]) -> ExitCode:
+    """PROBLEMS when a feed is failing, silent or overdue: the desk is blind to it."""
+    return ExitCode.PROBLEMS if any(s in BLIND_STATES for s in states) else ExitCode.OK
+
+
+def _as_json(row: _Row, redactor: Redactor) -> dict[str, Any]:
+    feed, found, state = row.feed, row.found, row.state
+    return {
+        "feed": feed.name,
+        "url": redactor.url(feed.url),
+        "tags": list(feed.tags),
+        "state": state,
+        "last_success": _iso(found.last_success_at if found else None),
+        "last_polled": _iso(found.last_polled_at if found else None),
+        "last_error": redactor.text(found.last_error) if found and found.last_error else None,
+        "last_error_kind": found.last_error_kind if found else None,
+        "consecutive_failures": found.consecutive_failures if found else 0,
+        "failing_since": _iso(found.failing_since if found else None),
+        "last_new_item": _iso(found.last_item_at if found else None),
+        "publish_gap_seconds": found.publish_gap.total_seconds()
+        if found and found.publish_gap
+        else None,
+        "interval_seconds": row.interval.total_seconds(),
+        "next_poll": _iso(found.next_poll_at if found else None),
+        "items_seen": found.items_seen if found else 0,
+        "alerts_raised": found.alerts_raised if found else 0,
+        "open_incidents": list(found.incidents) if found else [],
+        "watched_since": _iso(found.first_success_at if found else None),
+        "stale_at_first_read": state == "STALE",
+        "overdue": state == "OVERDUE",
+    }
+
+
+def _print_table(rows: Sequence[_Row], redactor: Redactor, now: datetime, console: Console) -> None:
+    console.say(
+        f"{'FEED':<24} {'STATE':<13} {'LAST SUCCESS':<14} {'FAILS':>5} {'LAST NEW':<14} "
+        f"{'EVERY':>6} {'NEXT POLL':<12} {'ITEMS':>6} {'ALERTS':>6}  LAST ERROR"
+    )
+    for row in rows:
+        console.say(_table_line(row, redactor, now))
+    failing = sum(row.state == "FAILING" for row in rows)
+    silent = sum(row.state == "SILENT" for row in rows)
+    stale = sum(row.state == "STALE" for row in rows)
+    overdue = sum(row.state == "OVERDUE" for row in rows)
+    console.say(
+        f"{counted(len(rows), 'feed')}, {failing} failing, {silent} silent"
+        + (f", {overdue} overdue" if overdue else "")
+        + (f", {stale} stale at first read" if stale else "")
+    )
+    if overdue:
+        console.warn(
+            f"{counted(overdue, 'feed')} not polled for longer than "
+            f"max(ops.failing_after, {OVERDUE_INTERVALS} x {'its' if overdue == 1 else 'their'} "
+            "interval): is `monitor run` running? What status shows of "
+            f"{'it' if overdue == 1 else 'them'} is out of date."
+        )
+
+
+def _table_line(row: _Row, redactor: Redactor, now: datetime) -> str:
+    feed, found, state = row.feed, row.found, row.state
+    success = relative_time(found.last_success_at, now) if found and found.last_success_at else "-"
+    newest = relative_time(found.last_item_at, now) if found and found.last_item_at else "-"
+    next_poll = _until(found.next_poll_at, now) if found and found.next_poll_at else "-"
+    error = (
+        f"{found.last_error_kind}: {redactor.text(found.last_error)}"
+        if found and found.last_error
+        else ""
+    )
+    if state == "STALE" and found and found.first_success_at and found.last_item_at:
+        age = span(found.first_success_at - found.last_item_at)
+        error = f"stale at first read: newest item was {age} old"
+    if state == "OVERDUE" and found and found.next_poll_at:
+        next_poll = "overdue"
+        error = f"poll due {span(now - found.next_poll_at)} ago: is monitor run running?"
+    every = format_duration(timedelta(seconds=round(row.interval.total_seconds())))
+    return (
+        f"{feed.name:<24} {state:<13} {success:<14} {found.consecutive_failures if found else 0:>5} "
+        f"{newest:<14} {every:>6} "
+        f"{next_poll:<12} {found.items_seen if found else 0:>6} {found.alerts_raised if found else 0:>6}  "
+        f"{error[:100]}"
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _until(value: datetime, now: datetime) -> str:
+    seconds = int((value - now).total_seconds())
+    if seconds <= 0:
+        return "due"
+    return f"in {seconds // 60} min" if seconds >= 60 else f"in {seconds} s"

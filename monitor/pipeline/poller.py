@@ -1,0 +1,329 @@
+"""Carrying out a poll: read the feed through its source, ask the pure
+decisions (:mod:`monitor.pipeline.decide`) what is new, what alerts and when
+the feed is due again, and commit the outcome in one write.
+
+A failure is logged and reported, never raised: one broken feed must not
+stop the others. Nothing is committed unless the whole poll succeeds, so a
+crash midway means the items are seen again next time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from monitor.delivery.policy import route
+from monitor.domain.alert import Alert, RoutedAlert, Target
+from monitor.domain.feed import FeedState
+from monitor.domain.kinds import FeedErrorKind
+from monitor.domain.poll import PollOutcome
+from monitor.errors import FeedError, StateError
+from monitor.pipeline.decide import decide, newest_item_at, next_poll_at, poll_start
+from monitor.pipeline.flood import Flood, flood_notice, fold_floods
+from monitor.pipeline.reload import Snapshot
+from monitor.pipeline.schedule import publish_gap
+from monitor.pipeline.watch import FeedWatch
+from monitor.server import Metrics
+from monitor.settings import FeedSettings
+from monitor.sources.base import Source, SourceRequest, Unchanged
+from monitor.store.ports import FeedStates, SeenItems
+
+log = logging.getLogger("monitor")
+
+
+def _seconds(value: float | None) -> timedelta | None:
+    return timedelta(seconds=value) if value else None
+
+
+class PollStore(FeedStates, SeenItems, Protocol):
+    """The store as a poll uses it: feed states, and which items are new."""
+
+
+@dataclass(frozen=True)
+class PollReport:
+    feed: str
+    items: int = 0
+    new: int = 0
+    alerts: int = 0
+    not_modified: bool = False
+    error: FeedError | None = None
+    next_poll_at: datetime | None = None
+    """When the feed is due again (None if that could not be recorded)."""
+    first_read: bool = False
+    """This poll was the feed's first successful read (at its URL)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Poller:
+    """Polls one feed at a time on the calling thread (many threads may poll at once)."""
+
+    def __init__(
+        self,
+        *,
+        store: PollStore,
+        sources: Mapping[str, Source],
+        snapshot: Callable[[], Snapshot],
+        watch: FeedWatch,
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        jitter: Callable[[], float],
+        one_channel: bool,
+    ) -> None:
+        """``snapshot``: the config and rules running now; ``one_channel``: the
+        sink posts to one channel only (a webhook), so an alert routed to
+        several channels goes there once with all their mentions."""
+        self._store = store
+        self._sources = sources
+        self._snapshot = snapshot
+        self._watch = watch
+        self._metrics = metrics
+        self._clock = clock
+        self._jitter = jitter
+        self._one_channel = one_channel
+        self.last_success: datetime | None = None
+        """When a poll last succeeded in this process."""
+        # Matching here (small documents, or rules a parser process lacks) is
+        # pure CPU. Poll threads matching at the same time only take turns
+        # with the GIL, and the turns cost far more CPU than one thread
+        # matching them all (see docs/architecture.md). So one poll matches
+        # at a time; the others meanwhile fetch or wait for a parser process.
+        self._matching_lock = threading.Lock()
+
+    def poll(self, feed: FeedSettings) -> PollReport:
+        """Poll one feed: fetch, parse, queue alerts for new matching items.
+
+        A failure is logged and reported, never raised: one broken feed must
+        not stop the others. Nothing is committed unless the whole poll
+        succeeds, so a crash midway means the items are seen again next time.
+        """
+        started = time.monotonic()
+        snap = self._snapshot()  # one config and rule set for the whole poll
+        state_after: FeedState | None = None
+        self._watch.expect_first_polls()
+        try:
+            report, state_after = self._read(feed, snap)
+        except Exception as exc:
+            kind: FeedErrorKind = "state" if isinstance(exc, StateError) else "internal"
+            log.exception("poll feed=%s FAILED (%s error)", feed.name, kind)
+            error = snap.redactor.error(FeedError(kind, f"{type(exc).__name__}: {exc}"))
+            next_poll_at: datetime | None = None
+            try:
+                state = self._store.feed_state(feed.name)
+                next_poll_at = self._next_poll(
+                    snap, feed, state, failures=(state.consecutive_failures if state else 0) + 1
+                )
+                self._store.record_failure(
+                    feed=feed.name,
+                    url=snap.redactor.url(feed.url),
+                    kind=kind,
+                    message=str(error),
+                    now=self._clock(),
+                    next_poll_at=next_poll_at,
+                )
+            except StateError as state_error:
+                log.error("cannot record the failed poll of feed=%s: %s", feed.name, state_error)
+                next_poll_at = None
+            report = PollReport(feed.name, error=error, next_poll_at=next_poll_at)
+        self._count(feed, report, time.monotonic() - started)
+        self._watch.check_feed_health(feed, state_after, first_read=report.first_read)
+        self._watch.report_stale_first_reads(polled=feed.name)
+        return report
+
+    def _count(self, feed: FeedSettings, report: PollReport, seconds: float) -> None:
+        metrics = self._metrics
+        outcome = "error" if report.error else ("not_modified" if report.not_modified else "ok")
+        metrics.polls.labels(feed.name, outcome).inc()
+        metrics.poll_duration.observe(seconds)
+        if report.error is not None:
+            metrics.poll_errors.labels(report.error.kind).inc()
+        else:
+            self.last_success = self._clock()
+            metrics.last_success.set(self.last_success.timestamp())
+            metrics.items.labels(feed.name).inc(report.new)
+
+    def _next_poll(
+        self,
+        snap: Snapshot,
+        feed: FeedSettings,
+        state: FeedState | None,
+        *,
+        failures: int,
+        publish_gap: timedelta | None = None,
+        asked_wait: timedelta | None = None,
+    ) -> datetime:
+        """When this feed is due again (see :func:`~monitor.pipeline.decide.next_poll_at`),
+        by the publishing rate measured now, else the one stored. It is stored
+        with the poll's outcome, in the same write."""
+        return next_poll_at(
+            snap.config,
+            feed,
+            now=self._clock(),
+            random_unit=self._jitter(),
+            failures=failures,
+            publish_gap=publish_gap or (state.publish_gap if state else None),
+            asked_wait=asked_wait,
+        )
+
+    def _read(self, feed: FeedSettings, snap: Snapshot) -> tuple[PollReport, FeedState | None]:
+        """The poll's report, and the feed's state after it when the poll has
+        it at hand (else the health check reads it)."""
+        started = time.monotonic()
+        now = self._clock()
+        rules, redactor = snap.rules, snap.redactor
+        state = self._store.feed_state(feed.name)
+        shown_url = redactor.url(feed.url)
+        start = poll_start(state, shown_url, redactor.url)
+        request = SourceRequest(
+            feed=feed.name,
+            url=feed.url,
+            redact=redactor.url,
+            tags=feed.tags,
+            validators=start.validators,
+            last_body_hash=start.last_body_hash,
+            rules=rules.source,
+        )
+        try:
+            parsed = self._sources[feed.type].read(request)
+        except FeedError as exc:
+            redactor.error(exc)
+            next_poll_at = self._next_poll(
+                snap,
+                feed,
+                state,
+                failures=(state.consecutive_failures if state else 0) + 1,
+                asked_wait=_seconds(exc.retry_after),
+            )
+            self._store.record_failure(
+                feed=feed.name,
+                url=shown_url,
+                kind=exc.kind,
+                message=str(exc),
+                now=now,
+                next_poll_at=next_poll_at,
+            )
+            log.error("poll feed=%s FAILED (%s): %s [url %s]", feed.name, exc.kind, exc, shown_url)
+            return PollReport(feed.name, error=exc, next_poll_at=next_poll_at), None
+        if isinstance(parsed, Unchanged):  # a 304, or the same bytes again: nothing new
+            next_poll_at = self._next_poll(
+                snap, feed, state, failures=0, asked_wait=_seconds(parsed.asked_wait)
+            )
+            if start.state is not None:
+                state_after: FeedState | None = self._store.record_unchanged(
+                    start.state, now=now, next_poll_at=next_poll_at
+                )
+            else:  # a 304 to a request without validators
+                state_after = self._store.record_not_modified(
+                    feed=feed.name, url=shown_url, now=now, next_poll_at=next_poll_at
+                )
+            log.info(
+                "poll feed=%s unchanged (%s) in %.2fs",
+                feed.name,
+                parsed.reason,
+                time.monotonic() - started,
+            )
+            report = PollReport(feed.name, not_modified=True, next_poll_at=next_poll_at)
+            return report, state_after
+        if parsed.warning:
+            log.warning("poll feed=%s: %s", feed.name, parsed.warning)
+        new_items = self._store.unseen(feed.name, parsed.items)
+        matches = rules.rebuild(parsed.matches, new_items)
+        if matches is None:  # parsed here, or by a worker without these rules
+            with self._matching_lock:
+                matches = [m for item in new_items for m in rules.match(item)]
+        decision = decide(matches, now=now, first_poll=start.first_poll, policy=snap.policy)
+        flooding = fold_floods(
+            decision.alerts, threshold=snap.config.polling.flood_threshold, now=now
+        )
+        gap = publish_gap((item.timestamp for item in parsed.items), now)
+        next_poll_at = self._next_poll(
+            snap,
+            feed,
+            start.state,
+            failures=0,
+            publish_gap=gap,
+            asked_wait=_seconds(parsed.asked_wait),
+        )
+        queued = self._store.commit_poll(
+            PollOutcome(
+                feed=feed.name,
+                url=shown_url,
+                items=parsed.items,
+                alerts=[
+                    *(
+                        (alert, target)
+                        for alert in flooding.alerts
+                        for target in self._targets(snap, alert)
+                    ),
+                    *self._flood_notices(snap, flooding.floods, now),
+                ],
+                folded=[
+                    (alert, target, flood.folded_reason())
+                    for flood in flooding.floods
+                    for alert in flood.folded
+                    for target in self._targets(snap, alert)
+                ],
+                validators=parsed.validators,
+                body_hash=parsed.body_hash,
+                publish_gap=gap,
+                next_poll_at=next_poll_at,
+                newest_item_at=newest_item_at((item.timestamp for item in new_items), now),
+            ),
+            now=now,
+        )
+        for alert in flooding.alerts:
+            self._metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
+        for flood in flooding.floods:
+            log.warning(
+                "poll feed=%s FLOOD: %d alerts for rule %s in one poll, posted as one flood alert",
+                feed.name,
+                flood.count,
+                flood.rule_id,
+            )
+        extra = ""
+        if decision.baselined:
+            extra += f" baselined={decision.baselined}"
+        if decision.stale:
+            extra += f" stale={decision.stale}"
+        log.info(
+            "poll feed=%s items=%d new=%d alerts=%d%s%s in %.2fs",
+            feed.name,
+            len(parsed.items),
+            len(new_items),
+            queued,
+            extra,
+            " (first poll: backlog baselined)" if start.first_poll else "",
+            time.monotonic() - started,
+        )
+        report = PollReport(
+            feed.name,
+            items=len(parsed.items),
+            new=len(new_items),
+            alerts=queued,
+            next_poll_at=next_poll_at,
+            first_read=start.first_poll,
+        )
+        return report, None
+
+    def _flood_notices(
+        self, snap: Snapshot, floods: Sequence[Flood], now: datetime
+    ) -> list[RoutedAlert]:
+        ops = snap.config.ops
+        if not floods or not ops.enabled:
+            return []
+        return [(flood_notice(floods, now), Target(snap.config.ops_channel(), ops.mentions))]
+
+    def _targets(self, snap: Snapshot, alert: Alert) -> tuple[Target, ...]:
+        targets = route(alert, snap.config.slack)
+        if self._one_channel and len(targets) > 1:
+            # A webhook posts to its one channel: one message, all the mentions.
+            mentions = tuple(dict.fromkeys(m for t in targets for m in t.mentions))
+            return (Target(targets[0].channel, mentions),)
+        return targets

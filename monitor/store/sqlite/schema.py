@@ -1,0 +1,221 @@
+"""The SQLite schema, its versioned migrations, and the database's identity.
+
+A new database is created as version 1 and brought up through every
+migration, exactly as an old one is: one path, tested by every test. So the
+version-1 schema below keeps the names it had then (Slack's words among
+them); version 4 renames them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.errors import StateError
+from monitor.store.sqlite.rows import ts
+
+SCHEMA_VERSION = 4
+
+_SCHEMA = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE feeds (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    first_success_at TEXT,
+    last_success_at TEXT,
+    last_polled_at TEXT,
+    last_error TEXT,
+    last_error_kind TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    next_poll_at TEXT,
+    body_hash TEXT
+);
+CREATE TABLE seen (
+    feed TEXT NOT NULL,
+    key TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    PRIMARY KEY (feed, key)
+) WITHOUT ROWID;
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule_id TEXT NOT NULL,
+    item_identity TEXT NOT NULL,
+    item_link TEXT,
+    feed TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    mentions TEXT NOT NULL DEFAULT '[]',
+    digest TEXT,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'silenced')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    claimed_at TEXT,
+    uncertain INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at TEXT,
+    destination TEXT,
+    delivery_ref TEXT,
+    channel_id TEXT,
+    thread_ts TEXT,
+    UNIQUE (rule_id, item_identity, channel)
+);
+CREATE TABLE stories (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    channel_id TEXT,
+    link TEXT,
+    title TEXT NOT NULL,
+    parent_alert_id INTEGER NOT NULL,
+    parent_ts TEXT NOT NULL,
+    sources INTEGER NOT NULL DEFAULT 1,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL
+);
+CREATE INDEX stories_recent ON stories (rule_id, channel, first_at);
+CREATE INDEX alerts_due ON alerts (status, next_attempt_at);
+CREATE TABLE silences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule_id TEXT NOT NULL,
+    until TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    removed_at TEXT
+);
+"""
+"""Version 1, as it was created then (see the module's docstring)."""
+
+_MIGRATIONS: dict[int, str] = {
+    # Version 2: feed health over time (failing since, newest item, publishing
+    # rate), incidents behind ops alerts, and when each item was last in its
+    # feed, so seen records can be pruned. Existing records count as seen at
+    # the upgrade: retention starts then, and nothing is pruned early.
+    2: """
+ALTER TABLE feeds ADD COLUMN failing_since TEXT;
+ALTER TABLE feeds ADD COLUMN last_item_at TEXT;
+ALTER TABLE feeds ADD COLUMN publish_gap REAL;
+ALTER TABLE seen ADD COLUMN last_seen_at TEXT;
+UPDATE seen SET last_seen_at = :now;
+UPDATE feeds SET last_item_at = last_success_at;
+UPDATE feeds SET failing_since = COALESCE(last_success_at, last_polled_at)
+    WHERE consecutive_failures > 0;
+CREATE INDEX seen_by_age ON seen (feed, last_seen_at);
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    feed TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('failing', 'silent')),
+    since TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    closed_at TEXT
+);
+CREATE UNIQUE INDEX incidents_open ON incidents (feed, kind) WHERE closed_at IS NULL;
+""",
+    # Version 3: who holds a claim (host/pid/start time), so that the claim of
+    # a process that died can be taken over at once instead of after the
+    # lease. Claims made before the upgrade name nobody and keep the lease.
+    # (The column later also holds the boot id and PID namespace; claims that
+    # lack them keep the lease too: see monitor.store.claims.)
+    3: """
+ALTER TABLE alerts ADD COLUMN claimed_by TEXT;
+""",
+    # Version 4: what a sink gave back is an opaque reference, whichever the
+    # sink (see monitor.store.ports): the columns lose Slack's names. A rename
+    # keeps every value and constraint (parent_ref stays NOT NULL).
+    4: """
+ALTER TABLE alerts RENAME COLUMN channel_id TO channel_ref;
+ALTER TABLE alerts RENAME COLUMN thread_ts TO thread_ref;
+ALTER TABLE stories RENAME COLUMN channel_id TO channel_ref;
+ALTER TABLE stories RENAME COLUMN parent_ts TO parent_ref;
+""",
+}
+
+IDENTITY_SUFFIX = ".id"
+
+
+def identity_marker(path: Path) -> Path:
+    """The file beside the database holding its identity: where the monitor
+    has run before, a database found missing, empty or replaced is lost
+    state, not a first start, and must not be taken for one (every item
+    would look new again)."""
+    return path.with_name(path.name + IDENTITY_SUFFIX)
+
+
+def marked_id(path: Path) -> str | None:
+    """The identity the marker beside ``path`` names; None without one."""
+    marker = identity_marker(path)
+    try:
+        text = marker.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return text or None
+
+
+def lost_state(path: Path, what: str) -> StateError:
+    """The error for a database that is not the one the marker names."""
+    return StateError(
+        f"state database {str(path)!r} {what}, but the monitor has run here before "
+        f"({str(identity_marker(path))!r} names its database): the items it saw and the "
+        "alerts it sent are lost, and starting afresh would alert on every item again. "
+        "Restore the database from a backup, or start over on purpose with "
+        f"'monitor run --new-state' (or 'monitor once --new-state'), or by deleting "
+        f"{str(path)!r} and {str(identity_marker(path))!r}"
+    )
+
+
+def _run_script(db: sqlite3.Connection, script: str, now: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement, {"now": now} if ":now" in statement else {})
+
+
+def migrate(db: sqlite3.Connection, path: Path, expected_id: str | None) -> str:
+    """Create or upgrade the schema inside the caller's transaction; the
+    database's identity, given it here if it has none (a database of a
+    version before identities). ``expected_id``: the identity the marker
+    names, if any (a database without it is lost state)."""
+    has_meta = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+    ).fetchone()
+    if not has_meta and expected_id is not None:
+        raise lost_state(path, "has no monitor schema")
+    if not has_meta:
+        _run_script(db, _SCHEMA, "")
+        db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+        version = 1
+    else:
+        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"state database {str(path)!r} has schema version {version}, newer than "
+            f"this monitor understands ({SCHEMA_VERSION}); upgrade the monitor"
+        )
+    if version < 1:
+        raise StateError(f"state database {str(path)!r} has no schema version")
+    # Every step runs in the caller's one transaction: an upgrade that fails
+    # halfway leaves the file as it was.
+    now = ts(datetime.now(UTC))
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        _run_script(db, _MIGRATIONS[target], now)
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(target),))
+    row = db.execute("SELECT value FROM meta WHERE key='state_id'").fetchone()
+    if row is None:
+        if expected_id is not None:
+            raise lost_state(path, "is not the database the monitor used here")
+        state_id = uuid.uuid4().hex
+        db.execute("INSERT INTO meta (key, value) VALUES ('state_id', ?)", (state_id,))
+        return state_id
+    if expected_id is not None and row[0] != expected_id:
+        raise lost_state(path, "is not the database the monitor used here")
+    return str(row[0])

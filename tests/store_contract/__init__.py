@@ -1,0 +1,1 @@
+"""The state store's contract: every store implementation runs these tests."""

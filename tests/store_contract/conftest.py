@@ -1,0 +1,58 @@
+"""The store implementations the contract runs against.
+
+Each entry of FACTORIES opens a store of one implementation on the state
+kept under ``place`` (a directory of the test's own): opening twice on the
+same place opens the same state, as a restart or a second process would.
+A store that needs a server (PostgreSQL) adds its factory here, deriving a
+fresh database or schema from ``place``, and skips when no server is set up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+from monitor.store.ports import SEND_LEASE, Store
+from monitor.store.sqlite import SQLiteStore
+
+StoreFactory = Callable[[Path, timedelta], Store]
+"""Opens a store on the state under a place, with a claim lease."""
+
+
+def _sqlite(place: Path, claim_lease: timedelta) -> Store:
+    return SQLiteStore(place / "state.db", claim_lease=claim_lease)
+
+
+FACTORIES: dict[str, StoreFactory] = {"sqlite": _sqlite}
+
+
+class OpenStore(Protocol):
+    """Opens (again) a store on the test's state; each is closed after the test."""
+
+    def __call__(self, *, claim_lease: timedelta = SEND_LEASE) -> Store: ...
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
+    """One implementation's store opener; the test is run once per implementation."""
+    factory = FACTORIES[request.param]
+    opened: list[Store] = []
+
+    def open_(*, claim_lease: timedelta = SEND_LEASE) -> Store:
+        store = factory(tmp_path, claim_lease)
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_store: OpenStore) -> Store:
+    """A store on fresh state."""
+    return open_store()
