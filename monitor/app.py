@@ -24,18 +24,13 @@ from monitor.delivery.sinks.base import Sink, posts_to_one_channel
 from monitor.delivery.slack_check import TokenRejected, TokenVerdict
 from monitor.delivery.token_hold import TokenHold
 from monitor.domain.feed import FeedState, PruneReport
-from monitor.errors import (
-    StateError,
-)
+from monitor.errors import StateError
 from monitor.logs import redact_in_logs
 from monitor.pipeline.desk_health import desk_health
 from monitor.pipeline.feed_status import feed_status_counts
 from monitor.pipeline.hostpool import run_host_fair
 from monitor.pipeline.poller import Poller, PollReport
-from monitor.pipeline.reload import (
-    FeedChanges,
-    Snapshot,
-)
+from monitor.pipeline.reload import FeedChanges, Snapshot
 from monitor.pipeline.reloader import Reloader
 from monitor.pipeline.retention import prune_state
 from monitor.pipeline.watch import FeedWatch
@@ -54,6 +49,8 @@ log = logging.getLogger("monitor")
 
 
 class Monitor:
+    """One running monitor: its snapshot, poller, feed watch and deliverer."""
+
     def __init__(
         self,
         *,

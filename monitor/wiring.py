@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TextIO, TypeVar
+from typing import TextIO
 
 from monitor.app import Monitor
 from monitor.clock import Clock, utc_now
@@ -31,10 +31,9 @@ from monitor.sources.parser_pool import ParserPool, default_processes
 from monitor.sources.registry import SharedParts, build_sources
 from monitor.store.factory import open_store
 
-T = TypeVar("T")
-
 
 def fetch_limits(loaded: LoadedConfig) -> FetchLimits:
+    """The HTTP client's limits, from the config's fetch section."""
     fetch = loaded.config.fetch
     return FetchLimits(
         timeout=fetch.timeout.total_seconds(),

@@ -46,6 +46,8 @@ class PollStore(FeedStates, SeenItems, Protocol):
 
 @dataclass(frozen=True)
 class PollReport:
+    """What one poll of one feed did, for logs, metrics and `monitor once`."""
+
     feed: str
     items: int = 0
     new: int = 0
@@ -59,11 +61,12 @@ class PollReport:
 
     @property
     def ok(self) -> bool:
+        """The poll read the feed (changed or not)."""
         return self.error is None
 
 
 class Poller:
-    """Polls one feed at a time on the calling thread (many threads may poll at once)."""
+    """Carries out polls, each on its caller's thread (several threads may poll at once)."""
 
     def __init__(
         self,

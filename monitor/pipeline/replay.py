@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
-from monitor.config import (
-    LoadedConfig,
-)
+from monitor.config import LoadedConfig
 from monitor.domain.item import Item
-from monitor.errors import (
-    FeedError,
-)
+from monitor.errors import FeedError
 from monitor.redact import Redactor
 from monitor.rules.compiled import Match
 from monitor.rules.load import RuleSet
@@ -20,8 +15,6 @@ from monitor.sources.base import Document, SourceRequest
 from monitor.sources.http import Fetcher
 from monitor.sources.parser_pool import ParserPool
 from monitor.sources.registry import DEFAULT_TYPE, SharedParts, build_sources
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ the factory here under its type name.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from monitor.sources.base import Source
-from monitor.sources.http import Fetcher, FetchLimits
-from monitor.sources.parser_pool import ParserPool
-from monitor.sources.rss_source import RssSource
+if TYPE_CHECKING:  # the config reads the type names; loading a source waits for its use
+    from monitor.sources.base import Source
+    from monitor.sources.http import Fetcher, FetchLimits
+    from monitor.sources.parser_pool import ParserPool
 
 DEFAULT_TYPE = "rss"
 
@@ -27,14 +28,17 @@ class SharedParts:
 
     fetcher: Fetcher
     parser: ParserPool
-    limits: FetchLimits = field(default_factory=FetchLimits)
-    """The limits ``fetcher`` applies, for a source that reads otherwise."""
+    limits: FetchLimits | None = None
+    """The limits ``fetcher`` applies, for a source that reads otherwise
+    (None: the defaults)."""
 
 
-SourceFactory = Callable[[SharedParts], Source]
+SourceFactory = Callable[[SharedParts], "Source"]
 
 
 def _rss(parts: SharedParts) -> Source:
+    from monitor.sources.rss_source import RssSource
+
     return RssSource(parts.fetcher, parts.parser)
 
 
