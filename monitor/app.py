@@ -4,16 +4,20 @@ config and rules running now, and what the scheduler, the health server and
 the CLI ask of them.
 
 Data flows one way: source → dedupe → match → decide → outbox → deliver.
-Every I/O dependency (store, sources, sink, clock) comes in through the
-constructor (see :mod:`monitor.wiring`), so tests swap in local servers or fakes.
+Every I/O dependency (store, fetcher, parser pool, sources, sink, clock)
+comes in through the constructor, built by :mod:`monitor.wiring`; the
+defaults some have (an in-thread parser, the registry's sources over the
+given fetcher) serve tests that build a monitor by hand.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 
 from monitor.clock import Clock, utc_now
@@ -31,7 +35,7 @@ from monitor.pipeline.feed_status import feed_status_counts
 from monitor.pipeline.hostpool import run_host_fair
 from monitor.pipeline.poller import Poller, PollReport
 from monitor.pipeline.reload import FeedChanges, Snapshot
-from monitor.pipeline.reloader import Reloader
+from monitor.pipeline.reloader import Reloader, log_config_reload
 from monitor.pipeline.retention import prune_state
 from monitor.pipeline.watch import FeedWatch
 from monitor.redact import Redactor
@@ -89,6 +93,9 @@ class Monitor:
         self._reloader = Reloader(
             self.snapshot, rules_fingerprint_at_load=rules_fingerprint_at_load
         )
+        # A rule reload and a config reload each build on the snapshot
+        # running: one at a time, or the later would undo the other.
+        self._reload_lock = threading.Lock()
         self.metrics = Metrics()
         self.deliverer = Deliverer(
             outbox=store,
@@ -118,7 +125,7 @@ class Monitor:
             metrics=self.metrics,
             clock=clock,
             jitter=jitter,
-            one_channel=posts_to_one_channel(sink),
+            one_channel=lambda: posts_to_one_channel(self.deliverer.sink),
         )
 
     @property
@@ -151,10 +158,11 @@ class Monitor:
         """Swap in the changed rule files once settled and valid (see
         Reloader.rules); True when rules were replaced. Polls under way keep
         the rule set they started with."""
-        new = self._reloader.rules(self.snapshot, at_once=at_once)
-        if new is None:
-            return False
-        self.snapshot = new
+        with self._reload_lock:
+            new = self._reloader.rules(self.snapshot, at_once=at_once)
+            if new is None:
+                return False
+            self.snapshot = new
         self.metrics.declare((rule.id for rule in new.rules.rules), self._watched)
         self.parser.preload = new.rules.source
         return True
@@ -163,16 +171,18 @@ class Monitor:
         """Swap in a changed config.toml once settled and valid (see
         Reloader.config); the feeds it changed, which the scheduler then adds,
         removes or reschedules."""
-        reloaded = self._reloader.config(self.snapshot, at_once=at_once)
-        if reloaded is None:
-            return None
-        self.snapshot, changes = reloaded
+        with self._reload_lock:
+            reloaded = self._reloader.config(self.snapshot, at_once=at_once)
+            if reloaded is None:
+                return None
+            self.snapshot, changes = reloaded
         self._redact_secrets()
         self.metrics.declare((), self._watched)
         self.watch.close_unwatched_incidents()
         self.watch.expect_first_polls(
             feed for feed in self.config.feeds if feed.name in {*changes.added, *changes.changed}
         )
+        log_config_reload(self.config, changes)
         return changes
 
     def _redact_secrets(self) -> None:
@@ -315,13 +325,13 @@ class Monitor:
         self.deliverer.token.hold_delivery(rejected)
 
     def close(self) -> None:
+        """Report what is pending, then close every part, each whatever the others raise."""
         self.watch.report_stale_first_reads(force=True)  # a stop must not swallow the notice
-        try:
+        with ExitStack() as parts:
+            # Closed in reverse: the store last, so that the deferred
+            # bookkeeping is written whatever failed before.
+            parts.callback(self.store.close)
+            parts.callback(self.parser.close)
+            parts.callback(self.fetcher.close)
             for source in self.sources.values():
-                source.close()
-            self.fetcher.close()
-        finally:
-            try:
-                self.parser.close()
-            finally:
-                self.store.close()  # writes the deferred bookkeeping, whatever failed before
+                parts.callback(source.close)

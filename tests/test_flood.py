@@ -16,9 +16,9 @@ import pytest
 from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS
 from monitor.domain.alert import Alert, Target
 from monitor.domain.feed import Validators
+from monitor.domain.ops import FLOOD_RULE_ID
 from monitor.domain.poll import PollOutcome
 from monitor.domain.severity import Severity
-from monitor.pipeline.feed_health import FLOOD_RULE_ID
 from monitor.pipeline.flood import EXAMPLES, flood_notice, fold_floods
 from monitor.store.sqlite import SQLiteStore
 from tests.support.feed_server import FeedServer

@@ -22,11 +22,10 @@ from monitor.config import load_config
 from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS, slack_message
 from monitor.domain.feed import FeedState, Incident
 from monitor.domain.kinds import IncidentKind
+from monitor.domain.ops import FAILING, SILENT
 from monitor.domain.severity import Severity
 from monitor.pipeline.desk_health import DeskStatus, desk_health
 from monitor.pipeline.feed_health import (
-    FAILING,
-    SILENT,
     Closing,
     FeedCondition,
     StaleFeed,

@@ -11,7 +11,7 @@ from monitor.commands.console import Console, ExitCode
 from monitor.config import LoadedConfig
 from monitor.delivery.message import format_time
 from monitor.domain.kinds import OutboxStatus
-from monitor.pipeline.feed_health import OPS_RULE_IDS
+from monitor.domain.ops import OPS_RULE_IDS
 from monitor.pipeline.reload import load_rule_set
 from monitor.store.factory import open_store
 from monitor.units import parse_duration

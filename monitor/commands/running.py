@@ -79,7 +79,7 @@ def once(loaded: LoadedConfig, *, new_state: bool, console: Console) -> ExitCode
             monitor.hold_delivery(rejected)
         reports = monitor.poll_all()
         delivery = monitor.deliver_due()
-        counts = monitor.store.outbox_counts()
+        counts = monitor.outbox_counts()
         monitor.prune()  # run from cron, `once` is the only thing that prunes
     finally:
         monitor.close()

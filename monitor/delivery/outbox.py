@@ -26,6 +26,7 @@ from monitor.delivery.threads import StoryThreads
 from monitor.delivery.throttle import Throttle
 from monitor.delivery.token_hold import TokenGate
 from monitor.domain.alert import OutboxEntry, Story
+from monitor.domain.ops import is_ops_alert
 from monitor.errors import (
     DeliveryError,
     PermanentDeliveryError,
@@ -33,7 +34,6 @@ from monitor.errors import (
     TokenRejectedError,
     TransientDeliveryError,
 )
-from monitor.pipeline.feed_health import is_ops_alert
 from monitor.store.ports import Outbox, Silences, Stories
 
 log = logging.getLogger("monitor")

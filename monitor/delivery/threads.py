@@ -16,8 +16,8 @@ from monitor.delivery.message import entry_post
 from monitor.delivery.policy import find_story
 from monitor.delivery.sinks.base import Posted, ThreadingSink
 from monitor.domain.alert import OutboxEntry, Story
+from monitor.domain.ops import is_ops_alert
 from monitor.errors import DeliveryError
-from monitor.pipeline.feed_health import is_ops_alert
 from monitor.store.ports import Outbox, Stories
 
 log = logging.getLogger("monitor")

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from monitor.domain.feed import FeedState
-from monitor.pipeline.feed_health import SILENT, span
+from monitor.domain.ops import SILENT
+from monitor.pipeline.feed_health import span
 
 ERROR_CHARS = 300
 

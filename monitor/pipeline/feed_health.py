@@ -26,32 +26,15 @@ from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS
 from monitor.domain.alert import Alert
 from monitor.domain.feed import FeedState, Incident
 from monitor.domain.kinds import IncidentKind
-from monitor.domain.severity import Severity
-
-FAILING: IncidentKind = "failing"
-SILENT: IncidentKind = "silent"
-RULE_IDS = {
-    FAILING: "ops.feed-failing",
-    SILENT: "ops.feed-silent",
-}
-RECOVERED_RULE_ID = "ops.feed-recovered"
-WITHDRAWN_RULE_ID = "ops.feed-withdrawn"
-STALE_RULE_ID = "ops.feeds-stale"
-FLOOD_RULE_ID = "ops.feed-flood"
-OPS_RULE_IDS = (
-    *RULE_IDS.values(),
+from monitor.domain.ops import (
+    FAILING,
     RECOVERED_RULE_ID,
-    WITHDRAWN_RULE_ID,
+    RULE_IDS,
+    SILENT,
     STALE_RULE_ID,
-    FLOOD_RULE_ID,
+    WITHDRAWN_RULE_ID,
 )
-"""Ops alerts carry these rule ids, so `monitor silence` and routes-by-rule
-treat them like any rule's alerts."""
-
-
-def is_ops_alert(alert: Alert) -> bool:
-    return alert.rule_id.startswith("ops.")
-
+from monitor.domain.severity import Severity
 
 SILENT_TOGETHER_LEAD = timedelta(minutes=30)
 """How much sooner than its watch time a feed with long-stale items is

@@ -14,12 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from monitor.domain.feed import FeedHealth, FeedState
-from monitor.pipeline.feed_health import (
-    SILENT,
-    expected_silence,
-    looks_stale_at_first_read,
-    poll_overdue,
-)
+from monitor.domain.ops import SILENT
+from monitor.pipeline.feed_health import expected_silence, looks_stale_at_first_read, poll_overdue
 from monitor.settings import Config, FeedSettings
 
 

@@ -18,8 +18,9 @@ from datetime import datetime
 from monitor.delivery.message import truncate
 from monitor.delivery.render import SNIPPET_CHARS, TITLE_CHARS
 from monitor.domain.alert import Alert
+from monitor.domain.ops import FLOOD_RULE_ID
 from monitor.domain.severity import Severity
-from monitor.pipeline.feed_health import FLOOD_RULE_ID, counted
+from monitor.pipeline.feed_health import counted
 
 EXAMPLES = 3
 """How many of a flood's items its alert names."""

@@ -78,9 +78,9 @@ class Poller:
         metrics: Metrics,
         clock: Callable[[], datetime],
         jitter: Callable[[], float],
-        one_channel: bool,
+        one_channel: Callable[[], bool],
     ) -> None:
-        """``snapshot``: the config and rules running now; ``one_channel``: the
+        """``snapshot``: the config and rules running now; ``one_channel``: whether the
         sink posts to one channel only (a webhook), so an alert routed to
         several channels goes there once with all their mentions."""
         self._store = store
@@ -120,23 +120,13 @@ class Poller:
             next_poll_at: datetime | None = None
             try:
                 state = self._store.feed_state(feed.name)
-                next_poll_at = self._next_poll(
-                    snap, feed, state, failures=(state.consecutive_failures if state else 0) + 1
-                )
-                self._store.record_failure(
-                    feed=feed.name,
-                    url=snap.redactor.url(feed.url),
-                    kind=kind,
-                    message=str(error),
-                    now=self._clock(),
-                    next_poll_at=next_poll_at,
-                )
+                next_poll_at = self._record_failure(snap, feed, state, error, now=self._clock())
             except StateError as state_error:
                 log.error("cannot record the failed poll of feed=%s: %s", feed.name, state_error)
                 next_poll_at = None
             report = PollReport(feed.name, error=error, next_poll_at=next_poll_at)
         self._count(feed, report, time.monotonic() - started)
-        self._watch.check_feed_health(feed, state_after, first_read=report.first_read)
+        self._watch.check_feed_health(feed, state_after, first_read=report.first_read, snap=snap)
         self._watch.report_stale_first_reads(polled=feed.name)
         return report
 
@@ -151,6 +141,34 @@ class Poller:
             self.last_success = self._clock()
             metrics.last_success.set(self.last_success.timestamp())
             metrics.items.labels(feed.name).inc(report.new)
+
+    def _record_failure(
+        self,
+        snap: Snapshot,
+        feed: FeedSettings,
+        state: FeedState | None,
+        error: FeedError,
+        *,
+        now: datetime,
+        asked_wait: timedelta | None = None,
+    ) -> datetime:
+        """Store a failed poll, backed off by one more failure; when the feed is due again."""
+        next_poll_at = self._next_poll(
+            snap,
+            feed,
+            state,
+            failures=(state.consecutive_failures if state else 0) + 1,
+            asked_wait=asked_wait,
+        )
+        self._store.record_failure(
+            feed=feed.name,
+            url=snap.redactor.url(feed.url),
+            kind=error.kind,
+            message=str(error),
+            now=now,
+            next_poll_at=next_poll_at,
+        )
+        return next_poll_at
 
     def _next_poll(
         self,
@@ -197,20 +215,8 @@ class Poller:
             parsed = self._sources[feed.type].read(request)
         except FeedError as exc:
             redactor.error(exc)
-            next_poll_at = self._next_poll(
-                snap,
-                feed,
-                state,
-                failures=(state.consecutive_failures if state else 0) + 1,
-                asked_wait=_seconds(exc.retry_after),
-            )
-            self._store.record_failure(
-                feed=feed.name,
-                url=shown_url,
-                kind=exc.kind,
-                message=str(exc),
-                now=now,
-                next_poll_at=next_poll_at,
+            next_poll_at = self._record_failure(
+                snap, feed, state, exc, now=now, asked_wait=_seconds(exc.retry_after)
             )
             log.error("poll feed=%s FAILED (%s): %s [url %s]", feed.name, exc.kind, exc, shown_url)
             return PollReport(feed.name, error=exc, next_poll_at=next_poll_at), None
@@ -325,7 +331,7 @@ class Poller:
 
     def _targets(self, snap: Snapshot, alert: Alert) -> tuple[Target, ...]:
         targets = route(alert, snap.config.slack)
-        if self._one_channel and len(targets) > 1:
+        if self._one_channel() and len(targets) > 1:
             # A webhook posts to its one channel: one message, all the mentions.
             mentions = tuple(dict.fromkeys(m for t in targets for m in t.mentions))
             return (Target(targets[0].channel, mentions),)

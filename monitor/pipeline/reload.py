@@ -12,9 +12,9 @@ from monitor.config import (
     LoadedConfig,
     config_draft,
 )
+from monitor.domain.ops import OPS_RULE_IDS
 from monitor.errors import Problem
 from monitor.pipeline.decide import AlertPolicy
-from monitor.pipeline.feed_health import OPS_RULE_IDS
 from monitor.redact import Redactor
 from monitor.rules.load import RuleCheck, RuleSet, load_rules
 from monitor.settings import Config

@@ -21,6 +21,7 @@ from monitor.pipeline.reload import (
     load_rule_set,
 )
 from monitor.rules.load import rules_fingerprint
+from monitor.settings import Config
 
 log = logging.getLogger("monitor")
 
@@ -95,6 +96,7 @@ class Reloader:
         self, current: Snapshot, *, at_once: bool = False
     ) -> tuple[Snapshot, FeedChanges] | None:
         """``current`` with the changed config.toml, if it is valid, and the feeds it changed; else None.
+        The caller logs the reload once it has applied it (see log_config_reload).
 
         Feeds added, removed or changed take effect at once (the scheduler
         adds and removes their poll jobs), as do routes, mentions, polling,
@@ -140,15 +142,19 @@ class Reloader:
                 )
             ),
         )
-        log.info(
-            "config reloaded: %d feed%s; added: %s; removed: %s; changed: %s",
-            len(config.feeds),
-            "" if len(config.feeds) == 1 else "s",
-            ", ".join(changes.added) or "none",
-            ", ".join(changes.removed) or "none",
-            ", ".join(changes.changed) or "none",
-        )
         new = Snapshot.of(
             replace(current.loaded, config=config, digest=loaded.digest), current.rules
         )
         return new, changes
+
+
+def log_config_reload(config: Config, changes: FeedChanges) -> None:
+    """The one log line saying a config reload took effect."""
+    log.info(
+        "config reloaded: %d feed%s; added: %s; removed: %s; changed: %s",
+        len(config.feeds),
+        "" if len(config.feeds) == 1 else "s",
+        ", ".join(changes.added) or "none",
+        ", ".join(changes.removed) or "none",
+        ", ".join(changes.changed) or "none",
+    )

@@ -12,13 +12,13 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from monitor.domain.alert import Target
 from monitor.domain.feed import FeedState
+from monitor.domain.ops import FAILING, SILENT
 from monitor.errors import StateError
 from monitor.pipeline.feed_health import (
-    FAILING,
-    SILENT,
     FeedCondition,
     StaleFeed,
     closing_alert,
@@ -36,9 +36,14 @@ from monitor.pipeline.reload import Snapshot
 from monitor.redact import Redactor
 from monitor.server import Metrics
 from monitor.settings import Config, FeedSettings
-from monitor.store.ports import Store
+from monitor.store.ports import FeedStates, Incidents, Outbox
 
 log = logging.getLogger("monitor")
+
+
+class WatchStore(FeedStates, Incidents, Outbox, Protocol):
+    """The store as the feed watch uses it: feed states, incidents, and the
+    outbox its notices go to."""
 
 
 class FeedWatch:
@@ -47,7 +52,7 @@ class FeedWatch:
     def __init__(
         self,
         *,
-        store: Store,
+        store: WatchStore,
         clock: Callable[[], datetime],
         metrics: Metrics,
         snapshot: Callable[[], Snapshot],
@@ -91,7 +96,12 @@ class FeedWatch:
             log.error("cannot close the incidents of removed feeds: %s", exc)
 
     def check_feed_health(
-        self, feed: FeedSettings, state: FeedState | None = None, *, first_read: bool = False
+        self,
+        feed: FeedSettings,
+        state: FeedState | None = None,
+        *,
+        first_read: bool = False,
+        snap: Snapshot | None = None,
     ) -> None:
         """Open an incident (one ops alert) for a feed failing or silent too
         long, and close it (one recovery or withdrawal notice) when that
@@ -99,9 +109,10 @@ class FeedWatch:
         it, else it is read. After a feed's ``first_read``, note it if it
         looks stale already (reported with the others, see
         report_stale_first_reads)."""
-        ops = self._config.ops
         if feed.name not in self._watched:
             return  # a poll started before a reload removed its feed
+        snap = snap or self._snapshot()  # one config for the whole check
+        ops = snap.config.ops
         if not ops.enabled and not first_read:
             return
         try:
@@ -110,7 +121,7 @@ class FeedWatch:
             if state is None:
                 return
             now = self._clock()
-            silent_after = self._silent_after(feed, state)
+            silent_after = self._silent_after(snap, feed, state)
             if first_read:
                 stale = stale_at_first_read(state, silent_after=silent_after)
                 if stale is not None:
@@ -131,12 +142,12 @@ class FeedWatch:
                 if kinds_to_close
                 else []
             )
-            target = Target(self._config.ops_channel(), ops.mentions)
+            target = Target(snap.config.ops_channel(), ops.mentions)
             for condition in to_open:
                 if condition.kind == SILENT:
-                    self._open_silent_incidents(feed, condition, now=now)
+                    self._open_silent_incidents(snap, feed, condition, now=now)
                     continue
-                alert = ops_alert(feed.name, self._redactor.url(feed.url), condition, now)
+                alert = ops_alert(feed.name, snap.redactor.url(feed.url), condition, now)
                 if self._store.open_incident(
                     feed=feed.name,
                     kind=condition.kind,
@@ -151,7 +162,7 @@ class FeedWatch:
                     )
             for incident in to_close:
                 limit = ops.failing_after if incident.kind == FAILING else silent_after
-                shown = self._redactor.url(feed.url)
+                shown = snap.redactor.url(feed.url)
                 alert = closing_alert(feed.name, shown, incident, state, now, limit=limit)
                 # Good news pages nobody: the notice goes without the mentions.
                 quiet = Target(target.channel)
@@ -161,8 +172,8 @@ class FeedWatch:
         except StateError as exc:
             log.error("cannot check the health of feed=%s: %s", feed.name, exc)
 
-    def _silent_after(self, feed: FeedSettings, state: FeedState) -> timedelta:
-        ops = self._config.ops
+    def _silent_after(self, snap: Snapshot, feed: FeedSettings, state: FeedState) -> timedelta:
+        ops = snap.config.ops
         return expected_silence(
             state.publish_gap,
             own=feed.silent_after,
@@ -171,7 +182,7 @@ class FeedWatch:
         )
 
     def _open_silent_incidents(
-        self, feed: FeedSettings, condition: FeedCondition, *, now: datetime
+        self, snap: Snapshot, feed: FeedSettings, condition: FeedCondition, *, now: datetime
     ) -> None:
         """Open ``feed``'s silent incident, and those of the other feeds going
         silent with it (:func:`monitor.pipeline.feed_health.silent_together`), judged on
@@ -180,7 +191,7 @@ class FeedWatch:
         crash between openings re-announces the rest rather than lose them.
         An incident already open (another thread, another process) is left
         alone. Raises StateError."""
-        ops = self._config.ops
+        ops = snap.config.ops
         with self._silent_lock:
             states = {state.name: state for state in self._store.feed_states()}
             polled = states.get(feed.name)
@@ -188,12 +199,12 @@ class FeedWatch:
             if polled is None or SILENT not in polled.open_incidents:
                 opening[feed.name] = condition
             others = [
-                (state, self._silent_after(other, state))
-                for other in self._config.feeds
+                (state, self._silent_after(snap, other, state))
+                for other in snap.config.feeds
                 if other.name != feed.name
                 and (state := states.get(other.name)) is not None
                 # A repointed feed is judged at its own poll.
-                and self._redactor.url(state.url) == self._redactor.url(other.url)
+                and snap.redactor.url(state.url) == snap.redactor.url(other.url)
             ]
             for name, found in silent_together(
                 others, now=now, failing_after=ops.failing_after, silent_min=ops.silent_min
@@ -201,13 +212,11 @@ class FeedWatch:
                 opening[name] = found
             if not opening:
                 return
-            feeds = [
-                f for f in self._config.feeds if f.name in opening
-            ]  # as config.toml lists them
-            target = Target(self._config.ops_channel(), ops.mentions)
+            feeds = [f for f in snap.config.feeds if f.name in opening]  # as config.toml lists them
+            target = Target(snap.config.ops_channel(), ops.mentions)
             if len(feeds) == 1:
                 (alone,) = feeds
-                shown = self._redactor.url(alone.url)
+                shown = snap.redactor.url(alone.url)
                 alert = ops_alert(alone.name, shown, opening[alone.name], now)
             else:
                 alert = silent_group_alert([(f.name, opening[f.name]) for f in feeds], now)
