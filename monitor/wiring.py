@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from monitor.app import Monitor
@@ -26,6 +27,7 @@ from monitor.delivery.slack_check import (
 )
 from monitor.pipeline.reload import load_rule_set
 from monitor.rules.load import rules_fingerprint
+from monitor.sources.base import Source
 from monitor.sources.http import FetchLimits, HttpFetcher
 from monitor.sources.parser_pool import ParserPool, default_processes
 from monitor.sources.registry import SharedParts, build_sources
@@ -152,3 +154,19 @@ def build_monitor(
         monotonic=monotonic,
         rules_fingerprint_at_load=fingerprint,
     )
+
+
+@contextmanager
+def replay_readers(loaded: LoadedConfig) -> Iterator[dict[str, Source]]:
+    """A source of every type for `monitor replay` and `preview`: a throwaway
+    HTTP client with the config's limits, and parsing in this process; all
+    closed on leaving."""
+    with HttpFetcher(fetch_limits(loaded)) as fetcher:
+        parser = ParserPool(0)
+        readers = build_sources(SharedParts(fetcher=fetcher, parser=parser))
+        try:
+            yield readers
+        finally:
+            for reader in readers.values():
+                reader.close()
+            parser.close()

@@ -17,9 +17,8 @@ from monitor.pipeline.reload import load_rule_set
 from monitor.pipeline.replay import ReplayResult, SkippedByTags, replay, rules_skipped_by_tags
 from monitor.rules.compiled import Match
 from monitor.rules.load import RuleSet
-from monitor.sources.http import HttpFetcher
 from monitor.validation import did_you_mean
-from monitor.wiring import fetch_limits
+from monitor.wiring import replay_readers
 
 
 def replay_sources(
@@ -38,8 +37,8 @@ def replay_sources(
     if skipped is not None:
         console.warn(skipped_notice(skipped, len(sources)))
     errors = items = matched = 0
-    with HttpFetcher(fetch_limits(loaded)) as fetcher:
-        for result in replay(sources, loaded=loaded, rules=rules, fetcher=fetcher, tags=tags):
+    with replay_readers(loaded) as readers:
+        for result in replay(sources, loaded=loaded, rules=rules, readers=readers, tags=tags):
             if result.error is not None:
                 errors += 1
                 console.warn(f"{result.source}: {result.error.kind}: {result.error}")
@@ -145,8 +144,8 @@ def preview(
         return ExitCode.UNUSABLE
     now = utc_now()
     shown = 0
-    with HttpFetcher(fetch_limits(loaded)) as fetcher:
-        for result in replay([item_source], loaded=loaded, rules=rules, fetcher=fetcher, tags=tags):
+    with replay_readers(loaded) as readers:
+        for result in replay([item_source], loaded=loaded, rules=rules, readers=readers, tags=tags):
             if result.error is not None:
                 console.warn(f"{result.source}: {result.error.kind}: {result.error}")
                 return ExitCode.PROBLEMS

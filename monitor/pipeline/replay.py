@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.config import LoadedConfig
@@ -11,10 +11,8 @@ from monitor.errors import FeedError
 from monitor.redact import Redactor
 from monitor.rules.compiled import Match
 from monitor.rules.load import RuleSet
-from monitor.sources.base import Document, SourceRequest
-from monitor.sources.http import Fetcher
-from monitor.sources.parser_pool import ParserPool
-from monitor.sources.registry import DEFAULT_TYPE, SharedParts, build_sources
+from monitor.sources.base import Document, Source, SourceRequest
+from monitor.sources.registry import DEFAULT_TYPE
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ def replay(
     *,
     loaded: LoadedConfig,
     rules: RuleSet,
-    fetcher: Fetcher,
+    readers: Mapping[str, Source],
     tags: tuple[str, ...] | None = None,
 ) -> Iterator[ReplayResult]:
     """Run the rules over feed documents without touching state or Slack.
@@ -38,33 +36,29 @@ def replay(
     Items get the name and tags of the configured feed with the same URL,
     unless ``tags`` is given; a source no feed lists is named after itself.
     Results name each source as shown: a URL's secrets redacted. Each is
-    read by the source of its feed's type (``rss`` if no feed lists it), as a
-    first poll would read it: unconditionally, parsed in this process.
+    read by ``readers``' source of its feed's type (``rss`` if no feed lists
+    it), as a first poll would read it: unconditionally (see
+    :func:`monitor.wiring.replay_readers`).
     """
     sources = list(sources)
     redactor = Redactor.for_urls(sources, loaded.config.fetch.secret_query_params)
-    readers = build_sources(SharedParts(fetcher=fetcher, parser=ParserPool(0)))
-    try:
-        for source in sources:
-            feed = loaded.config.feed_by_url(source)
-            shown = redactor.url(source)
-            request = SourceRequest(
-                feed=feed.name if feed else shown,
-                url=source,
-                redact=redactor.url,
-                tags=replay_tags(source, loaded=loaded, tags=tags),
-            )
-            try:
-                read = readers[feed.type if feed else DEFAULT_TYPE].read(request)
-            except FeedError as exc:
-                yield ReplayResult(shown, error=redactor.error(exc))
-                continue
-            items = read.items if isinstance(read, Document) else ()
-            matches = tuple(m for item in items for m in rules.match(item))
-            yield ReplayResult(shown, items=items, matches=matches)
-    finally:
-        for reader in readers.values():
-            reader.close()
+    for source in sources:
+        feed = loaded.config.feed_by_url(source)
+        shown = redactor.url(source)
+        request = SourceRequest(
+            feed=feed.name if feed else shown,
+            url=source,
+            redact=redactor.url,
+            tags=replay_tags(source, loaded=loaded, tags=tags),
+        )
+        try:
+            read = readers[feed.type if feed else DEFAULT_TYPE].read(request)
+        except FeedError as exc:
+            yield ReplayResult(shown, error=redactor.error(exc))
+            continue
+        items = read.items if isinstance(read, Document) else ()
+        matches = tuple(m for item in items for m in rules.match(item))
+        yield ReplayResult(shown, items=items, matches=matches)
 
 
 def replay_tags(
