@@ -11,7 +11,7 @@ strings here: the store keeps them for the sink and never reads them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, Self
 
@@ -251,6 +251,39 @@ class Stories(Protocol):
         ...
 
 
+class ListSnapshots(Protocol):
+    """Each list source's last snapshot of its list (sanctions lists): the
+    list's own keys, each with the digest and the JSON of its entry, so that
+    the next snapshot is diffed against it. Entries are opaque here."""
+
+    def list_snapshot(self, source: str) -> dict[str, str] | None:
+        """Each key of the source's last snapshot with its entry's digest;
+        None if the source never had one (its first snapshot is a baseline)."""
+        ...
+
+    def list_entry(self, source: str, key: str) -> str | None:
+        """The JSON of one entry of the source's last snapshot; None if absent."""
+        ...
+
+    def replace_list_snapshot(
+        self,
+        source: str,
+        entries: Mapping[str, tuple[str, str]],
+        *,
+        published: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Make ``entries`` (key -> (digest, entry JSON)) the source's
+        snapshot, taken ``now`` of the list published at ``published`` (when
+        the list says). The whole snapshot is replaced in one transaction:
+        keys not in ``entries`` are gone, and a failure leaves the old one."""
+        ...
+
+    def list_snapshot_taken(self, source: str) -> datetime | None:
+        """When the source's last snapshot was stored; None if it has none."""
+        ...
+
+
 class Maintenance(Protocol):
     """Keeping the store: deferred writes, retention, rewrites, closing."""
 
@@ -296,6 +329,15 @@ class Maintenance(Protocol):
 
 
 class Store(
-    FeedStates, SeenItems, Outbox, OutboxReview, Incidents, Silences, Stories, Maintenance, Protocol
+    FeedStates,
+    SeenItems,
+    Outbox,
+    OutboxReview,
+    Incidents,
+    Silences,
+    Stories,
+    ListSnapshots,
+    Maintenance,
+    Protocol,
 ):
     """Every port: what a store implementation provides, and what the wiring hands out."""

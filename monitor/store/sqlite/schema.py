@@ -16,7 +16,7 @@ from pathlib import Path
 from monitor.errors import StateError
 from monitor.store.sqlite.rows import ts
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -137,6 +137,24 @@ ALTER TABLE alerts RENAME COLUMN channel_id TO channel_ref;
 ALTER TABLE alerts RENAME COLUMN thread_ts TO thread_ref;
 ALTER TABLE stories RENAME COLUMN channel_id TO channel_ref;
 ALTER TABLE stories RENAME COLUMN parent_ts TO parent_ref;
+""",
+    # Version 5: each list source's last snapshot of its list (issue 16). A
+    # row in list_snapshots tells a source whose list was empty from one that
+    # never had a snapshot (whose first is a baseline); the entries are keyed
+    # by the list's own ids.
+    5: """
+CREATE TABLE list_snapshots (
+    source TEXT PRIMARY KEY,
+    published TEXT,
+    taken_at TEXT NOT NULL
+);
+CREATE TABLE list_entries (
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+);
 """,
 }
 

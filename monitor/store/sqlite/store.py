@@ -1,8 +1,8 @@
 """SQLiteStore: every port of the state store, on one SQLite database (WAL).
 
 Composed of mixins, one per port (monitor.store.sqlite.feeds, .seen,
-.outbox, .incidents, .silences, .stories, .maintenance), each a subclass of
-SQLiteCore: they share one connection, one lock and one transaction
+.outbox, .incidents, .silences, .stories, .lists, .maintenance), each a
+subclass of SQLiteCore: they share one connection, one lock and one transaction
 discipline, so a poll's commit can touch the feeds, seen and alerts tables
 atomically. Mixins keep each port's SQL in its own module without a layer
 of forwarding methods that composed repositories would need.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from monitor.store.sqlite.feeds import SQLiteFeedStates
 from monitor.store.sqlite.incidents import SQLiteIncidents
+from monitor.store.sqlite.lists import SQLiteListSnapshots
 from monitor.store.sqlite.maintenance import SQLiteMaintenance
 from monitor.store.sqlite.outbox import SQLiteOutbox, SQLiteOutboxReview
 from monitor.store.sqlite.seen import SQLiteSeenItems
@@ -27,6 +28,7 @@ class SQLiteStore(
     SQLiteIncidents,
     SQLiteSilences,
     SQLiteStories,
+    SQLiteListSnapshots,
     SQLiteMaintenance,
 ):
     """The state store on SQLite: open it with a path (see SQLiteCore.__init__)."""
