@@ -124,8 +124,18 @@ def test_a_long_list_streams_entry_by_entry() -> None:
         ]
         + [b"</sdnList>"]
     )
-    keys = [entry.key for entry in parse_bytes(body).entries]
+    stream = io.BytesIO(body)
+    document = parse_sdn(stream, list_name="OFAC SDN", source="ofac-sdn", link=LINK)
+    keys: list[str] = []
+    read_at_first_entry = -1
+    for entry in document.entries:
+        if not keys:
+            read_at_first_entry = stream.tell()
+        keys.append(entry.key)
     assert keys == [str(n) for n in range(5000)]
+    # The first entry came out while most of the document was still unread:
+    # entries are built as the stream is read, not after reading it whole.
+    assert 0 < read_at_first_entry < len(body) // 4
 
 
 @pytest.mark.parametrize(
