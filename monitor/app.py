@@ -33,7 +33,8 @@ from monitor.logs import redact_in_logs
 from monitor.pipeline.desk_health import desk_health
 from monitor.pipeline.feed_status import feed_status_counts
 from monitor.pipeline.hostpool import run_host_fair
-from monitor.pipeline.poller import Poller, PollReport
+from monitor.pipeline.poll_report import PollReport
+from monitor.pipeline.poller import Poller
 from monitor.pipeline.reload import FeedChanges, Snapshot
 from monitor.pipeline.reloader import Reloader, log_config_reload
 from monitor.pipeline.retention import prune_state

@@ -24,6 +24,7 @@ from monitor.errors import ConfigError, CorpusError, MonitorError, RuleError
 from monitor.logs import redact_in_logs, setup_logging
 from monitor.rules.corpus import DEFAULT_TAG
 from monitor.rules.evaluate import Metric
+from monitor.sources.registry import SOURCE_TYPES
 
 DEFAULT_CONFIG = Path("config.toml")
 
@@ -291,6 +292,15 @@ def _add_replay(commands: Subparsers, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="show, for each item, how each rule decided (what held, what failed, which guard fired)",
     )
+    parser.add_argument(
+        "--type",
+        dest="source_type",
+        choices=sorted(SOURCE_TYPES),
+        metavar="TYPE",
+        help="read the sources as this feed type (default: the configured feed's, else rss); "
+        "for an official list (ofac-sdn, eu-fsf, ...) give two snapshots, OLD NEW, and see "
+        "what NEW would alert after OLD",
+    )
     parser.set_defaults(
         call=configured(
             lambda loaded, args, console: replaying.replay_sources(
@@ -300,6 +310,7 @@ def _add_replay(commands: Subparsers, common: argparse.ArgumentParser) -> None:
                 as_json=args.json,
                 explain=args.explain,
                 console=console,
+                source_type=args.source_type,
             )
         )
     )

@@ -12,14 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_validator
 
 from monitor import __version__
 from monitor.cron import cron_trigger
 from monitor.domain.severity import Severity
 from monitor.pipeline.schedule import adaptive_interval
 from monitor.redact import Redactor, redact_url
-from monitor.sources.registry import DEFAULT_TYPE, SOURCE_TYPES
+from monitor.sources.registry import DEFAULT_TYPE, PROBING_TYPES, SOURCE_TYPES
 from monitor.sources.urls import NOT_HTTP, IPNetwork, http_url_problem, is_local_path
 from monitor.units import ByteSize, Duration, format_duration
 from monitor.validation import StrictModel, did_you_mean
@@ -217,6 +217,10 @@ class PollingSettings(StrictModel):
     """A poll raising more alerts than this for one rule from one feed posts
     one flood alert for them (the count and a few examples) and an ops
     notice; the alerts it stands for stay in the outbox, folded."""
+    list_max_loss_share: float = Field(default=0.2, ge=0.0, le=1.0)
+    """An official list's new snapshot that lost more than this share of the
+    last one's entries is refused (a truncated download far likelier than a
+    mass delisting): no alerts from it, an ops alert, the last good one kept."""
     seen_retention: Duration = timedelta(days=90)
     """Records of items seen are kept this long after the item left its feed;
     must exceed max_item_age, so that an item whose record is pruned is too
@@ -281,6 +285,12 @@ class FeedSettings(StrictModel):
     """Raise an ops alert when the feed brings nothing new for this long."""
     type: str = DEFAULT_TYPE
     """Which source reads the feed: one of monitor.sources.registry.SOURCE_TYPES."""
+    probe_url: str | None = None
+    """Where a list source first asks, cheaply, whether its list changed (the
+    EU's RSS of checksums): the list is downloaded only when it did."""
+    enabled: bool = True
+    """false: checked like any feed, never polled (a source not yet verified,
+    or one that needs a key not set)."""
 
     @field_validator("type")
     @classmethod
@@ -293,10 +303,10 @@ class FeedSettings(StrictModel):
             )
         return value
 
-    @field_validator("url")
+    @field_validator("url", "probe_url")
     @classmethod
-    def _fetchable(cls, value: str) -> str:
-        if is_local_path(value):
+    def _fetchable(cls, value: str | None) -> str | None:
+        if value is None or is_local_path(value):
             return value
         problem = http_url_problem(value)
         if problem == NOT_HTTP:
@@ -313,6 +323,15 @@ class FeedSettings(StrictModel):
         if value is not None and value.total_seconds() < 1:
             raise ValueError("must be at least 1s")
         return value
+
+    @model_validator(mode="after")
+    def _probe_where_used(self) -> FeedSettings:
+        if self.probe_url is not None and self.type not in PROBING_TYPES:
+            raise ValueError(
+                f"probe_url is read only by feeds of type {' or '.join(sorted(PROBING_TYPES))}; "
+                f"a {self.type!r} feed would ignore it"
+            )
+        return self
 
     @model_validator(mode="after")
     def _fixed_or_adaptive(self) -> FeedSettings:
@@ -345,6 +364,7 @@ class Config(StrictModel):
     server: ServerSettings = ServerSettings()
     ops: OpsSettings = OpsSettings()
     feeds: tuple[FeedSettings, ...] = ()
+    _disabled_feeds: tuple[FeedSettings, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _unique_feeds(self) -> Config:
@@ -377,7 +397,17 @@ class Config(StrictModel):
                     f"ceiling ({format_duration(ceiling)}); each comes from the feed itself, "
                     "else from its tags in polling.tags, else from polling.floor/ceiling"
                 )
+        # Disabled feeds are validated with the rest, then set apart: every
+        # part of the monitor that polls, schedules or watches reads `feeds`.
+        self._disabled_feeds = tuple(feed for feed in self.feeds if not feed.enabled)
+        if self._disabled_feeds:
+            object.__setattr__(self, "feeds", tuple(feed for feed in self.feeds if feed.enabled))
         return self
+
+    @property
+    def disabled_feeds(self) -> tuple[FeedSettings, ...]:
+        """The feeds set ``enabled = false``: validated, never polled (not in :attr:`feeds`)."""
+        return self._disabled_feeds
 
     def poll_bounds(self, feed: FeedSettings) -> tuple[timedelta, timedelta]:
         """The least and the most time between two polls of a feed.
@@ -421,5 +451,8 @@ class Config(StrictModel):
         return next((f for f in self.feeds if f.url == url), None)
 
     def redactor(self) -> Redactor:
-        """What hides the secrets of the feed URLs wherever one is shown or stored."""
-        return Redactor.for_urls((f.url for f in self.feeds), self.fetch.secret_query_params)
+        """What hides the secrets of the feed URLs (probe URLs and disabled
+        feeds' too) wherever one is shown or stored."""
+        feeds = (*self.feeds, *self.disabled_feeds)
+        urls = [url for f in feeds for url in (f.url, f.probe_url) if url is not None]
+        return Redactor.for_urls(urls, self.fetch.secret_query_params)

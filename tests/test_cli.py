@@ -45,7 +45,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def test_check_passes_on_the_bundled_config(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "--config", str(ROOT / "config.toml"))
     assert code == 0
-    assert out.startswith("OK: ") and "rules: 9 rules in 9 files" in out
+    assert out.startswith("OK: ") and "rules: 10 rules in 10 files" in out
 
 
 def test_check_reports_every_problem_with_file_and_line(
@@ -118,7 +118,7 @@ def test_replay_json_prints_one_object_per_match(
     )
     assert rows[0]["link"] == "https://news.example/dprk"
     assert "north korean" in rows[0]["matched_terms"]
-    assert err.strip() == "replay: 3 items, 2 matches, 0 sources failed"
+    assert err.strip().splitlines()[-1] == "replay: 3 items, 2 matches, 0 sources failed"
     assert not (tmp_path / "state").exists(), "replay touches no state"
 
 
@@ -241,3 +241,75 @@ def test_once_with_slack_down_still_exits_0_and_says_what_waits(
     assert code == 0, "every feed was read"
     assert "1 new alert; delivered 0; outbox: 1 pending" in out
     assert "outbox: 1 alerts waiting for delivery, 0 failed" in err
+
+
+# --- replay of an official list ---------------------------------------------------
+
+LISTS = Path(__file__).parent / "fixtures" / "lists"
+
+
+def test_replay_type_shows_what_a_new_list_publication_would_alert(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [])
+    old, new = str(LISTS / "ofac-sdn-a.xml"), str(LISTS / "ofac-sdn-b.xml")
+    code, out, err = run(
+        capsys, "replay", "--type", "ofac-sdn", old, new, "--json", "--config", str(config)
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["counts"] == {"added": 3, "removed": 1, "changed": 1}
+    (alert,) = report["alerts"]
+    assert alert["rule"] == "sanctions-chinese-firms"
+    assert alert["title"] == "OFAC added 3 entries, 2 in China or Hong Kong (RUSSIA-EO14024)"
+    assert {m["key"] for m in report["matches"]} == {"2001", "2002"}
+    assert {c["key"] for c in report["changes"]} == {"2001", "2002", "2003", "1005", "1006"}
+    assert "3 added, 1 removed, 1 changed; 1 alerts" in err
+    assert not (tmp_path / "state").exists(), "replay touches no state"
+
+    # Text: the alert, its entities, then every change.
+    code, out, err = run(capsys, "replay", "--type", "ofac-sdn", old, new, "--config", str(config))
+    assert code == 0
+    assert "CRITICAL sanctions-chinese-firms  OFAC added 3 entries" in out
+    assert "removed  1005  BLUE RIVER HOLDINGS LTD" in out
+
+
+def test_replay_type_names_a_refused_snapshot_and_wants_two_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [])
+    good = LISTS / "ofac-sdn-b.xml"
+    emptied = tmp_path / "emptied.xml"
+    text = good.read_text(encoding="utf-8")
+    head = text.split("<sdnEntry>")[0].replace("<Record_Count>8</Record_Count>", "")
+    emptied.write_text(head + "</sdnList>\n", encoding="utf-8")
+    code, _out, err = run(
+        capsys, "replay", "--type", "ofac-sdn", str(good), str(emptied), "--config", str(config)
+    )
+    assert code == 1
+    assert "the new snapshot would be REFUSED: the new snapshot is empty" in err
+
+    code, _, err = run(capsys, "replay", "--type", "ofac-sdn", str(good), "--config", str(config))
+    assert code == 2
+    assert "takes two snapshots of the list, OLD NEW (got 1)" in err
+
+    truncated = tmp_path / "cut.xml"
+    truncated.write_bytes(good.read_bytes()[:2000])
+    code, _, err = run(
+        capsys, "replay", "--type", "ofac-sdn", str(good), str(truncated), "--config", str(config)
+    )
+    assert code == 1
+    assert "replay: parse: OFAC SDN List: malformed or truncated" in err
+
+
+def test_replay_of_a_configured_list_without_type_says_how_to_replay_a_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snapshot = str(LISTS / "ofac-sdn-b.xml")
+    config = write_config(
+        tmp_path, [FeedSpec("ofac-sdn", snapshot, tags=("sanctions",), type="ofac-sdn")]
+    )
+    code, _, err = run(capsys, "replay", snapshot, "--config", str(config))
+    assert code == 1
+    assert "is an official list (ofac-sdn)" in err
+    assert "run replay --type ofac-sdn OLD NEW" in err

@@ -114,8 +114,18 @@ def test_a_feed_type_is_one_the_source_registry_knows(tmp_path: Path) -> None:
     (problem,) = problems(tmp_path, MINIMAL.replace('interval = "5m"', 'type = "rs"'))
     assert problem == (
         "config.toml:12: feeds[0].type: unknown feed type 'rs' (did you mean 'rss'?); "
-        "known types: rss"
+        "known types: eu-fsf, federal-register, ofac-sdn, rss, trade-csl, uk-sanctions-list, un-sc"
     )
+
+
+def test_a_disabled_feed_is_checked_but_never_polled(tmp_path: Path) -> None:
+    disabled = MINIMAL.replace('interval = "5m"', 'interval = "5m"\nenabled = false')
+    loaded = load_config(write(tmp_path, disabled))
+    assert loaded.config.feeds == ()
+    assert [feed.name for feed in loaded.config.disabled_feeds] == ["bbc-world"]
+    broken = disabled.replace('interval = "5m"', 'interval = "0s"')
+    (problem,) = problems(tmp_path, broken)
+    assert "feeds[0].interval" in problem and "at least 1s" in problem
 
 
 def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
@@ -129,3 +139,12 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_a_probe_url_is_refused_on_a_feed_that_would_ignore_it(tmp_path: Path) -> None:
+    probing = MINIMAL.replace(
+        'interval = "5m"', 'interval = "5m"\nprobe_url = "https://example.org/checksums.rss"'
+    )
+    (problem,) = problems(tmp_path, probing)
+    assert "probe_url is read only by feeds of type eu-fsf or ofac-sdn" in problem
+    assert "a 'rss' feed would ignore it" in problem

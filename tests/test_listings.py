@@ -13,7 +13,8 @@ import pytest
 from monitor.domain.listing import ListingEntry
 from monitor.errors import FeedError
 from monitor.pipeline.listings import SnapshotDiff, diff_snapshot, snapshot_digests
-from monitor.sources.ofac_sdn import SdnDocument, parse_sdn
+from monitor.sources.list_source import ParsedList
+from monitor.sources.ofac_sdn import parse_sdn
 from tests.support.setup import ROOT
 
 LISTS = ROOT / "tests" / "fixtures" / "lists"
@@ -22,7 +23,7 @@ SNAPSHOT_B = LISTS / "ofac-sdn-b.xml"
 LINK = "https://sanctionssearch.ofac.treas.gov/Details.aspx?id={key}"
 
 
-def parse_bytes(body: bytes) -> SdnDocument:
+def parse_bytes(body: bytes) -> ParsedList:
     return parse_sdn(io.BytesIO(body), list_name="OFAC SDN", source="ofac-sdn", link=LINK)
 
 
@@ -276,3 +277,34 @@ def test_the_loss_share_is_a_setting() -> None:
     assert len(diff({}, after).of_change("added")) == 8
     with pytest.raises(ValueError, match="max_loss_share"):
         diff(before, after, max_loss_share=1.5)
+
+
+def test_an_empty_first_snapshot_is_no_baseline() -> None:
+    verdict = diff_snapshot(None, {}, previous_entries=lambda key: None)
+    assert not verdict.accepted and "first snapshot is empty" in (verdict.refused or "")
+
+
+def test_a_mass_of_additions_to_a_short_last_snapshot_is_refused() -> None:
+    def party(key: str) -> ListingEntry:
+        return ListingEntry("L", "src", key, f"P{key}", (), "entity", (), (), None, "", None)
+
+    short = {str(n): party(str(n)) for n in range(400)}
+    whole = {str(n): party(str(n)) for n in range(1000)}
+    verdict = diff_snapshot(snapshot_digests(short), whole, previous_entries=short.get)
+    assert not verdict.accepted
+    assert "adds 600 entries to the last snapshot's 400" in (verdict.refused or "")
+    # A small list growing by half is no mass: 3 added to 6.
+    small = dict(list(short.items())[:6])
+    grown = dict(list(short.items())[:9])
+    assert diff_snapshot(snapshot_digests(small), grown, previous_entries=small.get).accepted
+
+
+def test_a_digest_of_another_version_is_rewritten_without_an_event() -> None:
+    def party(key: str, name: str) -> ListingEntry:
+        return ListingEntry("L", "src", key, name, (), "entity", (), (), None, "", None)
+
+    now = {"1": party("1", "ONE"), "2": party("2", "TWO (renamed)")}
+    stored = {"1": "v0:" + "0" * 64, "2": party("2", "TWO").digest()}
+    verdict = diff_snapshot(stored, now, previous_entries=lambda key: party(key, "TWO"))
+    assert verdict.restamped == ("1",)
+    assert [(e.change, e.entry.key) for e in verdict.events] == [("changed", "2")]

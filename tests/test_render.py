@@ -215,3 +215,27 @@ def test_a_notice_is_escaped_text_in_one_section() -> None:
     assert slack.blocks == [
         {"type": "section", "text": {"type": "mrkdwn", "text": "Test &lt;message&gt; &amp; more"}}
     ]
+
+
+def test_an_alerts_details_are_listed_whole_within_the_section_limit() -> None:
+    few = slack_message(alert(details=("ACME & SONS CO. (entity; China)", "B LTD")), now=NOW)
+    listed = few.blocks[3]["text"]["text"]
+    assert listed == "• ACME &amp; SONS CO. (entity; China)\n• B LTD"
+    many = tuple(
+        f"EXAMPLE PARTY {n} & CO., LIMITED (entity; China; RUSSIA-EO14024)" for n in range(200)
+    )
+    message = slack_message(alert(details=many), now=NOW)
+    text = message.blocks[3]["text"]["text"]
+    assert len(text) <= 3000
+    lines = text.splitlines()
+    assert all(line.endswith("RUSSIA-EO14024)") for line in lines[:-1])  # no line cut
+    assert lines[-1] == f"… and {200 - len(lines) + 1} more"
+
+
+def test_an_alert_without_details_has_no_list_and_old_payloads_still_read() -> None:
+    assert len(slack_message(alert(), now=NOW).blocks) == 4
+    stored = json.loads(alert().to_json())
+    assert "details" not in stored
+    assert Alert.from_json(json.dumps(stored)).details == ()
+    noted = alert(details=("X: listed on the OFAC SDN List on 2026-12-01",))
+    assert Alert.from_json(noted.to_json()) == noted

@@ -23,6 +23,7 @@ REQUIRED = {
     "sanctions-escalation-china",
     "xi-putin-contact",
     "middle-east-energy-escalation",
+    "us-sanctions-public-inspection",
 }
 
 

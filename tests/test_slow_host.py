@@ -16,7 +16,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.pipeline.hostpool import HostFairPool, next_startable
-from monitor.pipeline.poller import PollReport
+from monitor.pipeline.poll_report import PollReport
 from monitor.sources.http import HttpFetcher
 from monitor.sources.registry import SharedParts, build_sources
 from monitor.wiring import build_monitor, fetch_limits

@@ -43,8 +43,14 @@ def check(config_path: Path, *, console: Console) -> ExitCode:
     assert loaded is not None
     assert checked is not None
     assert checked.rules is not None
+    disabled = loaded.config.disabled_feeds
+    off = (
+        f" (and {len(disabled)} disabled: {', '.join(f.name for f in disabled)})"
+        if disabled
+        else ""
+    )
     console.say(
-        f"OK: {config_path}: {len(loaded.config.feeds)} feeds; "
+        f"OK: {config_path}: {len(loaded.config.feeds)} feeds{off}; "
         f"{loaded.config.rules.dir}: {len(checked.rules.rules)} rules "
         f"in {len(checked.rules.files)} files"
     )

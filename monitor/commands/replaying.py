@@ -13,10 +13,20 @@ from monitor.config import LoadedConfig
 from monitor.delivery.policy import route
 from monitor.delivery.render import render_entry
 from monitor.domain.alert import OutboxEntry
+from monitor.domain.listing import LISTING_CHANGES, ListingChange
+from monitor.errors import FeedError
 from monitor.pipeline.reload import load_rule_set
-from monitor.pipeline.replay import ReplayResult, SkippedByTags, replay, rules_skipped_by_tags
+from monitor.pipeline.replay import (
+    ListReplay,
+    ReplayResult,
+    SkippedByTags,
+    replay,
+    replay_list,
+    rules_skipped_by_tags,
+)
 from monitor.rules.compiled import Match
 from monitor.rules.load import RuleSet
+from monitor.sources.registry import LIST_TYPES
 from monitor.validation import did_you_mean
 from monitor.wiring import replay_readers
 
@@ -29,16 +39,30 @@ def replay_sources(
     as_json: bool,
     explain: bool,
     console: Console,
+    source_type: str | None = None,
 ) -> ExitCode:
     """What the rules would alert on in each source (a file or URL); with
-    ``explain``, how each rule decided on each item."""
+    ``explain``, how each rule decided on each item. ``source_type``: read
+    them as this type; an official list's takes two snapshots (see
+    :func:`replay_list_change`)."""
+    if source_type in LIST_TYPES:
+        return replay_list_change(
+            loaded, sources, list_type=source_type, tags=tags, as_json=as_json, console=console
+        )
     rules = load_rule_set(loaded)
     skipped = rules_skipped_by_tags(sources, loaded=loaded, rules=rules) if tags is None else None
     if skipped is not None:
         console.warn(skipped_notice(skipped, len(sources)))
     errors = items = matched = 0
     with replay_readers(loaded) as readers:
-        for result in replay(sources, loaded=loaded, rules=rules, readers=readers, tags=tags):
+        for result in replay(
+            sources,
+            loaded=loaded,
+            rules=rules,
+            readers=readers,
+            tags=tags,
+            source_type=source_type,
+        ):
             if result.error is not None:
                 errors += 1
                 console.warn(f"{result.source}: {result.error.kind}: {result.error}")
@@ -51,6 +75,99 @@ def replay_sources(
                 _print_matches(result, as_json=as_json, console=console)
     console.warn(f"replay: {items} items, {matched} matches, {errors} sources failed")
     return ExitCode.PROBLEMS if errors else ExitCode.OK
+
+
+def replay_list_change(
+    loaded: LoadedConfig,
+    sources: Sequence[str],
+    *,
+    list_type: str,
+    tags: tuple[str, ...] | None,
+    as_json: bool,
+    console: Console,
+) -> ExitCode:
+    """What the second of two snapshots of an official list would alert after
+    the first: the alerts a poll would queue, and every change."""
+    if len(sources) != 2:
+        console.warn(
+            f"replay --type {list_type} takes two snapshots of the list, OLD NEW "
+            f"(got {len(sources)}): it shows what NEW would alert after OLD"
+        )
+        return ExitCode.UNUSABLE
+    rules = load_rule_set(loaded)
+    with replay_readers(loaded) as readers:
+        try:
+            result = replay_list(
+                sources[0],
+                sources[1],
+                list_type=list_type,
+                loaded=loaded,
+                rules=rules,
+                readers=readers,
+                tags=tags,
+                now=utc_now(),
+            )
+        except FeedError as exc:
+            console.warn(f"replay: {exc.kind}: {exc}")
+            return ExitCode.PROBLEMS
+    diff = result.plan.diff
+    counts = {change: len(diff.of_change(change)) for change in LISTING_CHANGES}
+    if as_json:
+        console.say(json.dumps(_list_replay_json(result, counts), ensure_ascii=False), flush=True)
+    else:
+        for alert in result.alerts:
+            console.say(f"{alert.severity.value.upper():<8} {alert.rule_id}  {alert.title}")
+            for line in alert.summary.splitlines():
+                console.say(f"    {line}")
+        for event in diff.events:
+            entry = event.entry
+            console.say(
+                f"{event.change:<8} {entry.key}  {entry.name}  ({entry.entity_type}; "
+                f"{', '.join(entry.countries) or 'no country'}; {', '.join(entry.programs)})"
+            )
+    summary = ", ".join(f"{count} {change}" for change, count in counts.items())
+    if diff.refused:
+        console.warn(f"replay: the new snapshot would be REFUSED: {diff.refused}")
+        return ExitCode.PROBLEMS
+    console.warn(
+        f"replay: {result.new.list_name} {result.old.publication} -> {result.new.publication}: "
+        f"{summary}; {len(result.alerts)} alerts"
+    )
+    return ExitCode.OK
+
+
+def _list_replay_json(result: ListReplay, counts: dict[ListingChange, int]) -> dict[str, Any]:
+    return {
+        "list": result.new.list_name,
+        "old": result.old.publication,
+        "new": result.new.publication,
+        "refused": result.plan.diff.refused,
+        "counts": counts,
+        "alerts": [
+            {
+                "rule": alert.rule_id,
+                "severity": alert.severity.value,
+                "title": alert.title,
+                "summary": alert.summary,
+                "link": alert.link,
+                "publication": alert.item_guid,
+            }
+            for alert in result.alerts
+        ],
+        "matches": [
+            {
+                "rule": m.rule.id,
+                "severity": m.severity.value,
+                "change": m.item.listing.change,
+                "key": m.item.listing.entry.key,
+            }
+            for m in result.matches
+            if m.item.listing is not None
+        ],
+        "changes": [
+            {"change": event.change, **event.entry.to_json()} for event in result.plan.diff.events
+        ],
+    }
 
 
 def skipped_notice(skipped: SkippedByTags, source_count: int) -> str:

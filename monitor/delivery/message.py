@@ -74,6 +74,8 @@ class AlertPost:
     sources: int = 1
     """How many sources the story has (a thread parent's edit counts them)."""
     mentions: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+    """Lines to list under the summary (see :attr:`Alert.details`)."""
 
     @property
     def headline(self) -> str:
@@ -196,6 +198,7 @@ def alert_post(
         age=relative_time(alert.published, now),
         sources=sources,
         mentions=mentions,
+        details=alert.details,
     )
 
 

@@ -139,6 +139,22 @@ def _link(url: str | None, label: str) -> str:
     return f"<{_safe_url(url)}|{label}>" if url else label
 
 
+def _listed(lines: tuple[str, ...]) -> str:
+    """The lines as a bulleted list, whole lines only, within a section's
+    limit (an escaped "&amp;" cut in two would show as text)."""
+    shown: list[str] = []
+    size = 0
+    for number, line in enumerate(lines):
+        bullet = "• " + escape_mrkdwn(truncate(line, LINE_TITLE_CHARS * 2))
+        rest = len(lines) - number - 1
+        if size + len(bullet) + 40 > SECTION_CHARS:
+            shown.append(f"… and {rest + 1} more")
+            break
+        shown.append(bullet)
+        size += len(bullet) + 1
+    return "\n".join(shown)
+
+
 def _alert(post: AlertPost) -> SlackMessage:
     marker = SEVERITY_MARKERS[post.severity]
     header = f"{marker} {post.severity.value.upper()} · {post.rule_title}"
@@ -152,6 +168,8 @@ def _alert(post: AlertPost) -> SlackMessage:
             escape_mrkdwn(truncate(post.summary, SNIPPET_CHARS)), post.matched_terms
         )
         blocks.append(_section(truncate("> " + snippet, SECTION_CHARS)))
+    if post.details:
+        blocks.append(_section(_listed(post.details)))
     when = format_time(post.published)
     context = [
         f"*{escape_mrkdwn(post.feed)}*",

@@ -16,6 +16,7 @@ from monitor.delivery.message import entry_post
 from monitor.delivery.policy import find_story
 from monitor.delivery.sinks.base import Posted, ThreadingSink
 from monitor.domain.alert import OutboxEntry, Story
+from monitor.domain.listing import is_listing_identity
 from monitor.domain.ops import is_ops_alert
 from monitor.errors import DeliveryError
 from monitor.store.ports import Outbox, Stories
@@ -40,8 +41,11 @@ class StoryThreads:
 
         Ops alerts are never threaded: those of two feeds read alike but are
         separate incidents, and a recovery notice must be seen in the channel.
+        Nor is an official list's publication: each is its own action, and
+        two of one list share a link and a title's shape.
         """
-        if sink is None or is_ops_alert(entry.alert):
+        alert = entry.alert
+        if sink is None or is_ops_alert(alert) or is_listing_identity(alert.item_identity):
             return None
         stories = self._stories.recent_stories(
             rule_id=entry.alert.rule_id, channel=entry.channel, since=now - window

@@ -29,6 +29,10 @@ class Alert:
     published: datetime | None
     matched_terms: tuple[str, ...]
     created_at: datetime
+    details: tuple[str, ...] = ()
+    """Lines shown as a list under the summary: the entities an official
+    list's publication named, or what the lists say of a party a news item
+    names (see monitor.pipeline.list_poll and list_mentions)."""
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -45,6 +49,8 @@ class Alert:
             "matched_terms": list(self.matched_terms),
             "created_at": self.created_at.isoformat(),
         }
+        if self.details:
+            data["details"] = list(self.details)
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
@@ -63,6 +69,7 @@ class Alert:
             published=datetime.fromisoformat(data["published"]) if data["published"] else None,
             matched_terms=tuple(data["matched_terms"]),
             created_at=datetime.fromisoformat(data["created_at"]),
+            details=tuple(data.get("details", ())),
         )
 
 

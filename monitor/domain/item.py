@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor.domain.listing import ListingEvent
+
 
 @dataclass(frozen=True, slots=True)
 class Item:
@@ -25,6 +27,10 @@ class Item:
     link: str | None
     published: datetime | None
     updated: datetime | None
+    listing: ListingEvent | None = None
+    """For an item made from an official list's change (see
+    :mod:`monitor.pipeline.list_poll`): the change, which rules test through
+    the fields ``change``, ``list``, ``program``, ``entity_type``, ``country``."""
 
     @property
     def timestamp(self) -> datetime | None:

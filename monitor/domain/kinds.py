@@ -17,10 +17,12 @@ FeedErrorKind = Literal[
     "blocked",
     "not-a-feed",
     "parse",
+    "refused",
     "state",
     "internal",
 ]
-"""Why a feed could not be read (see :class:`FeedError`)."""
+"""Why a feed could not be read (see :class:`FeedError`); ``refused``: an
+official list read whole but refused as implausible (see monitor.pipeline.listings)."""
 
 DeliveryScope = Literal["message", "channel", "destination"]
 """What a transient delivery failure holds back (see :class:`TransientDeliveryError`)."""

@@ -15,8 +15,29 @@ EntityType = Literal["entity", "individual", "vessel", "aircraft"]
 ListingChange = Literal["added", "removed", "changed"]
 """How an entry differs between two snapshots of its list."""
 
+LISTING_IDENTITY_PREFIX = "listing:"
+"""How the identities of a list's items and of its publications' alerts begin."""
+
+DIGEST_VERSION = "v1"
+"""Stamped on every entry digest. Raise it when what the digest covers, or
+how a parser or :mod:`monitor.domain.countries` normalises an entry,
+changes: entries whose stored digest has another stamp then make no
+"changed" event (a new spelling is not a change of the list), and their
+digests are rewritten."""
+
 ENTITY_TYPES: tuple[EntityType, ...] = get_args(EntityType)
 LISTING_CHANGES: tuple[ListingChange, ...] = get_args(ListingChange)
+
+
+def digest_version(digest: str) -> str:
+    """The :data:`DIGEST_VERSION` a stored digest was made with ("" before versions)."""
+    version, found, _ = digest.partition(":")
+    return version if found else ""
+
+
+def is_listing_identity(identity: str) -> bool:
+    """Whether an item or alert identity is an official list's (see :data:`LISTING_IDENTITY_PREFIX`)."""
+    return identity.startswith(LISTING_IDENTITY_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +63,8 @@ class ListingEntry:
     link: str | None
 
     def digest(self) -> str:
-        """A stable sha256 of what the list says about the party.
+        """A stable sha256 of what the list says about the party, stamped
+        with :data:`DIGEST_VERSION`.
 
         The list's display name and the link are left out: they come from our
         config, and renaming a feed must not make every entry look changed.
@@ -60,7 +82,7 @@ class ListingEntry:
             "remarks": self.remarks,
         }
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return f"{DIGEST_VERSION}:{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
 
     def to_json(self) -> dict[str, object]:
         """The entry as plain JSON values (lists for tuples, ISO text for the date)."""
@@ -137,3 +159,55 @@ def _entity_type(value: str) -> EntityType:
         if value == known:
             return known
     raise ValueError(f"listing entry: unknown entity_type {value!r}")
+
+
+@dataclass(frozen=True)
+class ListPublication:
+    """One publication of an official list, read whole: what a list source
+    hands the poll, and what ``monitor replay`` diffs.
+
+    ``publication`` names this publication among the list's (its date, its
+    publication id, or the digest of the file): alerts about it carry it, so
+    the same publication read twice never alerts twice.
+    """
+
+    list_name: str
+    """The list as people name it: "OFAC SDN List"."""
+    publisher: str
+    """Who publishes it, as an alert's title says it: "OFAC"."""
+    publication: str
+    published: date | None
+    entries: Mapping[str, ListingEntry]
+    """Key -> entry, in the list's order."""
+    link: str | None
+    """Where a person reads the list or its latest changes."""
+
+
+@dataclass(frozen=True)
+class RecordedListing:
+    """One listing event as the store keeps it: the history a news item is
+    checked against (see :mod:`monitor.pipeline.list_mentions`)."""
+
+    change: ListingChange
+    entry: ListingEntry
+    on: date | None
+    """When it happened: the entry's own listing date, else its publication's date."""
+    publication: str
+    """The publication that showed it (see :attr:`ListPublication.publication`)."""
+
+
+@dataclass(frozen=True)
+class ListUpdate:
+    """What an accepted snapshot writes, in the poll's one transaction.
+
+    ``baseline``: ``upserts`` is the whole snapshot and replaces whatever the
+    source had. Otherwise ``upserts`` (key -> (digest, entry JSON)) are the
+    added and changed entries and ``removed`` the keys gone.
+    """
+
+    source: str
+    published: date | None
+    baseline: bool
+    upserts: Mapping[str, tuple[str, str]]
+    removed: tuple[str, ...]
+    events: tuple[RecordedListing, ...]

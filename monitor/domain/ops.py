@@ -15,12 +15,14 @@ RECOVERED_RULE_ID = "ops.feed-recovered"
 WITHDRAWN_RULE_ID = "ops.feed-withdrawn"
 STALE_RULE_ID = "ops.feeds-stale"
 FLOOD_RULE_ID = "ops.feed-flood"
+LIST_REFUSED_RULE_ID = "ops.list-refused"
 OPS_RULE_IDS = (
     *RULE_IDS.values(),
     RECOVERED_RULE_ID,
     WITHDRAWN_RULE_ID,
     STALE_RULE_ID,
     FLOOD_RULE_ID,
+    LIST_REFUSED_RULE_ID,
 )
 """Ops alerts carry these rule ids, so `monitor silence` and routes-by-rule
 treat them like any rule's alerts."""

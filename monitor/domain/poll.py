@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from monitor.domain.alert import FoldedAlert, RoutedAlert
 from monitor.domain.feed import Validators
 from monitor.domain.item import Item
+from monitor.domain.listing import ListUpdate
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,5 @@ class PollOutcome:
     """When the newest new item appeared; moves the feed's last item forward, never back."""
     next_poll_at: datetime | None = None
     """When the feed is due again; None keeps the stored time."""
+    list_update: ListUpdate | None = None
+    """For a list source: the snapshot and the listing events the poll accepted."""

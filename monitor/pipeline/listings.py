@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from monitor.domain.listing import ListingChange, ListingEntry, ListingEvent
+from monitor.domain.listing import ListingChange, ListingEntry, ListingEvent, digest_version
 
 DEFAULT_MAX_LOSS_SHARE = 0.2
-"""The share of a list's keys a new snapshot may lose before it is refused."""
+"""The share of a list's keys a new snapshot may lose (or add) before it is refused."""
+MASS_ADDITIONS = 100
+"""Additions past the share are refused only beyond this many: a small list
+(a fixture, a young list) may well grow by half in one publication."""
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,17 @@ class SnapshotDiff:
     (``None`` when it may); a refused snapshot has no events. ``unresolved``:
     removed keys whose earlier entry could not be found, so no event could be
     made for them (their removal is still part of the accepted snapshot).
+    ``restamped``: keys whose stored digest was made by another version of
+    the digest (see :data:`~monitor.domain.listing.DIGEST_VERSION`): whether
+    they changed cannot be told, so they make no event and their digest is
+    rewritten.
     """
 
     baseline: bool
     events: tuple[ListingEvent, ...]
     refused: str | None
     unresolved: tuple[str, ...] = ()
+    restamped: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -62,23 +70,33 @@ def diff_snapshot(
     baseline. Events come added first, then changed (both in ``current``'s
     order), then removed (in ``previous``'s order). The snapshot is refused if
     it is empty while the last was not, or if more than ``max_loss_share`` of
-    the previous keys are gone.
+    the previous keys are gone, or more than that share added (beyond
+    :data:`MASS_ADDITIONS`: the last snapshot was likelier short); a first
+    snapshot is refused if it is empty.
     """
     if not 0.0 <= max_loss_share <= 1.0:
         raise ValueError(f"max_loss_share must lie between 0 and 1, not {max_loss_share}")
     if previous is None:
-        return SnapshotDiff(baseline=True, events=(), refused=None)
+        empty = "the list's first snapshot is empty: no baseline is taken from it"
+        return SnapshotDiff(baseline=True, events=(), refused=None if current else empty)
     refusal = _refusal(previous, current, max_loss_share)
     if refusal is not None:
         return SnapshotDiff(baseline=False, events=(), refused=refusal)
 
     added: list[ListingEvent] = []
     changed: list[ListingEvent] = []
+    restamped: list[str] = []
     for key, entry in current.items():
         old_digest = previous.get(key)
         if old_digest is None:
             added.append(ListingEvent("added", entry, None))
-        elif old_digest != entry.digest():
+            continue
+        new_digest = entry.digest()
+        if old_digest == new_digest:
+            continue
+        if digest_version(old_digest) != digest_version(new_digest):
+            restamped.append(key)
+        else:
             changed.append(ListingEvent("changed", entry, previous_entries(key)))
     removed: list[ListingEvent] = []
     unresolved: list[str] = []
@@ -95,6 +113,7 @@ def diff_snapshot(
         events=(*added, *changed, *removed),
         refused=None,
         unresolved=tuple(unresolved),
+        restamped=tuple(restamped),
     )
 
 
@@ -110,5 +129,12 @@ def _refusal(
         return (
             f"the new snapshot lost {lost} of the last snapshot's {len(previous)} entries, "
             f"more than the {max_loss_share:.0%} a real update plausibly removes"
+        )
+    gained = sum(1 for key in current if key not in previous)
+    if gained > MASS_ADDITIONS and gained / len(previous) > max_loss_share:
+        return (
+            f"the new snapshot adds {gained} entries to the last snapshot's {len(previous)}, "
+            f"more than the {max_loss_share:.0%} a real update plausibly adds "
+            "(was the last snapshot short?)"
         )
     return None

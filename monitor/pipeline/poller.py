@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -25,48 +24,28 @@ from monitor.domain.poll import PollOutcome
 from monitor.errors import FeedError, StateError
 from monitor.pipeline.decide import decide, newest_item_at, next_poll_at, poll_start
 from monitor.pipeline.flood import Flood, flood_notice, fold_floods
+from monitor.pipeline.list_reading import ListReading, ListStore
+from monitor.pipeline.poll_report import PollReport, seconds
 from monitor.pipeline.reload import Snapshot
 from monitor.pipeline.schedule import publish_gap
 from monitor.pipeline.watch import FeedWatch
 from monitor.server import Metrics
 from monitor.settings import FeedSettings
-from monitor.sources.base import Source, SourceRequest, Unchanged
-from monitor.store.ports import FeedStates, SeenItems
+from monitor.sources.base import ListDocument, Source, SourceRequest, Unchanged
+from monitor.store.ports import SeenItems
 
 log = logging.getLogger("monitor")
 
 
-def _seconds(value: float | None) -> timedelta | None:
-    return timedelta(seconds=value) if value else None
+class PollStore(SeenItems, ListStore, Protocol):
+    """The store as a poll uses it: feed states, which items are new, lists'
+    snapshots, and the outbox for an ops alert outside a poll's commit."""
 
 
-class PollStore(FeedStates, SeenItems, Protocol):
-    """The store as a poll uses it: feed states, and which items are new."""
-
-
-@dataclass(frozen=True)
-class PollReport:
-    """What one poll of one feed did, for logs, metrics and `monitor once`."""
-
-    feed: str
-    items: int = 0
-    new: int = 0
-    alerts: int = 0
-    not_modified: bool = False
-    error: FeedError | None = None
-    next_poll_at: datetime | None = None
-    """When the feed is due again (None if that could not be recorded)."""
-    first_read: bool = False
-    """This poll was the feed's first successful read (at its URL)."""
-
-    @property
-    def ok(self) -> bool:
-        """The poll read the feed (changed or not)."""
-        return self.error is None
-
-
-class Poller:
+class Poller(ListReading):
     """Carries out polls, each on its caller's thread (several threads may poll at once)."""
+
+    _store: PollStore
 
     def __init__(
         self,
@@ -99,6 +78,7 @@ class Poller:
         # matching them all (see docs/architecture.md). So one poll matches
         # at a time; the others meanwhile fetch or wait for a parser process.
         self._matching_lock = threading.Lock()
+        self._init_list_reading()
 
     def poll(self, feed: FeedSettings) -> PollReport:
         """Poll one feed: fetch, parse, queue alerts for new matching items.
@@ -209,6 +189,7 @@ class Poller:
             tags=feed.tags,
             validators=start.validators,
             last_body_hash=start.last_body_hash,
+            probe_url=feed.probe_url,
             rules=rules.source,
         )
         try:
@@ -216,13 +197,14 @@ class Poller:
         except FeedError as exc:
             redactor.error(exc)
             next_poll_at = self._record_failure(
-                snap, feed, state, exc, now=now, asked_wait=_seconds(exc.retry_after)
+                snap, feed, state, exc, now=now, asked_wait=seconds(exc.retry_after)
             )
             log.error("poll feed=%s FAILED (%s): %s [url %s]", feed.name, exc.kind, exc, shown_url)
+            self._alert_unreadable_list(snap, feed, exc, now)
             return PollReport(feed.name, error=exc, next_poll_at=next_poll_at), None
         if isinstance(parsed, Unchanged):  # a 304, or the same bytes again: nothing new
             next_poll_at = self._next_poll(
-                snap, feed, state, failures=0, asked_wait=_seconds(parsed.asked_wait)
+                snap, feed, state, failures=0, asked_wait=seconds(parsed.asked_wait)
             )
             if start.state is not None:
                 state_after: FeedState | None = self._store.record_unchanged(
@@ -242,6 +224,11 @@ class Poller:
             return report, state_after
         if parsed.warning:
             log.warning("poll feed=%s: %s", feed.name, parsed.warning)
+        if isinstance(parsed, ListDocument):
+            report = self._read_list(
+                feed, snap, state, parsed, first_read=start.first_poll, now=now, started=started
+            )
+            return report, None
         new_items = self._store.unseen(feed.name, parsed.items)
         matches = rules.rebuild(parsed.matches, new_items)
         if matches is None:  # parsed here, or by a worker without these rules
@@ -249,7 +236,9 @@ class Poller:
                 matches = [m for item in new_items for m in rules.match(item)]
         decision = decide(matches, now=now, first_poll=start.first_poll, policy=snap.policy)
         flooding = fold_floods(
-            decision.alerts, threshold=snap.config.polling.flood_threshold, now=now
+            self._with_list_notes(decision.alerts, new_items, now),
+            threshold=snap.config.polling.flood_threshold,
+            now=now,
         )
         gap = publish_gap((item.timestamp for item in parsed.items), now)
         next_poll_at = self._next_poll(
@@ -258,7 +247,7 @@ class Poller:
             start.state,
             failures=0,
             publish_gap=gap,
-            asked_wait=_seconds(parsed.asked_wait),
+            asked_wait=seconds(parsed.asked_wait),
         )
         queued = self._store.commit_poll(
             PollOutcome(

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from monitor.domain.listing import EntityType, ListingChange
 from monitor.errors import Problem
 from monitor.rules.compiled import (
     DEFAULT_FIELDS,
@@ -31,11 +32,15 @@ from monitor.rules.compiled import (
     Tier,
     positive_terms,
     required_term_sets,
+    requires_fields,
 )
 from monitor.rules.index import TermIndex
-from monitor.rules.model import ConditionSpec, ListSpec, NearSpec, RuleSpec
+from monitor.rules.model import CaseSpec, ConditionSpec, ListSpec, NearSpec, RuleSpec
 from monitor.rules.terms import Regex, is_list_reference, list_name, parse_term
+from monitor.rules.text import LISTING_FIELDS
 from monitor.validation import Location, did_you_mean
+
+_LISTING = frozenset(LISTING_FIELDS)
 
 LineOf = Callable[[Location], int | None]
 
@@ -43,6 +48,41 @@ MAX_CONDITION_DEPTH = 32
 """Deepest nesting of conditions, counting those of the selections used: a
 selection using one using another, hundreds deep, would exhaust Python's
 recursion limit when compiled or matched."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListingCase(Case):
+    """A rule test whose item is an official list's change (a case with
+    ``listing:``): the case's title is the entity's name, its summary the
+    list's remarks."""
+
+    change: ListingChange
+    list_name: str
+    programs: tuple[str, ...]
+    entity_type: EntityType
+    countries: tuple[str, ...]
+
+
+def compile_case(case: CaseSpec, default_tags: tuple[str, ...], line: int | None) -> Case:
+    """The compiled form of one rule test."""
+    tags = case.tags if case.tags is not None else default_tags
+    expect = None if case.expect == "none" else case.expect
+    if case.listing is None:
+        return Case(case.title, case.summary, tags, expect, case.note, line)
+    listing = case.listing
+    return ListingCase(
+        case.title,
+        case.summary,
+        tags,
+        expect,
+        case.note,
+        line,
+        change=listing.change,
+        list_name=listing.list,
+        programs=listing.programs,
+        entity_type=listing.entity_type,
+        countries=listing.countries,
+    )
 
 
 @dataclass
@@ -146,16 +186,10 @@ class Compiler:
             for i, guard in enumerate(spec.guards)
         )
         cases = tuple(
-            Case(
-                title=case.title,
-                summary=case.summary,
-                tags=case.tags if case.tags is not None else spec.feed_tags,
-                expect=None if case.expect == "none" else case.expect,
-                note=case.note,
-                line=line_of(("tests", i)),
-            )
+            compile_case(case, spec.feed_tags, line_of(("tests", i)))
             for i, case in enumerate(spec.tests)
         )
+        context.check_inherited_fields(spec)
         for i, guard in enumerate(spec.guards):
             if guard.to is not None and guard.to.rank > spec.severity.rank:
                 context.problem(
@@ -200,6 +234,9 @@ class Compiler:
             positive_terms=frozenset(term.id for term in positive_terms(condition)),
             term_texts={term.id: term.text for term in positive_terms(condition)},
             required=required,
+            reads_listings=any(
+                requires_fields(c, _LISTING) for c in (condition, *(t.when for t in tiers))
+            ),
         )
 
 
@@ -294,7 +331,7 @@ class _Context:
                     self.problem(
                         loc,
                         f"'scope: sentence' looks at the sentences of title and summary; "
-                        f"fields {', '.join(outside)} have no sentences",
+                        f"fields {', '.join(outside)} have no sentences{_listing_hint(outside)}",
                     )
                 pending.extend((*node.all, *node.any, *node.none))
             elif isinstance(node, TermRef | ListRef):
@@ -309,6 +346,47 @@ class _Context:
                         f"regular expressions cannot be used under 'scope: sentence' "
                         f"('{regex.text}'): they look at a whole field, not at one sentence",
                     )
+
+    def check_inherited_fields(self, spec: RuleSpec) -> None:
+        """Refuse a 'near' test or a sentence-scoped condition that takes
+        fields without sentences from the condition around it, or from the
+        place its selection is used: it could never hold there. Fields a
+        condition names itself are checked where it is compiled."""
+        Pending = tuple[str | ConditionSpec | NearSpec, Location, frozenset[str], str]
+        pending: list[Pending] = [
+            (spec.match, ("match",), DEFAULT_FIELDS, ""),
+            *((t.when, ("tiers", i, "when"), DEFAULT_FIELDS, "") for i, t in enumerate(spec.tiers)),
+        ]
+        followed: set[tuple[str, frozenset[str]]] = set()
+        while pending:
+            node, loc, inherited, via = pending.pop()
+            if isinstance(node, str):
+                name = list_name(node) if is_list_reference(node) else ""
+                selection = self.selections.get(name)
+                if selection is not None and (name, inherited) not in followed:
+                    followed.add((name, inherited))
+                    line = self.line_of(loc)
+                    used = f" (as ${name} is used{f' on line {line}' if line else ''})"
+                    pending.append((selection, ("selections", name), inherited, used))
+                continue
+            outside = sorted(inherited - DEFAULT_FIELDS)
+            if node.fields is None and outside:
+                if isinstance(node, NearSpec):
+                    what = "a 'near' test measures words within sentences of title and summary"
+                else:
+                    what = "'scope: sentence' looks at the sentences of title and summary"
+                if isinstance(node, NearSpec) or node.scope == "sentence":
+                    self.problem(
+                        loc,
+                        f"{what}, but here it takes fields {', '.join(outside)}, which have "
+                        f"no sentences, from the condition around it{via}; give it fields "
+                        f"of its own{_listing_hint(outside)}",
+                    )
+            if isinstance(node, ConditionSpec):
+                fields = frozenset(node.fields) if node.fields else inherited
+                for key in ("all", "any", "none"):
+                    for i, child in enumerate(getattr(node, key) or ()):
+                        pending.append((child, (*loc, key, i), fields, via))
 
     def node(self, spec: str | ConditionSpec | NearSpec, loc: Location) -> Node | None:
         if isinstance(spec, ConditionSpec):
@@ -397,3 +475,13 @@ class _Context:
                     continue
                 terms.setdefault(term.id, term)
         return tuple(terms.values())
+
+
+def _listing_hint(fields: list[str]) -> str:
+    listing = [f for f in fields if f in LISTING_FIELDS]
+    if not listing:
+        return ""
+    return (
+        f" ({', '.join(listing)}: an official list's values, not text; test them with "
+        "terms in a condition of their own, outside 'scope: sentence' and 'near')"
+    )

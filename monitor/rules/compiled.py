@@ -154,10 +154,33 @@ class Rule:
     """Sets of terms of each of which at least one must be present for the
     rule to hold (one set per necessary part); empty when that cannot be
     told, and the rule is then always evaluated."""
+    reads_listings: bool = False
+    """The rule tests a field of an official list's change (``change``,
+    ``country``...): only such rules judge listing items."""
 
     def applies_to(self, item: Item) -> bool:
-        """Whether the item's feed has one of the rule's feed tags (or the rule names none)."""
+        """Whether the item's feed has one of the rule's feed tags (or the rule
+        names none); a listing item is for rules that read listing fields
+        only, since an entity's name and remarks are no headline for a rule
+        written for news."""
+        if item.listing is not None and not self.reads_listings:
+            return False
         return not self.feed_tags or not self.feed_tags.isdisjoint(item.feed_tags)
+
+
+def requires_fields(condition: Condition, fields: frozenset[str]) -> bool:
+    """Whether ``condition`` can hold only by finding something in one of
+    ``fields``: a condition under its ``all`` or ``any`` looks there for
+    terms it needs. One that only excludes (``none``) asks for nothing there."""
+    pending: list[Node] = [condition]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Condition):
+            looks_there = node.fields is not None and not node.fields.isdisjoint(fields)
+            if looks_there and (node.all or node.any):
+                return True
+            pending.extend((*node.all, *node.any))
+    return False
 
 
 @dataclass(frozen=True, slots=True)

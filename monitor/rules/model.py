@@ -22,13 +22,27 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.domain.listing import EntityType, ListingChange
 from monitor.domain.severity import Severity
 from monitor.rules.terms import is_list_reference, list_name, parse_term
 from monitor.validation import StrictModel
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
 ListName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
-FieldName = Literal["title", "summary", "link", "feed", "tags"]
+FieldName = Literal[
+    "title",
+    "summary",
+    "link",
+    "feed",
+    "tags",
+    # An official list's change (see monitor.rules.text.LISTING_FIELDS):
+    # empty for any other item.
+    "change",
+    "list",
+    "program",
+    "entity_type",
+    "country",
+]
 
 
 def _scalar_term(value: object) -> object:
@@ -177,6 +191,20 @@ class TierSpec(StrictModel):
     when: ConditionSpec
 
 
+class ListingCaseSpec(StrictModel):
+    """The official list's change a rule test's item is made from: the
+    case's title is the entity's name, its summary the list's remarks."""
+
+    change: ListingChange
+    list: str = ""
+    """The list's name, as a list feed names it ("OFAC SDN List")."""
+    programs: tuple[str, ...] = ()
+    entity_type: EntityType = "entity"
+    countries: tuple[str, ...] = ()
+    """Countries as lists write them; spelt the way rules see them
+    (monitor.domain.countries), as a list source would."""
+
+
 class CaseSpec(StrictModel):
     """A rule test: an item and the outcome the rule must produce for it."""
 
@@ -184,6 +212,8 @@ class CaseSpec(StrictModel):
     summary: str = ""
     tags: tuple[str, ...] | None = None
     """Feed tags of the item (default: the rule's feed_tags)."""
+    listing: ListingCaseSpec | None = None
+    """For an item made from an official list's change rather than a news item."""
     expect: Severity | Literal["none"]
     note: str = ""
 

@@ -8,10 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
+from monitor.domain.countries import country_name
 from monitor.domain.item import Item
+from monitor.domain.listing import ListingEntry, ListingEvent
+from monitor.domain.listing_item import listing_item
 from monitor.domain.severity import Severity
+from monitor.rules.compile import ListingCase
 from monitor.rules.compiled import Case, Rule
 from monitor.rules.load import RuleSet
+
+CASE_FEED = "rule-test"
 
 
 @dataclass(frozen=True)
@@ -38,15 +44,34 @@ class CaseResult:
         ]
         if self.case.summary:
             lines.append(f"  summary: {self.case.summary}")
+        if isinstance(self.case, ListingCase):
+            lines.append(f"  listing: {describe_listing(self.case)}")
         if self.case.note:
             lines.append(f"  note:    {self.case.note}")
         lines += ["  trace:", *(f"    {line}" for line in self.trace)]
         return "\n".join(lines)
 
 
+def describe_listing(case: ListingCase) -> str:
+    """The list's change a case stands for, in one line: "added to OFAC SDN
+    List (entity; programs RUSSIA-EO14024; countries China)"."""
+    preposition = {"added": "to", "removed": "from", "changed": "on"}[case.change]
+    where = f" {preposition} {case.list_name}" if case.list_name else ""
+    details: list[str] = [case.entity_type]
+    if case.programs:
+        details.append("programs " + ", ".join(case.programs))
+    if case.countries:
+        details.append("countries " + ", ".join(case.countries))
+    return f"{case.change}{where} ({'; '.join(details)})"
+
+
 def case_item(case: Case) -> Item:
+    """The item a case describes: a news item, or with ``listing:`` the item
+    a list source makes of the list's change."""
+    if isinstance(case, ListingCase):
+        return _listing_case_item(case)
     return Item(
-        feed="rule-test",
+        feed=CASE_FEED,
         feed_tags=case.tags,
         identity="test:case",
         guid=None,
@@ -56,6 +81,26 @@ def case_item(case: Case) -> Item:
         published=None,
         updated=None,
     )
+
+
+def _listing_case_item(case: ListingCase) -> Item:
+    entry = ListingEntry(
+        list_name=case.list_name,
+        source=CASE_FEED,
+        key="case",
+        name=case.title,
+        aliases=(),
+        entity_type=case.entity_type,
+        programs=case.programs,
+        # As a list source spells them, so a case may write "CN" or
+        # "Hong Kong, China" as a list does.
+        countries=tuple(name for c in case.countries if (name := country_name(c))),
+        listed_on=None,
+        remarks=case.summary,
+        link=None,
+    )
+    event = ListingEvent(change=case.change, entry=entry, previous=None)
+    return listing_item(event, feed=CASE_FEED, feed_tags=case.tags, publication="case")
 
 
 def run_cases(rules: RuleSet, rule_ids: Sequence[str] = ()) -> list[CaseResult]:

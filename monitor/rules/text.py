@@ -11,9 +11,20 @@ from dataclasses import dataclass
 from monitor.domain.item import Item
 from monitor.text import fold_for_matching, fold_letters
 
-FIELDS = ("title", "summary", "link", "feed", "tags")
 TEXT_FIELDS = ("title", "summary")
 """Fields split into sentences, where proximity and hedge cues apply."""
+LISTING_FIELDS = ("change", "list", "program", "entity_type", "country")
+"""Fields of an official list's change (:attr:`Item.listing`): values, not
+prose, so they have no sentences; empty for every other item."""
+FIELDS = ("title", "summary", "link", "feed", "tags", *LISTING_FIELDS)
+
+VALUE_SEPARATOR = "|"
+"""The token between two values of a multi-valued field. Terms fold to
+letters and digits, so no word of a term equals it, and a phrase cannot run
+from one value into the next: countries ["China", "Hong Kong"] do not hold
+"china hong"."""
+_NO_LISTING_TOKENS: dict[str, tuple[str, ...]] = dict.fromkeys(LISTING_FIELDS, ())
+_NO_LISTING_RAW: dict[str, str] = dict.fromkeys(LISTING_FIELDS, "")
 
 # Words after which a full stop does not end a sentence: initials ("N. Korea",
 # "U.S."), titles and months.
@@ -211,6 +222,15 @@ class Document:
             clause_of[field] = tuple(clauses)
         for field in ("link", "feed", "tags"):
             tokens[field] = tuple(fold_for_matching(raw[field]).split())
+        if item.listing is None:
+            tokens.update(_NO_LISTING_TOKENS)
+            raw.update(_NO_LISTING_RAW)
+        else:
+            for field, values in listing_values(item).items():
+                tokens[field] = _value_tokens(values)
+                # One value per line: a regular expression's "." does not
+                # cross from one value into the next.
+                raw[field] = "\n".join(values)
         return cls(
             tokens=tokens,
             sentence_of=sentence_of,
@@ -232,3 +252,33 @@ class Document:
     def sentence_at(self, field: str, position: int) -> int | None:
         owners = self.sentence_of.get(field)
         return owners[position] if owners is not None else None
+
+
+def listing_values(item: Item) -> dict[str, tuple[str, ...]]:
+    """The values of each listing field of ``item``: one each for ``change``,
+    ``list`` and ``entity_type``, any number of programmes and countries;
+    none at all for an item that is no list's change."""
+    event = item.listing
+    if event is None:
+        return dict.fromkeys(LISTING_FIELDS, ())
+    entry = event.entry
+    return {
+        "change": (event.change,),
+        "list": (entry.list_name,),
+        "program": entry.programs,
+        "entity_type": (entry.entity_type,),
+        "country": entry.countries,
+    }
+
+
+def _value_tokens(values: tuple[str, ...]) -> tuple[str, ...]:
+    """The folded words of each value, with :data:`VALUE_SEPARATOR` between values."""
+    tokens: list[str] = []
+    for value in values:
+        words = fold_for_matching(value).split()
+        if not words:
+            continue
+        if tokens:
+            tokens.append(VALUE_SEPARATOR)
+        tokens.extend(words)
+    return tuple(tokens)

@@ -1,4 +1,5 @@
-"""The Source contract: one feed read into Items, whatever the feed's format.
+"""The Source contract: one feed read into Items (or one official list read
+whole), whatever the feed's format.
 
 A poll asks a source for a feed's document with a :class:`SourceRequest`
 and gets back :class:`Unchanged` (nothing to look at) or a
@@ -18,11 +19,12 @@ from typing import Literal, Protocol
 
 from monitor.domain.feed import Validators
 from monitor.domain.item import Item
+from monitor.domain.listing import ListPublication
 from monitor.rules.compiled import ItemMatches
 from monitor.rules.load import RulesSource
 from monitor.sources.dedupe import dedupe_items
 
-UnchangedReason = Literal["HTTP 304", "same body"]
+UnchangedReason = Literal["HTTP 304", "same body", "same publication"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class SourceRequest:
     last_body_hash: str | None = None
     """The digest of the last body read at this URL (None if unknown or
     another URL): the same bytes again are :class:`Unchanged`."""
+    probe_url: str | None = None
+    """Where a list source learns cheaply whether its list changed (a
+    checksum feed, a publication history), when the feed sets one."""
     rules: RulesSource | None = None
     """The rules the poll runs: a source that parses in other processes may
     match there too (see :attr:`Document.matches`)."""
@@ -101,12 +106,28 @@ class Document:
         )
 
 
+@dataclass(frozen=True)
+class ListDocument:
+    """One publication of an official list, read whole and checked, and what
+    the next read needs. The poll diffs it against the list's last snapshot
+    (see :mod:`monitor.pipeline.list_poll`)."""
+
+    publication: ListPublication
+    validators: Validators = Validators()
+    body_hash: str | None = None
+    """What the next read compares with: the body's digest, or for a source
+    that probes first, the marker its probe found (a checksum, a publication id)."""
+    warning: str | None = None
+    asked_wait: float | None = None
+
+
 class Source(Protocol):
     """Reads feeds of one type into Items. One instance serves every feed of
     its type, from several poll threads at once."""
 
-    def read(self, request: SourceRequest) -> Unchanged | Document:
-        """The feed's document, or Unchanged; raises FeedError when it cannot be read."""
+    def read(self, request: SourceRequest) -> Unchanged | Document | ListDocument:
+        """The feed's document (a list source's: the list), or Unchanged;
+        raises FeedError when it cannot be read."""
         ...
 
     def close(self) -> None:

@@ -19,15 +19,14 @@ import functools
 import ipaddress
 import logging
 import os
-import re
 import socket
 import ssl
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import unquote, urlsplit
 
 import certifi
@@ -38,6 +37,15 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from monitor.domain.feed import Validators
 from monitor.errors import FetchError
 from monitor.redact import redact_url
+from monitor.sources.bodies import (
+    READ_CHUNK,
+    copy_local_file,
+    read_local_file,
+    spool_body,
+)
+from monitor.sources.bodies import (
+    FetchResult as FetchResult,  # re-exported: what every fetcher returns
+)
 from monitor.sources.connections import (
     WATCHDOG,
     Deadline,
@@ -61,7 +69,6 @@ from monitor.sources.urls import (
     host_key,
     host_of,
     is_internal_address,
-    local_path,
     origin,
     refused_redirect_address,
     request_target,
@@ -74,31 +81,6 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """What one fetch brought: the body (None for 304 Not Modified), its
-    headers (names lower-cased) and the validators for the next fetch."""
-
-    url: str
-    """The URL the body finally came from (after redirects): the base for relative links."""
-    status: int
-    body: bytes | None
-    """None when the server answered 304 Not Modified."""
-    headers: dict[str, str] = field(default_factory=dict)
-    validators: Validators = Validators()
-
-    @property
-    def not_modified(self) -> bool:
-        """The server answered 304 Not Modified."""
-        return self.body is None
-
-    @property
-    def max_age(self) -> float | None:
-        """Cache-Control max-age in seconds, when the server sets one."""
-        match = re.search(r"max-age\s*=\s*(\d+)", self.headers.get("cache-control", ""))
-        return float(match.group(1)) if match else None
 
 
 class Fetcher(Protocol):
@@ -139,7 +121,6 @@ class FetchLimits:
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-READ_CHUNK = 256 * 1024
 ACCEPT_ENCODING = "gzip, deflate"
 
 
@@ -216,6 +197,17 @@ class HttpFetcher:
         with self._host_slot(host):
             return self._fetch_http(url, validators)
 
+    def download(self, url: str, validators: Validators, into: BinaryIO) -> FetchResult:
+        """As :meth:`fetch`, but the body is written to ``into`` (from its
+        current position) and hashed as it arrives, never held in memory
+        whole: the result's ``body`` is empty (None for a 304) and its
+        ``sha256`` set. For documents of tens of megabytes (official lists)."""
+        host = host_key(url)
+        if host is None:
+            return copy_local_file(url, self.limits.max_bytes, into)
+        with self._host_slot(host):
+            return self._fetch_http(url, validators, into)
+
     @contextlib.contextmanager
     def _host_slot(self, host: str) -> Iterator[None]:
         """Hold one of the host's slots for the duration of a fetch: one host
@@ -225,7 +217,9 @@ class HttpFetcher:
         with slot:
             yield
 
-    def _fetch_http(self, url: str, validators: Validators) -> FetchResult:
+    def _fetch_http(
+        self, url: str, validators: Validators, into: BinaryIO | None = None
+    ) -> FetchResult:
         headers = {}
         if validators.etag:
             headers["If-None-Match"] = validators.etag
@@ -236,7 +230,7 @@ class HttpFetcher:
         this_fetch.resolver = self._resolver
         this_fetch.keepalive = self.limits.keepalive
         try:
-            return self._follow(url, headers, deadline)
+            return self._follow(url, headers, deadline, into)
         except FetchError:
             if deadline.expired:
                 raise timed_out(url, self.limits.timeout) from None
@@ -255,7 +249,9 @@ class HttpFetcher:
             this_fetch.deadline = None
             this_fetch.resolver = None
 
-    def _follow(self, url: str, headers: dict[str, str], deadline: Deadline) -> FetchResult:
+    def _follow(
+        self, url: str, headers: dict[str, str], deadline: Deadline, into: BinaryIO | None
+    ) -> FetchResult:
         """GET ``url``, following up to ``max_redirects`` redirects.
 
         Credentials in the feed's URL (``https://user:token@host/feed``) go
@@ -275,7 +271,7 @@ class HttpFetcher:
                     current = checked_url(location.strip(), url, redirect=True, base=current)
                     self._check_redirect_target(url, current)
                     continue
-                return self._result(current, response, deadline)
+                return self._result(current, response, deadline, into)
             finally:
                 # A body read to its end has handed the connection back to the
                 # pool already; any other is closed with its connection.
@@ -289,11 +285,13 @@ class HttpFetcher:
         feed_host, target_host = host_of(feed_url).lower(), host_of(target).lower()
         if target_host == feed_host:
             return
-        target_addresses = self._addresses(target_host)
+        target_addresses = resolved_addresses(target_host, self._redirect_resolver)
         if not any(is_internal_address(address) for address in target_addresses):
             return
         refused = refused_redirect_address(
-            self._addresses(feed_host), target_addresses, self.limits.allow_private
+            resolved_addresses(feed_host, self._redirect_resolver),
+            target_addresses,
+            self.limits.allow_private,
         )
         if refused is not None:
             raise FetchError(
@@ -301,23 +299,6 @@ class HttpFetcher:
                 f"{feed_host} redirected to {target_host} ({refused}), an internal address; "
                 "not followed (list its network in fetch.allow_private to allow it)",
             )
-
-    def _addresses(self, host: str) -> list[IPAddress]:
-        """The addresses ``host`` resolves to; none if it resolves to none
-        (the fetch then fails on its own, saying so)."""
-        try:
-            return [ipaddress.ip_address(host.strip("[]"))]
-        except ValueError:
-            pass
-        try:
-            answers = self._redirect_resolver(host)
-        except (OSError, UnicodeError, ValueError):
-            return []
-        addresses: list[IPAddress] = []
-        for answer in answers:
-            with contextlib.suppress(ValueError):
-                addresses.append(ipaddress.ip_address(answer))
-        return addresses
 
     def _get(
         self, url: str, headers: dict[str, str], deadline: Deadline
@@ -386,7 +367,11 @@ class HttpFetcher:
         return manager
 
     def _result(
-        self, url: str, response: urllib3.BaseHTTPResponse, deadline: Deadline
+        self,
+        url: str,
+        response: urllib3.BaseHTTPResponse,
+        deadline: Deadline,
+        into: BinaryIO | None = None,
     ) -> FetchResult:
         if deadline.expired:
             # The watchdog cut the headers short; http.client takes what came as all.
@@ -402,6 +387,16 @@ class HttpFetcher:
         if declared.isdigit() and int(declared) > self.limits.max_bytes:
             raise too_large(self.limits.max_bytes, f"it declares {int(declared):,} bytes")
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if into is not None:
+            digest = spool_body(
+                response,
+                into,
+                url=url,
+                max_bytes=self.limits.max_bytes,
+                deadline=deadline,
+                timeout=self.limits.timeout,
+            )
+            return FetchResult(url, response.status, b"", response_headers, validators, digest)
         # A chunked body has no length, whatever Content-Length claims.
         if declared.isdigit() and encoding == "identity" and not response.chunked:
             # Its size is known and within the cap: read at once, in C.
@@ -424,19 +419,6 @@ class HttpFetcher:
         return FetchResult(url, response.status, b"".join(chunks), response_headers, validators)
 
 
-def read_local_file(url: str, max_bytes: int) -> FetchResult:
-    """The bytes of the file a local ``url`` names, within the size cap."""
-    path = local_path(url)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise too_large(max_bytes, f"the file has {size:,} bytes")
-        body = path.read_bytes()
-    except OSError as exc:
-        raise FetchError("file", f"cannot read file {str(path)!r}: {exc.strerror or exc}") from exc
-    return FetchResult(path.resolve().as_uri(), 200, body)
-
-
 _MAX_POOLS = 4096
 
 
@@ -455,6 +437,24 @@ def _proxy_manager(proxy: str, options: dict[str, Any]) -> urllib3.ProxyManager:
 
 def _one_address(resolver: Resolver, host: str) -> list[str]:
     return [resolver(host)]
+
+
+def resolved_addresses(host: str, resolver: AddressResolver) -> list[IPAddress]:
+    """The addresses ``host`` is or resolves to; none if it resolves to none
+    (the fetch then fails on its own, saying so)."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        answers = resolver(host)
+    except (OSError, UnicodeError, ValueError):
+        return []
+    addresses: list[IPAddress] = []
+    for answer in answers:
+        with contextlib.suppress(ValueError):
+            addresses.append(ipaddress.ip_address(answer))
+    return addresses
 
 
 def _system_addresses(host: str) -> list[str]:

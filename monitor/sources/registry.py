@@ -10,27 +10,23 @@ the factory here under its type name.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from monitor.sources.parts import (
+    SharedParts as SharedParts,
+)  # re-exported: sources' factories take it
+
 if TYPE_CHECKING:  # the config reads the type names; loading a source waits for its use
     from monitor.sources.base import Source
-    from monitor.sources.http import Fetcher, FetchLimits
-    from monitor.sources.parser_pool import ParserPool
 
 DEFAULT_TYPE = "rss"
 
+LIST_TYPES = frozenset({"ofac-sdn", "uk-sanctions-list", "eu-fsf", "un-sc", "trade-csl"})
+"""Types whose source reads an official list whole (a ListDocument), not items."""
 
-@dataclass(frozen=True)
-class SharedParts:
-    """What every source of one monitor shares; the monitor closes them."""
-
-    fetcher: Fetcher
-    parser: ParserPool
-    limits: FetchLimits | None = None
-    """The limits ``fetcher`` applies, for a source that reads otherwise
-    (None: the defaults)."""
+PROBING_TYPES = frozenset({"ofac-sdn", "eu-fsf"})
+"""Types whose source asks a feed's ``probe_url`` first (see FeedSettings.probe_url)."""
 
 
 SourceFactory = Callable[[SharedParts], "Source"]
@@ -42,7 +38,53 @@ def _rss(parts: SharedParts) -> Source:
     return RssSource(parts.fetcher, parts.parser)
 
 
-SOURCE_TYPES: Mapping[str, SourceFactory] = MappingProxyType({"rss": _rss})
+def _ofac_sdn(parts: SharedParts) -> Source:
+    from monitor.sources.ofac_source import build_source
+
+    return build_source(parts)
+
+
+def _uk_sanctions_list(parts: SharedParts) -> Source:
+    from monitor.sources.uk_sanctions import build_source
+
+    return build_source(parts)
+
+
+def _eu_fsf(parts: SharedParts) -> Source:
+    from monitor.sources.eu_fsf import build_source
+
+    return build_source(parts)
+
+
+def _un_sc(parts: SharedParts) -> Source:
+    from monitor.sources.un_sc import build_source
+
+    return build_source(parts)
+
+
+def _trade_csl(parts: SharedParts) -> Source:
+    from monitor.sources.trade_csl import build_source
+
+    return build_source(parts)
+
+
+def _federal_register(parts: SharedParts) -> Source:
+    from monitor.sources.federal_register import build_source
+
+    return build_source(parts)
+
+
+SOURCE_TYPES: Mapping[str, SourceFactory] = MappingProxyType(
+    {
+        "rss": _rss,
+        "ofac-sdn": _ofac_sdn,
+        "uk-sanctions-list": _uk_sanctions_list,
+        "eu-fsf": _eu_fsf,
+        "un-sc": _un_sc,
+        "trade-csl": _trade_csl,
+        "federal-register": _federal_register,
+    }
+)
 """Every feed type the monitor reads, with the factory of its source."""
 
 

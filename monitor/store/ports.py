@@ -12,13 +12,14 @@ strings here: the store keeps them for the sink and never reads them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol, Self
 
 from monitor.domain.alert import OutboxEntry, RoutedAlert, Silence, Story
 from monitor.domain.feed import FeedHealth, FeedState, Incident, PruneReport
 from monitor.domain.item import Item
 from monitor.domain.kinds import FeedErrorKind, IncidentKind, OutboxStatus
+from monitor.domain.listing import LISTING_CHANGES, ListingChange, RecordedListing
 from monitor.domain.poll import PollOutcome
 
 SEND_LEASE = timedelta(minutes=10)
@@ -270,7 +271,7 @@ class ListSnapshots(Protocol):
         source: str,
         entries: Mapping[str, tuple[str, str]],
         *,
-        published: datetime | None,
+        published: date | None,
         now: datetime,
     ) -> None:
         """Make ``entries`` (key -> (digest, entry JSON)) the source's
@@ -281,6 +282,19 @@ class ListSnapshots(Protocol):
 
     def list_snapshot_taken(self, source: str) -> datetime | None:
         """When the source's last snapshot was stored; None if it has none."""
+        ...
+
+    def listing_history(
+        self,
+        *,
+        since: datetime,
+        changes: Sequence[ListingChange] = LISTING_CHANGES,
+        source: str | None = None,
+    ) -> list[RecordedListing]:
+        """Listing events recorded at or after ``since`` (of ``changes``, of
+        one source if given), oldest first. An accepted snapshot records its
+        events in the poll's commit (:attr:`PollOutcome.list_update`); a
+        publication read twice records them once."""
         ...
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import date
 
 import pytest
 
@@ -13,7 +13,7 @@ from monitor.store.ports import Store
 from tests.store_contract.conftest import OpenStore
 from tests.store_contract.records import LATER, NOW
 
-PUBLISHED = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+PUBLISHED = date(2026, 11, 30)
 
 
 def entry(key: str, name: str) -> tuple[str, str]:

@@ -39,6 +39,9 @@ class FeedSpec:
     tags: tuple[str, ...] = ("news",)
     interval: str | None = "5m"
     """None: the interval adapts to the feed's publishing rate."""
+    type: str | None = None
+    """The feed's source type (None: the default, rss)."""
+    probe_url: str | None = None
 
 
 def write_config(
@@ -81,6 +84,10 @@ def write_config(
         ]
         if feed.interval is not None:
             lines.append(f'interval = "{feed.interval}"')
+        if feed.type is not None:
+            lines.append(f'type = "{feed.type}"')
+        if feed.probe_url is not None:
+            lines.append(f'probe_url = "{feed.probe_url}"')
     path = directory / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

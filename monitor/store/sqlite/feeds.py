@@ -10,6 +10,7 @@ from monitor.domain.kinds import FeedErrorKind
 from monitor.domain.poll import PollOutcome
 from monitor.store.sqlite.core import SQLiteCore
 from monitor.store.sqlite.deferral import NOT_MODIFIED, after_write, applies, deferred_write
+from monitor.store.sqlite.lists import write_list_update
 from monitor.store.sqlite.rows import (
     OPEN_INCIDENTS,
     dt,
@@ -111,6 +112,8 @@ class SQLiteFeedStates(SQLiteCore):
             )
             queued = queue(db, outcome.alerts, stamp)
             record_folded(db, outcome.folded, stamp)
+            if outcome.list_update is not None:
+                write_list_update(db, outcome.list_update, stamp)
             db.execute(
                 "INSERT INTO feeds (name, url, etag, last_modified, first_success_at, last_success_at, "
                 "last_polled_at, consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, 0) "

@@ -35,6 +35,7 @@ class SQLiteMaintenance(SQLiteCore):
                 (stamp,),
             ).rowcount
             stories = db.execute("DELETE FROM stories WHERE last_at < ?", (stamp,)).rowcount
+            db.execute("DELETE FROM listing_events WHERE recorded_at < ?", (stamp,))
             incidents = db.execute(
                 "DELETE FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?", (stamp,)
             ).rowcount

@@ -16,7 +16,7 @@ from pathlib import Path
 from monitor.errors import StateError
 from monitor.store.sqlite.rows import ts
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -155,6 +155,24 @@ CREATE TABLE list_entries (
     entry TEXT NOT NULL,
     PRIMARY KEY (source, key)
 );
+""",
+    # Version 6: the history of list changes (issue 16): what was added,
+    # removed or changed, when, by which publication. News items are checked
+    # against recent additions; ops read the history. Kept after the
+    # snapshot moves on, pruned like the rest by age.
+    6: """
+CREATE TABLE listing_events (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    change TEXT NOT NULL CHECK (change IN ('added', 'removed', 'changed')),
+    key TEXT NOT NULL,
+    publication TEXT NOT NULL,
+    happened_on TEXT,
+    recorded_at TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    UNIQUE (source, publication, change, key)
+);
+CREATE INDEX listing_events_recent ON listing_events (change, recorded_at);
 """,
 }
 
