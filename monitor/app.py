@@ -29,6 +29,7 @@ from monitor.delivery.slack_check import TokenRejected, TokenVerdict
 from monitor.delivery.token_hold import TokenHold
 from monitor.domain.feed import FeedState, PruneReport
 from monitor.errors import StateError
+from monitor.interactivity.endpoint import interactive
 from monitor.logs import redact_in_logs
 from monitor.pipeline.desk_health import desk_health
 from monitor.pipeline.feed_status import feed_status_counts
@@ -72,10 +73,13 @@ class Monitor:
         parser: ParserPool | None = None,
         token_check: Callable[[], TokenVerdict] | None = None,
         sources: Mapping[str, Source] | None = None,
+        signing_secret: str | None = None,
     ) -> None:
         """``token_check``: asks Slack whether it accepts the token (auth.test);
         None where there is no token to ask about. ``sources``: the source of
-        each feed type, built from ``fetcher`` and ``parser`` when not given."""
+        each feed type, built from ``fetcher`` and ``parser`` when not given.
+        ``signing_secret``: the Slack app's, which turns on the buttons of
+        alert posts and :attr:`slack_actions`."""
         self.snapshot = Snapshot.of(loaded, rules)
         """The config and rules running now: a reload swaps it whole, and a
         poll keeps the one it started with."""
@@ -98,6 +102,10 @@ class Monitor:
         # running: one at a time, or the later would undo the other.
         self._reload_lock = threading.Lock()
         self.metrics = Metrics()
+        sink, slack_actions = interactive(sink, store, clock, signing_secret)
+        self.slack_actions = slack_actions
+        """Answers Slack's interactivity requests (the server's /slack/actions),
+        when alert posts carry buttons; else None."""
         self.deliverer = Deliverer(
             outbox=store,
             silences=store,
@@ -336,3 +344,5 @@ class Monitor:
             parts.callback(self.fetcher.close)
             for source in self.sources.values():
                 parts.callback(source.close)
+            if self.slack_actions is not None:
+                parts.callback(self.slack_actions.close)  # first: its updates read the store

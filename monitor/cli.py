@@ -19,7 +19,11 @@ from typing import TypeAlias
 from monitor import __version__
 from monitor.commands import checking, delivery, replaying, rule_tools, running, status
 from monitor.commands.console import Console, ExitCode
+from monitor.commands.feedback import feedback
 from monitor.config import LoadedConfig, load_config
+from monitor.domain.alert import SilenceScope
+from monitor.domain.kinds import FEEDBACK_KINDS
+from monitor.domain.severity import Severity
 from monitor.errors import ConfigError, CorpusError, MonitorError, RuleError
 from monitor.logs import redact_in_logs, setup_logging
 from monitor.rules.corpus import DEFAULT_TAG
@@ -92,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(commands, common)
     _add_outbox(commands, common)
     _add_silences(commands, common)
+    _add_feedback(commands, common)
     _add_preview(commands, common)
     _add_slack_test(commands, common)
     _add_status(commands, common)
@@ -195,21 +200,48 @@ def _add_outbox(commands: Subparsers, common: argparse.ArgumentParser) -> None:
 
 def _add_silences(commands: Subparsers, common: argparse.ArgumentParser) -> None:
     silence_parser = commands.add_parser(
-        "silence", parents=[common], help="record a rule's alerts without sending them, for a while"
+        "silence",
+        parents=[common],
+        help="record alerts without sending them, for a while: a rule's, a story's, a feed's, "
+        "a severity's or those naming a keyword (all given must match)",
     )
-    silence_parser.add_argument("rule_id", metavar="RULE")
+    silence_parser.add_argument("rule_id", nargs="?", metavar="RULE")
+    silence_parser.add_argument("--story", metavar="KEY", help="one story's alerts")
+    silence_parser.add_argument("--feed", metavar="NAME", help="one feed's alerts")
+    silence_parser.add_argument(
+        "--severity", choices=[s.value for s in Severity], help="alerts of exactly this severity"
+    )
+    silence_parser.add_argument(
+        "--keyword", metavar="TEXT", help="alerts whose title or summary holds these words"
+    )
     silence_parser.add_argument(
         "--for", dest="duration", required=True, metavar="DURATION", help="e.g. 6h, 2d"
     )
     silence_parser.add_argument("--reason", required=True, metavar="TEXT")
+    silence_parser.add_argument(
+        "--by", dest="author", metavar="NAME", help='who sets it (default: $USER, else "cli")'
+    )
     silence_parser.set_defaults(
         call=configured(
             lambda loaded, args, console: delivery.silence(
-                loaded, args.rule_id, duration=args.duration, reason=args.reason, console=console
+                loaded,
+                SilenceScope(
+                    rule_id=args.rule_id,
+                    story_key=args.story,
+                    feed=args.feed,
+                    severity=Severity(args.severity) if args.severity else None,
+                    keyword=args.keyword,
+                ),
+                duration=args.duration,
+                reason=args.reason,
+                author=args.author,
+                console=console,
             )
         )
     )
-    silences_parser = commands.add_parser("silences", parents=[common], help="list active silences")
+    silences_parser = commands.add_parser(
+        "silences", parents=[common], help="list active silences: scope, end, author, reason"
+    )
     silences_parser.set_defaults(
         call=configured(
             lambda loaded, args, console: delivery.list_silences(loaded, console=console)
@@ -268,6 +300,28 @@ def _add_status(commands: Subparsers, common: argparse.ArgumentParser) -> None:
             lambda loaded, args, console: status.status(loaded, as_json=args.json, console=console)
         )
     )
+
+
+def _add_feedback(commands: Subparsers, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "feedback", parents=[common], help="list what the desk said with the Slack buttons"
+    )
+    kinds = ", ".join(FEEDBACK_KINDS)
+    parser.add_argument(
+        "--kind", action="append", dest="kinds", choices=FEEDBACK_KINDS, metavar="KIND",
+        help=f"only this kind (repeatable): {kinds}",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="one JSON object per feedback")
+    parser.add_argument(
+        "--as-cases", action="store_true",
+        help="false alarms and not relevant as rule test cases (YAML) for the rules' tests:",
+    )  # fmt: skip
+    parser.set_defaults(call=configured(_feedback))
+
+
+def _feedback(loaded: LoadedConfig, args: argparse.Namespace, console: Console) -> int:
+    kinds, as_json, as_cases = args.kinds or (), args.json, args.as_cases
+    return feedback(loaded, kinds=kinds, as_json=as_json, as_cases=as_cases, console=console)
 
 
 def _add_replay(commands: Subparsers, common: argparse.ArgumentParser) -> None:

@@ -284,7 +284,13 @@ def poll_executor(monitor: Monitor) -> PollExecutor:
 
 def _start_health_server(monitor: Monitor) -> HealthServer | None:
     settings = monitor.config.server
+    actions = monitor.slack_actions
     if not settings.enabled:
+        if actions is not None:
+            log.warning(
+                "SLACK_SIGNING_SECRET is set but [server] is disabled: Slack's buttons "
+                "cannot reach /slack/actions, so clicks on them will fail"
+            )
         return None
     try:
         server = HealthServer(
@@ -295,6 +301,7 @@ def _start_health_server(monitor: Monitor) -> HealthServer | None:
             before_scrape=monitor.refresh_gauges,
             scheduler_problem=monitor.scheduler_problem,
             token=os.environ.get(TOKEN_ENV, "").strip() or None,
+            slack_actions=actions.answer if actions is not None else None,
         ).start()
     except OSError as exc:
         log.error(
@@ -305,7 +312,8 @@ def _start_health_server(monitor: Monitor) -> HealthServer | None:
         )
         return None
     log.info(
-        "serving /healthz and /metrics on http://%s:%d/%s",
+        "serving /healthz and /metrics%s on http://%s:%d/%s",
+        " and Slack's buttons at /slack/actions" if actions is not None else "",
         settings.host,
         server.port,
         f" (they ask for the bearer token in {TOKEN_ENV})"

@@ -1,4 +1,5 @@
-"""HTTP /healthz, /livez and /metrics (Prometheus) for a running monitor.
+"""HTTP /healthz, /livez and /metrics (Prometheus) for a running monitor,
+and Slack's interactivity requests (``POST /slack/actions``) when set up.
 
 Metrics live in the monitor's own registry, not prometheus-client's global
 one, so that several monitors (tests) never share counters.
@@ -9,17 +10,20 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import logging
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from monitor.pipeline.feed_status import FeedStatus
+
+log = logging.getLogger("monitor")
 
 TOKEN_ENV = "MONITOR_SERVER_TOKEN"  # noqa: S105 - the variable's name, not a secret
 """The bearer token /healthz and /metrics ask for, when set (never in config.toml)."""
@@ -37,6 +41,24 @@ MAX_CONNECTIONS = 32
 PROTECTED_PATHS = frozenset({"/healthz", "/metrics"})
 """Paths the bearer token guards. /livez is left open: it tells only whether
 the scheduler runs, and container HEALTHCHECKs and liveness probes ask it."""
+
+SLACK_ACTIONS_PATH = "/slack/actions"
+"""Where Slack posts the clicks on alert buttons (the app's interactivity
+Request URL). Not guarded by the bearer token, which Slack cannot send:
+each request is signed instead (see monitor.interactivity)."""
+
+MAX_ACTION_BYTES = 256 * 1024
+"""The largest interactivity request read; Slack's, with the whole message, are far smaller."""
+
+
+class SlackActionEndpoint(Protocol):
+    """Answers one interactivity request: its body, Slack's two signature
+    headers, and the address it came from; the HTTP status and body to send."""
+
+    def __call__(
+        self, body: bytes, *, timestamp: str | None, signature: str | None, peer: str
+    ) -> tuple[int, bytes]: ...
+
 
 _BUSY_RESPONSE = (
     b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
@@ -160,7 +182,9 @@ class HealthServer:
         idle_timeout: float = IDLE_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
         connection_deadline: float = CONNECTION_DEADLINE,
+        slack_actions: SlackActionEndpoint | None = None,
     ) -> None:
+        """``slack_actions``: answers ``POST /slack/actions`` (404 without it)."""
         expected_authorization = f"Bearer {token}".encode() if token else None
 
         class Handler(BaseHTTPRequestHandler):
@@ -210,6 +234,35 @@ class HealthServer:
                     )
                 else:
                     self._send(404, b"not found\n", "text/plain")
+
+            def do_POST(self) -> None:
+                if self.path.split("?")[0] != SLACK_ACTIONS_PATH or slack_actions is None:
+                    self._send(404, b"not found\n", "text/plain")
+                    return
+                try:
+                    length = int(self.headers.get("Content-Length", ""))
+                except ValueError:
+                    self._send(411, b"length required\n", "text/plain")
+                    return
+                if not 0 <= length <= MAX_ACTION_BYTES:
+                    self.close_connection = True  # the body is left unread
+                    self._send(413, b"request too large\n", "text/plain")
+                    return
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    return  # the client went away halfway
+                try:
+                    status, answer = slack_actions(
+                        body,
+                        timestamp=self.headers.get("X-Slack-Request-Timestamp"),
+                        signature=self.headers.get("X-Slack-Signature"),
+                        peer=str(self.client_address[0]),
+                    )
+                except Exception as exc:
+                    # A click that breaks the handler must still be answered, as failed.
+                    log.exception("error answering a Slack action")
+                    status, answer = 500, f"internal error: {type(exc).__name__}\n".encode()
+                self._send(status, answer, "text/plain; charset=utf-8")
 
             def _authorized(self) -> bool:
                 if expected_authorization is None:

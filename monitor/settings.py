@@ -193,6 +193,33 @@ class PollBounds(StrictModel):
         return value
 
 
+class StoriesSettings(StrictModel):
+    """[stories]: one event across feeds is one story (see README, Stories)."""
+
+    hold: dict[Severity, Duration] = Field(
+        default_factory=lambda: {
+            Severity.WARNING: timedelta(minutes=3),
+            Severity.INFO: timedelta(minutes=10),
+        }
+    )
+    """How long a new story of each severity waits for more sources before it
+    is posted; a critical one never waits."""
+    official_tags: tuple[Tag, ...] = ("sanctions",)
+    """Feeds with one of these tags carry official notices: their word
+    confirms a story (see a rule's ``escalate: {official: true}``)."""
+
+    @field_validator("hold")
+    @classmethod
+    def _critical_never_waits(cls, value: dict[Severity, timedelta]) -> dict[Severity, timedelta]:
+        if value.get(Severity.CRITICAL):
+            raise ValueError("a critical alert is never held: leave critical out of stories.hold")
+        return value
+
+    def hold_for(self, severity: Severity) -> timedelta:
+        """How long a new story of ``severity`` waits before it is posted."""
+        return self.hold.get(severity, timedelta(0))
+
+
 class PollingSettings(StrictModel):
     """[polling]: intervals, backoff, baselines, floods and retention."""
 
@@ -360,6 +387,7 @@ class Config(StrictModel):
     slack: SlackSettings
     fetch: FetchSettings = FetchSettings()
     polling: PollingSettings = PollingSettings()
+    stories: StoriesSettings = StoriesSettings()
     delivery: DeliverySettings = DeliverySettings()
     server: ServerSettings = ServerSettings()
     ops: OpsSettings = OpsSettings()

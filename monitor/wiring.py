@@ -25,6 +25,7 @@ from monitor.delivery.slack_check import (
     token_verdict,
     webhook_test,
 )
+from monitor.interactivity.endpoint import signing_secret
 from monitor.pipeline.reload import load_rule_set
 from monitor.rules.load import rules_fingerprint
 from monitor.sources.base import Source
@@ -153,6 +154,7 @@ def build_monitor(
         sleep=sleep,
         monotonic=monotonic,
         rules_fingerprint_at_load=fingerprint,
+        signing_secret=signing_secret(),
     )
 
 

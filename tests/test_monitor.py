@@ -620,7 +620,10 @@ def test_an_unexpected_error_in_one_poll_is_reported_for_that_feed_only(
 
 
 def story_entry(clock: FakeClock, guid: str, title: str, link: str) -> Entry:
-    return Entry(title, link=link, guid=guid, published=clock.now)
+    """An item as Google News gives it: "Headline - Outlet", the outlet also
+    in its <source> element (the feed itself is the outlet of one without)."""
+    outlet = title.rpartition(" - ")[2] if " - " in title else None
+    return Entry(title, link=link, guid=guid, published=clock.now, source=outlet)
 
 
 def test_later_sources_of_a_story_go_into_the_first_alerts_thread(
@@ -645,7 +648,10 @@ def test_later_sources_of_a_story_go_into_the_first_alerts_thread(
 
     clock.advance(minutes=30)
     second = story_entry(
-        clock, "urn:b", "North Korean troops killed in Kursk fighting - AP", "https://ap.example/2"
+        clock,
+        "urn:b",
+        "Ukraine says North Korean soldiers died in Kursk battle - AP",
+        "https://ap.example/2",
     )
     third = story_entry(
         clock, "urn:c", "Ukraine says North Korean soldiers were killed", "https://r.example/1"
@@ -734,13 +740,14 @@ def test_a_storm_is_rolled_into_one_summary_message(
     monitor = make_monitor(slack_extra='storm_threshold = 2\nstorm_window = "10m"')
     monitor.poll_all()
     # Unconfirmed reports: warnings, which a storm may roll up (critical alerts never are).
+    # Six separate reported clashes (different places and tolls): six stories.
     headlines = [
         "North Korean troops reportedly killed in Kursk, Ukraine says",
-        "Ukraine reportedly captures North Korean soldiers near Sudzha",
-        "Dozens of DPRK servicemen reportedly die in assault on Ukrainian lines",
-        "Kyiv: Pyongyang's soldiers reportedly suffer heavy casualties in Russia's Kursk region",
-        "North Korean units reportedly wounded in drone strikes, Ukrainian army says",
-        "Zelensky says North Korean troops were reportedly killed in fighting near Kursk",
+        "Ukraine reportedly captures two North Korean soldiers near Sudzha",
+        "Eleven North Korean soldiers reportedly killed in Belgorod border assault",
+        "North Korean troops reportedly fighting alongside Russians near Lgov",
+        "Ukraine reportedly kills twelve North Korean soldiers in Glushkovo",
+        "Zelensky says 40 North Korean troops were reportedly killed near Zaporizhzhia",
     ]
     burst = [
         Entry(title, link=f"https://news.example/v{n}", guid=f"urn:v{n}", published=clock.now)
@@ -757,7 +764,7 @@ def test_a_storm_is_rolled_into_one_summary_message(
     body = summary.sent_blocks[-1]["text"]["text"]
     assert (
         body.count("\n") == 3
-        and "<https://news.example/v6|Zelensky says North Korean troops were reportedly killed in fighting near Kursk>"
+        and "<https://news.example/v6|Zelensky says 40 North Korean troops were reportedly killed near Zaporizhzhia>"
         in body
     )
     assert monitor.store.outbox_counts()["sent"] == 6

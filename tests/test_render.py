@@ -62,7 +62,7 @@ def test_blocks_show_severity_rule_link_source_time_snippet_and_rule_id() -> Non
     assert headline["text"]["text"] == "*<https://news.example/a|Troops killed>*"
     assert snippet["text"]["text"] == "> Ukraine says *North Korean* soldiers were *killed*"
     assert context["elements"][0]["text"] == (
-        "*bbc-world* · 2026-12-01 09:05 UTC (3 h ago) · rule `dprk-troops-combat`"
+        "*bbc-world* · <!date^1796115900^{date_short_pretty} {time} ({ago})|2026-12-01 09:05 UTC> · rule `dprk-troops-combat`"
     )
     assert message.text == "CRITICAL: North Korean troops in combat: Troops killed"
 

@@ -147,7 +147,7 @@ def test_the_outbox_survives_the_upgrade_in_every_status(tmp_path: Path) -> None
 def test_stories_and_silences_survive_the_upgrade(tmp_path: Path) -> None:
     path = copy_of_fixture(tmp_path)
     with SQLiteStore(path) as store:
-        (story,) = store.recent_stories(rule_id="breach", channel="#desk", since=T0)
+        (story,) = store.recent_threads(rule_id="breach", channel="#desk", since=T0)
         assert (story.channel_ref, story.parent_ref, story.parent_alert_id, story.sources) == (
             "C0DESK",
             "1793000000.000100",

@@ -54,7 +54,7 @@ class Ledger:
         """Claim an alert for sending; False if another process has it or a silence covers it."""
         if not self._outbox.claim(entry.id, now=self._clock()):
             return False
-        silence = silence_for(entry.alert.rule_id, silences, now)
+        silence = silence_for(entry.alert, silences, now)
         if silence is None:
             return True
         self._outbox.mark_silenced(entry.id, now=self._clock(), silence=silence)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from monitor.delivery.policy import all_mentions
 from monitor.domain.alert import Alert, OutboxEntry
+from monitor.domain.kinds import FeedbackKind
 from monitor.domain.severity import Severity
 
 LIST_LINES = 25
@@ -52,6 +53,19 @@ def plural(count: int, noun: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Mark:
+    """What a desk member said of an alert with its buttons, as its post shows it."""
+
+    kind: FeedbackKind
+    user_id: str
+    """The member's id where the sink knows them (a Slack user id: mentionable)."""
+    user_name: str
+    at: datetime
+    until: datetime | None = None
+    """When what it did ends (a muted story is muted until then), if it ends."""
+
+
+@dataclass(frozen=True, slots=True)
 class AlertPost:
     """One alert, posted on its own, as a reply in its story's thread, or as
     the edit of a thread's parent."""
@@ -73,14 +87,31 @@ class AlertPost:
     """How long before the post the item was published ("" when undated)."""
     sources: int = 1
     """How many sources the story has (a thread parent's edit counts them)."""
+    source_names: tuple[str, ...] = ()
+    """Who they are, when the story knows (its independent sources)."""
     mentions: tuple[str, ...] = ()
     details: tuple[str, ...] = ()
     """Lines to list under the summary (see :attr:`Alert.details`)."""
+    publisher: str | None = None
+    """Who published the item, when the feed said (see :attr:`Alert.publisher`)."""
+    buttons: tuple[FeedbackKind, ...] = ()
+    """What the desk may still say of it with buttons, in this order (none:
+    a thread reply, an ops alert, or no interactivity set up)."""
+    marks: tuple[Mark, ...] = ()
+    """What the desk said of it so far, oldest first."""
 
     @property
     def headline(self) -> str:
         """The title, or a stand-in for an item that has none."""
         return self.title or UNTITLED
+
+    @property
+    def shown_publisher(self) -> str | None:
+        """The publisher to name beside the feed: None when unknown, or when
+        it is only the feed's own name again."""
+        if not self.publisher or self.publisher.casefold() == self.feed.casefold():
+            return None
+        return self.publisher
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +213,7 @@ def alert_post(
     alert_id: int = 0,
     mentions: tuple[str, ...] = (),
     sources: int = 1,
+    source_names: tuple[str, ...] = (),
 ) -> AlertPost:
     """What one alert says when posted at ``now``."""
     return AlertPost(
@@ -197,15 +229,24 @@ def alert_post(
         published=alert.published,
         age=relative_time(alert.published, now),
         sources=sources,
+        source_names=source_names,
         mentions=mentions,
         details=alert.details,
+        publisher=alert.publisher,
     )
 
 
-def entry_post(entry: OutboxEntry, now: datetime, *, sources: int = 1) -> AlertPost:
+def entry_post(
+    entry: OutboxEntry, now: datetime, *, sources: int = 1, source_names: tuple[str, ...] = ()
+) -> AlertPost:
     """What an outbox entry says, with its mentions, when posted at ``now``."""
     return alert_post(
-        entry.alert, now=now, alert_id=entry.id, mentions=entry.mentions, sources=sources
+        entry.alert,
+        now=now,
+        alert_id=entry.id,
+        mentions=entry.mentions,
+        sources=sources,
+        source_names=source_names,
     )
 
 

@@ -20,12 +20,13 @@ from monitor.delivery.ledger import DeliveryReport, Ledger
 from monitor.delivery.message import digest, entry_post, roll_up
 from monitor.delivery.policy import as_reply, may_roll_up
 from monitor.delivery.ports import DeliveryMetrics, OutboxSettings
+from monitor.delivery.silence_notices import DeliveryRunSettings, queue_ended_notices
 from monitor.delivery.sinks.base import Sink, ThreadingSink
 from monitor.delivery.slack_check import TokenRejected, TokenVerdict
-from monitor.delivery.threads import StoryThreads
+from monitor.delivery.threads import StoryThreads, ThreadStore
 from monitor.delivery.throttle import Throttle
 from monitor.delivery.token_hold import TokenGate
-from monitor.domain.alert import OutboxEntry, Story
+from monitor.domain.alert import OutboxEntry, StoryThread
 from monitor.domain.ops import is_ops_alert
 from monitor.errors import (
     DeliveryError,
@@ -34,9 +35,10 @@ from monitor.errors import (
     TokenRejectedError,
     TransientDeliveryError,
 )
-from monitor.store.ports import Outbox, Silences, Stories
+from monitor.store.ports import Outbox, Silences
 
 log = logging.getLogger("monitor")
+
 
 Storms = dict[str, list[OutboxEntry]]
 """Per channel, the alerts a storm held back in this run, to roll up at its end."""
@@ -50,9 +52,9 @@ class Deliverer:
         *,
         outbox: Outbox,
         silences: Silences,
-        stories: Stories,
+        stories: ThreadStore,
         sink: Sink,
-        settings: Callable[[], OutboxSettings],
+        settings: Callable[[], DeliveryRunSettings],
         metrics: DeliveryMetrics,
         clock: Callable[[], datetime],
         jitter: Callable[[], float],
@@ -138,9 +140,10 @@ class Deliverer:
             log.info("digest for %s delivered: %d alerts", channel, len(entries))
             return report.result()
 
-    def _deliver_batch(self, settings: OutboxSettings) -> DeliveryReport:
+    def _deliver_batch(self, settings: DeliveryRunSettings) -> DeliveryReport:
         report = DeliveryReport()
         now = self._clock()
+        queue_ended_notices(self._outbox, self._silences, settings, now)
         if self.token.held(now) or self._throttle.all_held(now):
             return DeliveryReport(held=True)
         held = self._throttle.held_channels(now)
@@ -154,6 +157,8 @@ class Deliverer:
             if not self._ledger.take(entry, silences, now, report):
                 continue
             if entry.uncertain and self._already_posted(threads, entry, report):
+                continue
+            if self._threads.waits_for_its_story(entry, now):
                 continue
             window = settings.slack.story_window(entry.alert.rule_id)
             story = self._threads.story_of(threads, entry, now, window)
@@ -177,7 +182,7 @@ class Deliverer:
         self,
         threads: ThreadingSink | None,
         entry: OutboxEntry,
-        story: Story | None,
+        story: StoryThread | None,
         report: DeliveryReport,
         settings: OutboxSettings,
         storms: Storms,
@@ -190,7 +195,7 @@ class Deliverer:
                     entry.channel, story.parent_ref, entry_post(as_reply(entry), self._clock())
                 )
             else:
-                posted = self.sink.post(entry.channel, entry_post(entry, self._clock()))
+                posted = self.sink.post(entry.channel, self._threads.top_post(entry, self._clock()))
         except TransientDeliveryError as exc:
             return self._retry_later(entry, exc, report, settings)
         except TokenRejectedError as exc:

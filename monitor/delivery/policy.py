@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from monitor.delivery.ports import RoutingSettings
-from monitor.domain.alert import Alert, OutboxEntry, Silence, Story, Target
+from monitor.domain.alert import Alert, OutboxEntry, Silence, SilenceScope, StoryThread, Target
 from monitor.domain.severity import Severity
 from monitor.text import fold_for_matching
 
@@ -78,9 +78,31 @@ def as_reply(entry: OutboxEntry) -> OutboxEntry:
     return replace(entry, mentions=()) if entry.mentions else entry
 
 
-def silence_for(rule_id: str, silences: Iterable[Silence], now: datetime) -> Silence | None:
-    """The silence covering a rule at ``now``, if any."""
-    return next((s for s in silences if s.rule_id == rule_id and s.until > now), None)
+def silence_for(alert: Alert, silences: Iterable[Silence], now: datetime) -> Silence | None:
+    """The first of ``silences`` covering the alert at ``now``, if any."""
+    return next((s for s in silences if s.until > now and silence_covers(s.scope, alert)), None)
+
+
+def silence_covers(scope: SilenceScope, alert: Alert) -> bool:
+    """Whether every field the scope gives matches the alert: its rule,
+    story, feed, severity (exactly, not "at least"), and the keyword as a
+    phrase of the title or of the summary, both folded (case, accents and
+    punctuation aside). A scope that gives nothing covers nothing."""
+    if scope == SilenceScope():
+        return False
+    return (
+        (scope.rule_id is None or scope.rule_id == alert.rule_id)
+        and (scope.story_key is None or scope.story_key == alert.story)
+        and (scope.feed is None or scope.feed == alert.feed)
+        and (scope.severity is None or scope.severity is alert.severity)
+        and (scope.keyword is None or _holds_phrase(scope.keyword, alert.title, alert.summary))
+    )
+
+
+def _holds_phrase(keyword: str, *texts: str) -> bool:
+    phrase = fold_for_matching(keyword)
+    # Padded with spaces so that the phrase matches whole words only.
+    return bool(phrase) and any(f" {phrase} " in f" {fold_for_matching(t)} " for t in texts)
 
 
 _PUBLISHER_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,60}$")
@@ -101,6 +123,6 @@ def same_story(title: str, link: str | None, other_title: str, other_link: str |
     return len(words & other) / len(words | other) >= 0.75
 
 
-def find_story(alert: Alert, stories: Iterable[Story]) -> Story | None:
+def find_story(alert: Alert, stories: Iterable[StoryThread]) -> StoryThread | None:
     """The first of ``stories`` the alert is a later source of, if any."""
     return next((s for s in stories if same_story(alert.title, alert.link, s.title, s.link)), None)

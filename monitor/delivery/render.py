@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from monitor.delivery.message import (
     AlertPost,
     Digest,
     Listed,
+    Mark,
     Message,
     Notice,
     RollUp,
@@ -28,6 +29,7 @@ from monitor.delivery.message import (
     truncate,
 )
 from monitor.domain.alert import Alert, OutboxEntry
+from monitor.domain.kinds import FeedbackKind
 from monitor.domain.severity import Severity
 
 SNIPPET_CHARS = 300
@@ -42,6 +44,50 @@ SEVERITY_MARKERS = {
     Severity.WARNING: ":large_orange_circle:",
     Severity.INFO: ":large_blue_circle:",
 }
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button of an alert post: how Block Kit draws it, and the action id
+    its click comes back with (see monitor.interactivity.actions)."""
+
+    kind: FeedbackKind
+    action_id: str
+    label: str
+    style: Literal["primary", "danger"] | None = None
+    confirm: tuple[str, str, str] | None = None
+    """The title, text and yes-button of a dialog that asks before the click counts."""
+
+
+BUTTONS: dict[FeedbackKind, Button] = {
+    button.kind: button
+    for button in (
+        Button("acknowledged", "monitor.ack", "Acknowledge", style="primary"),
+        Button(
+            "muted",
+            "monitor.mute",
+            "Mute this story",
+            confirm=(
+                "Mute this story?",
+                "Its later sources are recorded but not posted in the thread. "
+                "`monitor silences` lists the mute and `monitor unsilence` ends it.",
+                "Mute",
+            ),
+        ),
+        Button("false-alarm", "monitor.false_alarm", "False alarm", style="danger"),
+        Button("not-relevant", "monitor.not_relevant", "Not relevant to this desk"),
+    )
+}
+"""Every button an alert post may carry, in the order it shows them."""
+ACTIONS_BLOCK_ID = "monitor.feedback"
+"""The block_id of an alert's buttons."""
+_MARK_TEXT: dict[FeedbackKind, str] = {
+    "acknowledged": ":white_check_mark: Acknowledged by {who} {when}",
+    "muted": ":mute: Story muted by {who} {when}{until}: its later sources are not posted",
+    "false-alarm": ":x: Marked a false alarm by {who} {when}",
+    "not-relevant": ":heavy_minus_sign: Marked not relevant to this desk by {who} {when}",
+}
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 @dataclass(frozen=True)
@@ -139,6 +185,27 @@ def _link(url: str | None, label: str) -> str:
     return f"<{_safe_url(url)}|{label}>" if url else label
 
 
+def live_time(value: datetime | None) -> str:
+    """A moment as Slack shows it to each reader: in their time zone, with
+    how long ago it was, kept current as the message is read later
+    (``<!date^...>``); the text after ``|`` is for clients that cannot."""
+    if value is None:
+        return format_time(None)
+    return f"<!date^{int(value.timestamp())}^{{date_short_pretty}} {{time}} ({{ago}})|{format_time(value)}>"
+
+
+SHOWN_SOURCES = 6
+"""Sources a story's parent names; the rest are counted."""
+
+
+def _sources(count: int, names: tuple[str, ...]) -> str:
+    if not names:
+        return f"{count} sources"
+    shown = ", ".join(escape_mrkdwn(name) for name in names[:SHOWN_SOURCES])
+    more = f" +{len(names) - SHOWN_SOURCES}" if len(names) > SHOWN_SOURCES else ""
+    return f"{count} sources: {shown}{more}"
+
+
 def _listed(lines: tuple[str, ...]) -> str:
     """The lines as a bulleted list, whole lines only, within a section's
     limit (an escaped "&amp;" cut in two would show as text)."""
@@ -170,20 +237,69 @@ def _alert(post: AlertPost) -> SlackMessage:
         blocks.append(_section(truncate("> " + snippet, SECTION_CHARS)))
     if post.details:
         blocks.append(_section(_listed(post.details)))
-    when = format_time(post.published)
+    publisher = post.shown_publisher
     context = [
-        f"*{escape_mrkdwn(post.feed)}*",
-        f"{when} ({post.age})" if post.age else when,
+        f"*{escape_mrkdwn(publisher)}* via {escape_mrkdwn(post.feed)}"
+        if publisher
+        else f"*{escape_mrkdwn(post.feed)}*",
+        live_time(post.published),
         f"rule `{escape_mrkdwn(post.rule_id)}`",
     ]
     if post.sources > 1:
-        context.append(f"{post.sources} sources")
+        context.append(_sources(post.sources, post.source_names))
     blocks.append(_context(truncate(" · ".join(context), SECTION_CHARS)))
+    if post.marks:
+        blocks.append(_context(truncate("\n".join(map(_mark, post.marks)), SECTION_CHARS)))
+    if post.buttons:
+        blocks.append(_buttons(post.alert_id, post.buttons))
     fallback = (
         f"{mentions + ' ' if mentions else ''}{post.severity.value.upper()}: "
         f"{escape_mrkdwn(truncate(post.rule_title, 150))}: {title}"
     )
     return SlackMessage(text=truncate(fallback, SECTION_CHARS), blocks=blocks[:MAX_BLOCKS])
+
+
+def _moment(value: datetime) -> str:
+    """A moment as each reader's clock shows it, with a plain fallback."""
+    return (
+        f"<!date^{int(value.timestamp())}^{{date_short_pretty}} at {{time}}|{format_time(value)}>"
+    )
+
+
+def _mark(mark: Mark) -> str:
+    """One line of what the desk said: what, who (a mention, which does
+    not notify in an edit), and when."""
+    if _SLACK_USER_ID.fullmatch(mark.user_id):
+        who = f"<@{mark.user_id}>"
+    else:
+        who = escape_mrkdwn(mark.user_name or mark.user_id)
+    until = f" until {_moment(mark.until)}" if mark.until is not None else ""
+    return _MARK_TEXT[mark.kind].format(who=who, when=_moment(mark.at), until=until)
+
+
+def _buttons(alert_id: int, kinds: tuple[FeedbackKind, ...]) -> dict[str, Any]:
+    elements: list[dict[str, Any]] = []
+    for button in BUTTONS.values():
+        if button.kind not in kinds:
+            continue
+        element: dict[str, Any] = {
+            "type": "button",
+            "action_id": button.action_id,
+            "text": {"type": "plain_text", "text": button.label, "emoji": True},
+            "value": str(alert_id),
+        }
+        if button.style is not None:
+            element["style"] = button.style
+        if button.confirm is not None:
+            title, text, yes = button.confirm
+            element["confirm"] = {
+                "title": {"type": "plain_text", "text": title},
+                "text": {"type": "mrkdwn", "text": text},
+                "confirm": {"type": "plain_text", "text": yes},
+                "deny": {"type": "plain_text", "text": "Cancel"},
+            }
+        elements.append(element)
+    return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
 
 
 def _line_title(line: Listed) -> str:

@@ -29,6 +29,10 @@ class Alert:
     published: datetime | None
     matched_terms: tuple[str, ...]
     created_at: datetime
+    publisher: str | None = None
+    """Who published the item (see :attr:`Item.publisher`), shown beside the feed's name."""
+    story: str | None = None
+    """The key of the story the item belongs to (see monitor.domain.story)."""
     details: tuple[str, ...] = ()
     """Lines shown as a list under the summary: the entities an official
     list's publication named, or what the lists say of a party a news item
@@ -51,6 +55,10 @@ class Alert:
         }
         if self.details:
             data["details"] = list(self.details)
+        if self.publisher:
+            data["publisher"] = self.publisher
+        if self.story:
+            data["story"] = self.story
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
@@ -70,6 +78,8 @@ class Alert:
             matched_terms=tuple(data["matched_terms"]),
             created_at=datetime.fromisoformat(data["created_at"]),
             details=tuple(data.get("details", ())),
+            publisher=data.get("publisher"),
+            story=data.get("story"),
         )
 
 
@@ -81,6 +91,8 @@ class Target:
     mentions: tuple[str, ...] = ()
     digest: str | None = None
     """The cron schedule of the digest this alert waits for, if it is not posted alone."""
+    not_before: datetime | None = None
+    """Held until then (a story's first alert gathering sources); None: at once."""
 
 
 RoutedAlert = tuple[Alert, Target]
@@ -108,7 +120,7 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class Story:
+class StoryThread:
     """The first alert of a story in a channel, whose thread later sources join."""
 
     id: int
@@ -122,14 +134,36 @@ class Story:
     parent_ref: str
     """The sink's reference for the parent post: the thread later sources join."""
     sources: int = 1
+    story_key: str | None = None
+    """The story (monitor.domain.story) whose thread this is, when the alerts name one."""
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceScope:
+    """What a silence covers: alerts matching every field given (at least one is)."""
+
+    rule_id: str | None = None
+    story_key: str | None = None
+    feed: str | None = None
+    severity: Severity | None = None
+    keyword: str | None = None
+    """Folded words the alert's title or summary must hold."""
 
 
 @dataclass(frozen=True, slots=True)
 class Silence:
-    """Alerts of a rule are recorded but not sent until ``until``."""
+    """Alerts its scope covers are recorded but not sent until ``until``."""
 
     id: int
-    rule_id: str
+    scope: SilenceScope
     until: datetime
     reason: str
     created_at: datetime
+    author: str
+    """Who set it: a desk member, or whoever ran `monitor silence` (empty for
+    silences set before authors were recorded)."""
+
+    @property
+    def rule_id(self) -> str | None:
+        """The rule it covers, if its scope names one."""
+        return self.scope.rule_id

@@ -27,6 +27,10 @@ class Item:
     link: str | None
     published: datetime | None
     updated: datetime | None
+    publisher: str | None = None
+    """Who published the item, when the feed says (an RSS ``source``
+    element, the outlet a Google News item names): stories count sources by
+    publisher, not by feed."""
     listing: ListingEvent | None = None
     """For an item made from an official list's change (see
     :mod:`monitor.pipeline.list_poll`): the change, which rules test through

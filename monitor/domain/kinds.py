@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 FeedErrorKind = Literal[
     "dns",
@@ -32,3 +32,7 @@ OutboxStatus = Literal["pending", "sending", "sent", "failed", "silenced"]
 
 IncidentKind = Literal["failing", "silent"]
 """Why an ops incident is open on a feed: it fails to be read, or it has gone quiet."""
+
+FeedbackKind = Literal["acknowledged", "muted", "false-alarm", "not-relevant"]
+"""What a desk member said of an alert with its buttons (the feedback table's CHECK holds the same set)."""
+FEEDBACK_KINDS: tuple[FeedbackKind, ...] = get_args(FeedbackKind)

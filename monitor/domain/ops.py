@@ -16,6 +16,7 @@ WITHDRAWN_RULE_ID = "ops.feed-withdrawn"
 STALE_RULE_ID = "ops.feeds-stale"
 FLOOD_RULE_ID = "ops.feed-flood"
 LIST_REFUSED_RULE_ID = "ops.list-refused"
+SILENCE_ENDED_RULE_ID = "ops.silence-ended"
 OPS_RULE_IDS = (
     *RULE_IDS.values(),
     RECOVERED_RULE_ID,
@@ -23,6 +24,7 @@ OPS_RULE_IDS = (
     STALE_RULE_ID,
     FLOOD_RULE_ID,
     LIST_REFUSED_RULE_ID,
+    SILENCE_ENDED_RULE_ID,
 )
 """Ops alerts carry these rule ids, so `monitor silence` and routes-by-rule
 treat them like any rule's alerts."""

@@ -10,6 +10,7 @@ from monitor.domain.alert import FoldedAlert, RoutedAlert
 from monitor.domain.feed import Validators
 from monitor.domain.item import Item
 from monitor.domain.listing import ListUpdate
+from monitor.domain.story import StoryUpdate
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,5 @@ class PollOutcome:
     """When the feed is due again; None keeps the stored time."""
     list_update: ListUpdate | None = None
     """For a list source: the snapshot and the listing events the poll accepted."""
+    stories: Sequence[StoryUpdate] = ()
+    """The stories the poll's alerts began or joined, as they now stand."""

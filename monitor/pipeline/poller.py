@@ -28,21 +28,22 @@ from monitor.pipeline.list_reading import ListReading, ListStore
 from monitor.pipeline.poll_report import PollReport, seconds
 from monitor.pipeline.reload import Snapshot
 from monitor.pipeline.schedule import publish_gap
+from monitor.pipeline.story_placing import StoryPlacing
 from monitor.pipeline.watch import FeedWatch
 from monitor.server import Metrics
 from monitor.settings import FeedSettings
 from monitor.sources.base import ListDocument, Source, SourceRequest, Unchanged
-from monitor.store.ports import SeenItems
+from monitor.store.ports import SeenItems, Stories
 
 log = logging.getLogger("monitor")
 
 
-class PollStore(SeenItems, ListStore, Protocol):
+class PollStore(SeenItems, ListStore, Stories, Protocol):
     """The store as a poll uses it: feed states, which items are new, lists'
-    snapshots, and the outbox for an ops alert outside a poll's commit."""
+    snapshots, stories, and the outbox for an ops alert outside a poll's commit."""
 
 
-class Poller(ListReading):
+class Poller(ListReading, StoryPlacing):
     """Carries out polls, each on its caller's thread (several threads may poll at once)."""
 
     _store: PollStore
@@ -79,6 +80,7 @@ class Poller(ListReading):
         # at a time; the others meanwhile fetch or wait for a parser process.
         self._matching_lock = threading.Lock()
         self._init_list_reading()
+        self._init_story_placing()
 
     def poll(self, feed: FeedSettings) -> PollReport:
         """Poll one feed: fetch, parse, queue alerts for new matching items.
@@ -249,33 +251,29 @@ class Poller(ListReading):
             publish_gap=gap,
             asked_wait=seconds(parsed.asked_wait),
         )
-        queued = self._store.commit_poll(
-            PollOutcome(
-                feed=feed.name,
-                url=shown_url,
-                items=parsed.items,
-                alerts=[
-                    *(
-                        (alert, target)
-                        for alert in flooding.alerts
+        with self._story_guard(flooding.alerts):
+            routed, stories = self._in_stories(snap, flooding.alerts, new_items, now)
+            queued = self._store.commit_poll(
+                PollOutcome(
+                    feed=feed.name,
+                    url=shown_url,
+                    items=parsed.items,
+                    alerts=[*routed, *self._flood_notices(snap, flooding.floods, now)],
+                    folded=[
+                        (alert, target, flood.folded_reason())
+                        for flood in flooding.floods
+                        for alert in flood.folded
                         for target in self._targets(snap, alert)
-                    ),
-                    *self._flood_notices(snap, flooding.floods, now),
-                ],
-                folded=[
-                    (alert, target, flood.folded_reason())
-                    for flood in flooding.floods
-                    for alert in flood.folded
-                    for target in self._targets(snap, alert)
-                ],
-                validators=parsed.validators,
-                body_hash=parsed.body_hash,
-                publish_gap=gap,
-                next_poll_at=next_poll_at,
-                newest_item_at=newest_item_at((item.timestamp for item in new_items), now),
-            ),
-            now=now,
-        )
+                    ],
+                    validators=parsed.validators,
+                    body_hash=parsed.body_hash,
+                    publish_gap=gap,
+                    next_poll_at=next_poll_at,
+                    newest_item_at=newest_item_at((item.timestamp for item in new_items), now),
+                    stories=stories,
+                ),
+                now=now,
+            )
         for alert in flooding.alerts:
             self._metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
         for flood in flooding.floods:

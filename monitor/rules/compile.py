@@ -23,6 +23,7 @@ from monitor.rules.compiled import (
     DEFAULT_FIELDS,
     Case,
     Condition,
+    Escalation,
     Guard,
     ListRef,
     Near,
@@ -231,6 +232,9 @@ class Compiler:
             cases=cases,
             source=file,
             supersedes=frozenset(spec.supersedes),
+            escalate=Escalation(spec.escalate.to, spec.escalate.sources, spec.escalate.official)
+            if spec.escalate
+            else None,
             positive_terms=frozenset(term.id for term in positive_terms(condition)),
             term_texts={term.id: term.text for term in positive_terms(condition)},
             required=required,

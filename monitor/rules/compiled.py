@@ -154,6 +154,8 @@ class Rule:
     """Sets of terms of each of which at least one must be present for the
     rule to hold (one set per necessary part); empty when that cannot be
     told, and the rule is then always evaluated."""
+    escalate: Escalation | None = None
+    """When corroboration raises the rule's stories (see monitor.pipeline.story_assign)."""
     reads_listings: bool = False
     """The rule tests a field of an official list's change (``change``,
     ``country``...): only such rules judge listing items."""
@@ -181,6 +183,17 @@ def requires_fields(condition: Condition, fields: frozenset[str]) -> bool:
                 return True
             pending.extend((*node.all, *node.any))
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """A rule's corroboration threshold: at ``sources`` independent sources,
+    or once an official source tells it (``official``), its story's severity
+    becomes ``to``."""
+
+    to: Severity
+    sources: int | None = None
+    official: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +232,7 @@ class Match:
             published=item.timestamp,
             matched_terms=self.matched_terms,
             created_at=now,
+            publisher=item.publisher,
         )
 
     def record(self) -> MatchRecord:

@@ -218,6 +218,21 @@ class CaseSpec(StrictModel):
     note: str = ""
 
 
+class EscalateSpec(StrictModel):
+    """Corroboration that raises a story of this rule: at ``sources``
+    independent sources, or once an official source tells it."""
+
+    to: Severity
+    sources: int | None = Field(default=None, ge=2, le=50)
+    official: bool = False
+
+    @model_validator(mode="after")
+    def _some_trigger(self) -> EscalateSpec:
+        if self.sources is None and not self.official:
+            raise ValueError("escalate needs 'sources' (a count) or 'official: true'")
+        return self
+
+
 class RuleSpec(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, title="Watch-desk monitor rule")
 
@@ -237,6 +252,9 @@ class RuleSpec(StrictModel):
     supersedes: tuple[RuleId, ...] = ()
     """Rules whose alert this rule's alert replaces when both match one item
     (combat supersedes deployment: one message, not two)."""
+    escalate: EscalateSpec | None = None
+    """Raise a story's severity once corroborated (see rules/README.md,
+    Stories); a story already at that severity or above is left as it is."""
     tests: tuple[CaseSpec, ...] = ()
 
     @model_validator(mode="after")

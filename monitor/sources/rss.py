@@ -34,6 +34,7 @@ from monitor.text import canonical_link, fold_whitespace, item_identity, plain_t
 
 MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 5000
+MAX_PUBLISHER_CHARS = 200
 # A missing or non-XML Content-Type (text/plain, octet-stream) flags bozo
 # though the document parses perfectly; warning about it would be noise.
 _BENIGN_BOZO = (feedparser.NonXMLContentType,)
@@ -213,6 +214,7 @@ def parse_feed(body: bytes, options: ParseOptions) -> ParsedFeed:
     warning = None
     if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _BENIGN_BOZO):
         warning = f"the feed is not well-formed but usable: {_bozo_reason(parsed)}"
+    own_sites = _own_sites(options.feed_url, base, parsed.get("feed", {}).get("link"))
     items, skipped = dedupe_items(
         _normalise(
             entry,
@@ -220,6 +222,7 @@ def parse_feed(body: bytes, options: ParseOptions) -> ParsedFeed:
             feed_url=options.feed_url,
             tags=options.tags,
             base=base,
+            own_sites=own_sites,
         )
         for entry in entries
     )
@@ -235,12 +238,19 @@ def parse_feed(body: bytes, options: ParseOptions) -> ParsedFeed:
 
 
 def _normalise(
-    entry: Any, *, feed_name: str, feed_url: str, tags: tuple[str, ...], base: str
+    entry: Any,
+    *,
+    feed_name: str,
+    feed_url: str,
+    tags: tuple[str, ...],
+    base: str,
+    own_sites: frozenset[str],
 ) -> Item:
-    title = _cap(
+    given_title = _cap(
         plain_text(_text(entry.get("title")), _detail_type(entry, "title_detail"), MAX_TITLE_CHARS),
         MAX_TITLE_CHARS,
     )
+    publisher = _publisher(entry.get("source"), given_title, own_sites)
     summary = _summary(entry)
     link = _link(entry, base)
     raw_guid = _text(entry.get("id")).strip()
@@ -248,15 +258,88 @@ def _normalise(
     return Item(
         feed=feed_name,
         feed_tags=tags,
-        identity=item_identity(feed_url, guid, link, title, summary),
+        # The title as the feed gave it, so that an item identified by its
+        # text keeps the identity it had before publishers were split off.
+        identity=item_identity(feed_url, guid, link, given_title, summary),
         guid=guid,
-        title=title,
+        title=_without_publisher_suffix(given_title, publisher),
         summary=summary,
         link=link,
         published=utc_datetime(entry.get("published_parsed"), _text(entry.get("published"))),
         # dict.get bypasses feedparser's deprecated updated -> published fallback.
         updated=utc_datetime(dict.get(entry, "updated_parsed"), _text(dict.get(entry, "updated"))),
+        publisher=publisher,
     )
+
+
+# --- who published an item -----------------------------------------------------------
+
+_PUBLISHER_SEPARATOR = " - "
+"""What Google News (and aggregators like it) put between a headline and its outlet."""
+
+
+def _publisher(source: object, title: str, own_sites: frozenset[str]) -> str | None:
+    """The publisher an entry's ``source`` element names (RSS ``<source
+    url=...>Name</source>``, Atom ``<source><title>``): its name, else its
+    site's host. None without one, and for a source that is no other
+    publisher: the feed's own site, or named after the item itself (forums
+    such as Discourse point each topic's ``source`` at the topic's own feed).
+    """
+    if not isinstance(source, Mapping):
+        return None
+    name = _cap(
+        plain_text(_text(source.get("title")), _detail_type(source, "title_detail")),
+        MAX_PUBLISHER_CHARS,
+    )
+    site = _site(_source_url(source))
+    if (site and site in own_sites) or (name and name.casefold() == title.casefold()):
+        return None
+    return name or site
+
+
+def _without_publisher_suffix(title: str, publisher: str | None) -> str:
+    """``title`` without a trailing ``" - Publisher"`` naming exactly this
+    publisher (how Google News titles its items), so that rules and stories
+    see the headline alone. A headline that merely ends in ``" - Something"``
+    else, or that would be left empty, is kept whole."""
+    if not publisher:
+        return title
+    suffix = _PUBLISHER_SEPARATOR + publisher
+    # The tail compared is as long as the suffix, so that cutting it off cuts
+    # exactly it (case folding can change a text's length: "ß" is "ss").
+    if len(title) <= len(suffix) or title[-len(suffix) :].casefold() != suffix.casefold():
+        return title
+    return title[: -len(suffix)].rstrip() or title
+
+
+def _source_url(source: Mapping[str, Any]) -> str:
+    """The source's URL: RSS gives it as ``href``, Atom as its links."""
+    url = _text(source.get("href")) or _text(source.get("link"))
+    if not url:
+        for link in source.get("links") or ():
+            if isinstance(link, Mapping) and _text(link.get("href")):
+                return _text(link.get("href"))
+    return url.strip()
+
+
+def _site(url: str | None) -> str | None:
+    """A URL's host as a publisher's name: lower case, without ``www.``."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return fold_whitespace(host.removeprefix("www.")) or None
+
+
+def _own_sites(*urls: object) -> frozenset[str]:
+    """The sites of the feed itself (where it was asked for and served from,
+    and the site it links to): a source there names no other publisher."""
+    return frozenset(site for url in urls if (site := _site(_text(url))))
 
 
 def _summary(entry: Any) -> str:

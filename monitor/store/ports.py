@@ -15,12 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol, Self
 
-from monitor.domain.alert import OutboxEntry, RoutedAlert, Silence, Story
+from monitor.domain.alert import OutboxEntry, RoutedAlert, Silence, SilenceScope, StoryThread
 from monitor.domain.feed import FeedHealth, FeedState, Incident, PruneReport
 from monitor.domain.item import Item
-from monitor.domain.kinds import FeedErrorKind, IncidentKind, OutboxStatus
+from monitor.domain.kinds import FeedbackKind, FeedErrorKind, IncidentKind, OutboxStatus
 from monitor.domain.listing import LISTING_CHANGES, ListingChange, RecordedListing
 from monitor.domain.poll import PollOutcome
+from monitor.domain.story import Feedback, Story
 
 SEND_LEASE = timedelta(minutes=10)
 """How long a claimed alert is left to its sender before another may send it
@@ -165,6 +166,14 @@ class Outbox(Protocol):
         """Settle an alert as never to be sent, because of ``silence``."""
         ...
 
+    def story_waits(self, story_key: str, channel: str, *, before_id: int) -> datetime | None:
+        """When the earliest alert of the story in the channel queued before
+        alert ``before_id`` and not yet tried is due (held, or further back in
+        the queue); None if there is none. A later alert of a story waits for
+        it: the first posts at the top, the rest reply in its thread. One
+        being sent, or failing, is not waited for: the story is told anyway."""
+        ...
+
     def top_level_posts(self, channel: str, since: datetime) -> int:
         """Posts sent to a channel since a time, replies not counted and a
         roll-up post once (a storm's measure)."""
@@ -221,10 +230,17 @@ class Incidents(Protocol):
 
 
 class Silences(Protocol):
-    """Rules whose alerts are recorded but not sent for a while (``monitor silence``)."""
+    """Alerts recorded but not sent for a while (``monitor silence``, a
+    story muted from Slack): each silence covers the alerts its scope
+    matches (see monitor.delivery.policy.silence_for), and once over, one
+    ops notice says so."""
 
-    def add_silence(self, *, rule_id: str, until: datetime, reason: str, now: datetime) -> Silence:
-        """Silence a rule until ``until``; the silence recorded."""
+    def add_silence(
+        self, *, scope: SilenceScope, until: datetime, reason: str, author: str, now: datetime
+    ) -> Silence:
+        """Silence what ``scope`` covers until ``until``; the silence recorded.
+        A scope that gives no field is refused (ValueError): it would cover
+        everything."""
         ...
 
     def active_silences(self, now: datetime) -> list[Silence]:
@@ -235,20 +251,78 @@ class Silences(Protocol):
         """End a silence early; False if there is no such active silence."""
         ...
 
+    def ended_silences(self, now: datetime) -> list[Silence]:
+        """Silences over at ``now`` (not removed by hand) whose end has had
+        no notice yet, oldest first."""
+        ...
 
-class Stories(Protocol):
+    def mark_silence_ended_notice(self, silence_id: int, *, now: datetime) -> bool:
+        """Record that the silence's end has had its notice; False if it had
+        one already (or there is no such silence)."""
+        ...
+
+    def silenced_count(self, silence_id: int) -> int:
+        """How many outbox alerts the silence held back (one per channel),
+        as long as they are kept (see Maintenance.prune)."""
+        ...
+
+
+class Threads(Protocol):
     """Stories told in a channel's thread: the first alert posts, later sources reply."""
 
-    def recent_stories(self, *, rule_id: str, channel: str, since: datetime) -> list[Story]:
+    def thread_of_story(
+        self, story_key: str, channel: str, *, since: datetime
+    ) -> StoryThread | None:
+        """The latest thread a story (monitor.domain.story) began in a channel
+        since ``since`` (the thread window), if any."""
+        ...
+
+    def recent_threads(self, *, rule_id: str, channel: str, since: datetime) -> list[StoryThread]:
         """A rule's stories in a channel begun since ``since``, newest first."""
         ...
 
-    def add_story(self, story: Story, *, now: datetime) -> None:
+    def add_thread(self, story: StoryThread, *, now: datetime) -> None:
         """Record a story begun now (its ``id`` and ``sources`` are the store's to give)."""
         ...
 
-    def add_source(self, story_id: int, *, now: datetime) -> int:
+    def add_thread_source(self, story_id: int, *, now: datetime) -> int:
         """Count one more source in a story's thread; the new count."""
+        ...
+
+
+class Stories(Protocol):
+    """Stories across feeds (see monitor.domain.story). A poll writes them
+    with its alerts (:attr:`PollOutcome.stories`), in its one transaction."""
+
+    def recent_stories(self, *, rule_id: str, since: datetime) -> list[Story]:
+        """A rule's stories last seen at or after ``since``, with their members, newest first."""
+        ...
+
+    def story(self, key: str) -> Story | None:
+        """One story with its members; None if unknown (or pruned)."""
+        ...
+
+    def record_feedback(
+        self,
+        kind: FeedbackKind,
+        *,
+        alert_id: int,
+        user_id: str,
+        user_name: str,
+        now: datetime,
+    ) -> Feedback | None:
+        """Record what a desk member said of an outbox alert (with the alert
+        as it was); None if no such alert."""
+        ...
+
+    def feedback(
+        self,
+        kinds: Sequence[FeedbackKind],
+        *,
+        limit: int = 200,
+        alert_id: int | None = None,
+    ) -> list[Feedback]:
+        """Feedback of the given kinds (on one alert, if given), newest first."""
         ...
 
 
@@ -349,6 +423,7 @@ class Store(
     OutboxReview,
     Incidents,
     Silences,
+    Threads,
     Stories,
     ListSnapshots,
     Maintenance,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from monitor.domain.alert import Story, Target
+from monitor.domain.alert import StoryThread, Target
 from monitor.domain.feed import PruneReport, Validators
 from monitor.domain.poll import PollOutcome
 from monitor.store.ports import Store
@@ -36,8 +36,8 @@ def test_prune_forgets_what_is_older_than_the_cutoff_but_a_feeds_latest_document
         folded=[(alert_for(item("x")), Target("#desk"), "flood")],
     )
     store.commit_poll(folded, now=NOW)
-    story = Story(0, "r", "#desk", None, None, "t", sent_id, "p1")
-    store.add_story(story, now=NOW)
+    story = StoryThread(0, "r", "#desk", None, None, "t", sent_id, "p1")
+    store.add_thread(story, now=NOW)
     store.open_incident(feed="f", kind="silent", since=NOW, detail="", alerts=[], now=NOW)
     store.open_incident(feed="quiet", kind="silent", since=NOW, detail="", alerts=[], now=NOW)
     (closed, _) = store.open_incidents()
@@ -49,7 +49,7 @@ def test_prune_forgets_what_is_older_than_the_cutoff_but_a_feeds_latest_document
     assert store.unseen("f", [gone, kept]) == [gone]
     assert store.unseen("quiet", [item("quiet-1", feed="quiet")]) == [], "its latest document"
     assert [e.id for e in store.outbox(["pending", "sent", "silenced"])] == [pending_id]
-    assert store.recent_stories(rule_id="r", channel="#desk", since=NOW - DAY) == []
+    assert store.recent_threads(rule_id="r", channel="#desk", since=NOW - DAY) == []
     assert [i.feed for i in store.open_incidents()] == ["quiet"]
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.domain.alert import Silence, Target
+from monitor.domain.alert import Silence, SilenceScope, Target
 from monitor.domain.feed import Validators
 from monitor.domain.poll import PollOutcome
 from monitor.domain.severity import Severity
@@ -130,7 +130,9 @@ def test_an_uncertain_attempt_stays_uncertain_until_sent(store: Store) -> None:
 
 def test_a_silenced_alert_is_settled_with_the_silence_named(store: Store) -> None:
     (alert_id,) = queued(store, 1)
-    silence = Silence(7, "r", NOW + timedelta(hours=1), "maintenance window", NOW)
+    silence = Silence(
+        7, SilenceScope(rule_id="r"), NOW + timedelta(hours=1), "maintenance window", NOW, "ops"
+    )
     store.mark_silenced(alert_id, now=NOW, silence=silence)
     assert store.due_alerts(LATER, limit=10) == []
     (entry,) = store.outbox(["silenced"])

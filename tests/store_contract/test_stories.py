@@ -1,55 +1,111 @@
-"""Stories: a thread's parent, with the references its sink gave, and its sources."""
+"""Stories across feeds: written with a poll's alerts, read back with their
+members, kept across restarts, pruned with their members."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from monitor.domain.alert import Story
+from monitor.domain.alert import Target
+from monitor.domain.feed import Validators
+from monitor.domain.poll import PollOutcome
+from monitor.domain.severity import Severity
+from monitor.domain.story import Story, StoryMember, StoryUpdate
 from monitor.store.ports import Store
-from tests.store_contract.records import LATER, NOW, queued
+from tests.store_contract.conftest import OpenStore
+from tests.store_contract.records import LATER, NOW, URL, alert_for, item
 
 
-def story(parent_alert_id: int, *, rule_id: str = "r", channel: str = "#desk", ref: str) -> Story:
-    return Story(
-        id=0,
-        rule_id=rule_id,
-        channel=channel,
-        channel_ref="C1",
-        link="https://x/story",
-        title="Story",
-        parent_alert_id=parent_alert_id,
-        parent_ref=ref,
+def member(key: str, publisher: str | None, *, feed: str = "f") -> StoryMember:
+    return StoryMember(
+        item_identity=f"guid:urn:{key}",
+        feed=feed,
+        publisher=publisher,
+        link=f"https://news.example/{key}",
+        title=f"Headline {key}",
+        seen_at=NOW,
+        text={"words": [key]},
     )
 
 
-def test_a_story_round_trips_with_its_refs_and_counts_its_sources(store: Store) -> None:
-    (parent,) = queued(store, 1)
-    store.add_story(story(parent, ref="p1"), now=NOW)
-    (found,) = store.recent_stories(rule_id="r", channel="#desk", since=NOW)
-    assert found.id > 0
-    assert found == Story(
-        id=found.id,
-        rule_id="r",
-        channel="#desk",
-        channel_ref="C1",
-        link="https://x/story",
-        title="Story",
-        parent_alert_id=parent,
-        parent_ref="p1",
-        sources=1,
+STORY = Story(
+    key="s1",
+    rule_id="r",
+    title="Headline a",
+    severity=Severity.WARNING,
+    first_seen_at=NOW,
+    last_seen_at=NOW,
+    sources=("Outlet A",),
+)
+
+
+def poll(store: Store, updates: list[StoryUpdate], keys: list[str], *, feed: str = "f") -> int:
+    alerts = [replace(alert_for(item(key, feed=feed)), story="s1") for key in keys]
+    return store.commit_poll(
+        PollOutcome(
+            feed=feed,
+            url=URL + feed,
+            items=[],
+            alerts=[(a, Target("#desk")) for a in alerts],
+            validators=Validators(),
+            stories=updates,
+        ),
+        now=NOW,
     )
-    assert store.add_source(found.id, now=LATER) == 2
-    assert store.add_source(found.id, now=LATER) == 3
-    (found,) = store.recent_stories(rule_id="r", channel="#desk", since=NOW)
-    assert found.sources == 3
 
 
-def test_recent_stories_are_a_rules_in_a_channel_since_a_time_newest_first(store: Store) -> None:
-    ids = queued(store, 4)
-    store.add_story(story(ids[0], ref="old"), now=NOW - timedelta(hours=2))
-    store.add_story(story(ids[1], ref="p1"), now=NOW)
-    store.add_story(story(ids[2], ref="p2"), now=LATER)
-    store.add_story(story(ids[3], rule_id="other", ref="p3"), now=LATER)
-    store.add_story(story(ids[3], channel="#else", ref="p4"), now=LATER)
-    found = store.recent_stories(rule_id="r", channel="#desk", since=NOW - timedelta(hours=1))
-    assert [s.parent_ref for s in found] == ["p2", "p1"]
+def test_a_story_is_written_with_its_alert_and_read_back_with_its_members(store: Store) -> None:
+    poll(store, [StoryUpdate(STORY, (member("a", "Outlet A"),))], ["a"])
+    (found,) = store.recent_stories(rule_id="r", since=NOW - timedelta(hours=1))
+    assert found == replace(STORY, members=(member("a", "Outlet A"),))
+    assert store.story("s1") == found
+    assert store.story("nope") is None
+    (entry,) = store.outbox(["pending"])
+    assert entry.alert.story == "s1"
+
+
+def test_a_later_source_joins_and_the_story_keeps_across_a_restart(
+    open_store: OpenStore,
+) -> None:
+    first = open_store()
+    poll(first, [StoryUpdate(STORY, (member("a", "Outlet A"),))], ["a"])
+    first.close()
+    again = open_store()
+    joined = replace(STORY, sources=("Outlet A", "Outlet B"), last_seen_at=LATER)
+    poll(again, [StoryUpdate(joined, (member("b", "Outlet B", feed="g"),))], ["b"], feed="g")
+    found = again.story("s1")
+    assert found is not None
+    assert found.sources == ("Outlet A", "Outlet B") and found.last_seen_at == LATER
+    assert [m.item_identity for m in found.members] == ["guid:urn:a", "guid:urn:b"]
+    assert again.recent_stories(rule_id="r", since=LATER) == [found]
+    assert again.recent_stories(rule_id="other", since=NOW) == []
+
+
+def test_an_escalation_is_kept_once_and_old_stories_are_pruned(store: Store) -> None:
+    escalated = replace(STORY, severity=Severity.CRITICAL, escalated_at=NOW)
+    poll(store, [StoryUpdate(escalated, (member("a", "Outlet A"),))], ["a"])
+    later = replace(escalated, escalated_at=LATER, last_seen_at=LATER)
+    poll(store, [StoryUpdate(later, ())], [])
+    found = store.story("s1")
+    assert found is not None and found.escalated_at == NOW
+    store.prune(LATER + timedelta(days=1))
+    assert store.story("s1") is None
+    assert store.recent_stories(rule_id="r", since=NOW - timedelta(days=1)) == []
+
+
+def test_feedback_is_recorded_with_the_alert_as_it_was_and_read_by_kind_and_alert(
+    store: Store,
+) -> None:
+    poll(store, [StoryUpdate(STORY, (member("a", "Outlet A"),))], ["a", "b"])
+    first, second = (e.id for e in store.outbox(["pending"]))
+    said = store.record_feedback(
+        "false-alarm", alert_id=first, user_id="U1", user_name="ana", now=NOW
+    )
+    assert said is not None and said.alert.item_identity == "guid:urn:a"
+    store.record_feedback("acknowledged", alert_id=second, user_id="U2", user_name="bo", now=LATER)
+    assert store.record_feedback("muted", alert_id=999, user_id="U", user_name="x", now=NOW) is None
+    assert [f.user_name for f in store.feedback(["false-alarm", "acknowledged"])] == ["bo", "ana"]
+    assert [f.kind for f in store.feedback(["false-alarm"])] == ["false-alarm"]
+    assert [
+        f.user_name for f in store.feedback(["acknowledged", "false-alarm"], alert_id=first)
+    ] == ["ana"]

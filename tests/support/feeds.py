@@ -15,6 +15,8 @@ class Entry:
     guid: str | None = None
     summary: str = ""
     published: datetime | None = None
+    source: str | None = None
+    """The outlet, as an RSS <source> element names it (Google News style)."""
 
 
 def _when(value: datetime) -> str:
@@ -35,6 +37,9 @@ def rss(
             fields.append(f"<description>{escape(e.summary)}</description>")
         if e.published:
             fields.append(f"<pubDate>{_when(e.published)}</pubDate>")
+        if e.source:
+            outlet = "https://" + "".join(c for c in e.source.lower() if c.isalnum()) + ".example/"
+            fields.append(f'<source url="{outlet}">{escape(e.source)}</source>')
         parts.append("<item>" + "".join(fields) + "</item>")
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'

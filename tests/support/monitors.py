@@ -57,8 +57,10 @@ class MonitorMaker:
         api_url: str | None = None,
         extra: str = "",
         slack_extra: str = "",
+        stories: str = "hold = {}",
     ) -> Monitor:
-        """A monitor polling ``feeds`` (by default one, "news"), posting to ``api_url``."""
+        """A monitor polling ``feeds`` (by default one, "news"), posting to
+        ``api_url``; ``stories``: its [stories] table (by default nothing is held)."""
         specs = feeds or [FeedSpec("news", self.feed_server.url("/news"))]
         path = write_config(
             self.tmp_path,
@@ -66,6 +68,7 @@ class MonitorMaker:
             slack_api_url=api_url or self.slack_api_url,
             extra=extra,
             slack_extra=slack_extra,
+            stories=stories,
         )
         monitor = build_monitor(
             load_config(path),

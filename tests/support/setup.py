@@ -52,8 +52,13 @@ def write_config(
     rules_dir: Path = SHIPPED_RULES,
     extra: str = "",
     slack_extra: str = "",
+    stories: str = "hold = {}",
 ) -> Path:
-    """A config.toml in ``directory`` using the shipped rules unless told otherwise."""
+    """A config.toml in ``directory`` using the shipped rules unless told otherwise.
+
+    ``stories``: the [stories] table; by default no story waits for more
+    sources before it is posted, so that a test sees its alerts at the
+    first delivery (tests of the hold give their own)."""
     lines = [
         "[state]",
         'path = "state/monitor.db"',
@@ -88,6 +93,7 @@ def write_config(
             lines.append(f'type = "{feed.type}"')
         if feed.probe_url is not None:
             lines.append(f'probe_url = "{feed.probe_url}"')
+    lines += ["[stories]", stories]  # last: ``extra`` may add keys to [delivery]
     path = directory / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

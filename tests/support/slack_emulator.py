@@ -7,6 +7,13 @@ letting the real client speak real HTTP do tests see those as production will.
 
 Point a client at it with ``WebClient(token=emulator.token, base_url=emulator.base_url)``.
 
+Interactivity: :meth:`SlackEmulator.click` clicks a button of a posted
+message as a person in Slack would: Slack's ``block_actions`` request for
+that message and button, signed with the app's signing secret and posted
+to the app's Request URL (see tests.support.slack_interactivity); other
+helpers send the same click with a bad signature, none, or an action the
+message has no button for.
+
 Request encoding, as used by slack-sdk 3.x (all requests are POSTs to ``/api/<method>``):
 ``chat.postMessage`` and ``chat.update`` send JSON bodies; ``auth.test``,
 ``conversations.history``, ``conversations.replies`` and ``chat.getPermalink`` send
@@ -32,13 +39,30 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.support.feed_server import LoopbackHandler, LoopbackServer
+from tests.support.slack_interactivity import (
+    DESK_MEMBER,
+    ActionAnswer,
+    SlackUser,
+    block_actions,
+    buttons_of,
+    send_interaction,
+)
 
-__all__ = ["Fault", "PostedMessage", "SlackEmulator", "UpdateRecord"]
+__all__ = [
+    "DESK_MEMBER",
+    "ActionAnswer",
+    "Fault",
+    "PostedMessage",
+    "SlackEmulator",
+    "SlackUser",
+    "UpdateRecord",
+]
 
 BOT_USER_ID = "U0WATCHBOT"
 BOT_ID = "B0WATCHBOT"
@@ -335,6 +359,99 @@ class SlackEmulator(LoopbackServer):
                     f"got {len(arrived)}: {arrived}; calls: {[c[0] for c in self._calls]}"
                 )
             return list(self._messages)
+
+    def message(self, channel: str, ts: str) -> PostedMessage:
+        """The message ``ts`` of ``channel`` as it stands now (after its updates)."""
+        with self._cond:
+            index = self._find(channel, ts)
+            assert index is not None, f"no message {ts} in {channel}"
+            return self._messages[index]
+
+    def wait_for_updates(self, count: int, timeout: float = 10.0) -> list[UpdateRecord]:
+        """Block until at least ``count`` chat.update calls succeeded; return them all."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._updates) >= count, timeout):
+                raise AssertionError(
+                    f"expected at least {count} chat.update call(s) within {timeout}s, "
+                    f"got {len(self._updates)}; calls: {[c[0] for c in self._calls]}"
+                )
+            return list(self._updates)
+
+    # -- interactivity: a person clicking -----------------------------------------------
+
+    def click(
+        self,
+        message: PostedMessage,
+        action_id: str,
+        *,
+        url: str,
+        secret: str,
+        user: SlackUser = DESK_MEMBER,
+        at: datetime | None = None,
+    ) -> ActionAnswer:
+        """Click the button ``action_id`` of ``message`` as it stands now:
+        Slack's block_actions request, signed with ``secret`` at ``at``
+        (default: now), POSTed to ``url``. Fails if the message has no such button."""
+        return send_interaction(
+            url, self.interaction(message, action_id, user), secret=secret, at=at
+        )
+
+    def click_with_bad_signature(
+        self, message: PostedMessage, action_id: str, *, url: str, at: datetime | None = None
+    ) -> ActionAnswer:
+        """The same click, with a signature that is not the secret's."""
+        payload = self.interaction(message, action_id, DESK_MEMBER)
+        return send_interaction(url, payload, secret="x", at=at, signed_as="v0=" + "0" * 64)
+
+    def click_unsigned(self, message: PostedMessage, action_id: str, *, url: str) -> ActionAnswer:
+        """The same click, with no signature headers at all."""
+        return send_interaction(url, self.interaction(message, action_id, DESK_MEMBER), secret=None)
+
+    def click_unknown_action(
+        self,
+        message: PostedMessage,
+        *,
+        url: str,
+        secret: str,
+        action_id: str = "monitor.escalate",
+        at: datetime | None = None,
+    ) -> ActionAnswer:
+        """A well-signed click on an action the message has no button for,
+        carrying the value of its first button."""
+        with self._cond:
+            current = self._current(message)
+            first = next(iter(buttons_of(current.blocks).values()), {"value": "1"})
+            payload = self._interaction_payload(
+                current, {**first, "action_id": action_id}, DESK_MEMBER
+            )
+        return send_interaction(url, payload, secret=secret, at=at)
+
+    def interaction(self, message: PostedMessage, action_id: str, user: SlackUser) -> JsonDict:
+        """The block_actions payload of a click on ``action_id`` of the message as it stands now."""
+        with self._cond:
+            current = self._current(message)
+            buttons = buttons_of(current.blocks)
+            assert action_id in buttons, (
+                f"message {current.ts} has no button {action_id!r}; it has {sorted(buttons)}"
+            )
+            return self._interaction_payload(current, buttons[action_id], user)
+
+    def _current(self, message: PostedMessage) -> PostedMessage:
+        index = self._find(message.channel, message.ts)
+        assert index is not None, f"no message {message.ts} in {message.channel}"
+        return self._messages[index]
+
+    def _interaction_payload(
+        self, message: PostedMessage, button: JsonDict, user: SlackUser
+    ) -> JsonDict:
+        return block_actions(
+            message=self._to_json(message),
+            channel=message.channel,
+            button=button,
+            user=user,
+            team_id=TEAM_ID,
+            response_url=f"{self.origin}/actions/{message.ts}",
+        )
 
     # -- request handling (called from handler threads) --------------------------------
 

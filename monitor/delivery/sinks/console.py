@@ -21,8 +21,10 @@ def console_line(alert: AlertPost, channel: str | None = None) -> str:
     when = alert.published.strftime("%Y-%m-%dT%H:%MZ") if alert.published else "-"
     link = alert.link or "(no link)"
     where = f" -> {channel}" if channel else ""
+    publisher = alert.shown_publisher
+    source = f"{publisher} via {alert.feed}" if publisher else alert.feed
     return (
-        f"ALERT {alert.severity.value.upper():<8} {alert.rule_id} [{alert.feed}] {when} "
+        f"ALERT {alert.severity.value.upper():<8} {alert.rule_id} [{source}] {when} "
         f"{truncate(alert.title, 200)} <{link}>{where}"
     )
 

@@ -22,6 +22,7 @@ from monitor.store.sqlite.rows import (
     record_folded,
     ts,
 )
+from monitor.store.sqlite.stories import write_stories
 
 HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 """UPDATE ... RETURNING came with SQLite 3.35; older ones (Debian 11,
@@ -114,6 +115,7 @@ class SQLiteFeedStates(SQLiteCore):
             record_folded(db, outcome.folded, stamp)
             if outcome.list_update is not None:
                 write_list_update(db, outcome.list_update, stamp)
+            write_stories(db, outcome.stories, stamp)
             db.execute(
                 "INSERT INTO feeds (name, url, etag, last_modified, first_success_at, last_success_at, "
                 "last_polled_at, consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, 0) "

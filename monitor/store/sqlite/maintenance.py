@@ -34,7 +34,13 @@ class SQLiteMaintenance(SQLiteCore):
                 "DELETE FROM alerts WHERE status IN ('sent', 'silenced') AND created_at < ?",
                 (stamp,),
             ).rowcount
-            stories = db.execute("DELETE FROM stories WHERE last_at < ?", (stamp,)).rowcount
+            stories = db.execute("DELETE FROM story_threads WHERE last_at < ?", (stamp,)).rowcount
+            db.execute(
+                "DELETE FROM story_members WHERE story_key IN "
+                "(SELECT key FROM stories WHERE last_seen_at < ?)",
+                (stamp,),
+            )
+            db.execute("DELETE FROM stories WHERE last_seen_at < ?", (stamp,))
             db.execute("DELETE FROM listing_events WHERE recorded_at < ?", (stamp,))
             incidents = db.execute(
                 "DELETE FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?", (stamp,)

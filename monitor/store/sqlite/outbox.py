@@ -19,7 +19,7 @@ from monitor.domain.alert import OutboxEntry, RoutedAlert, Silence
 from monitor.domain.kinds import OutboxStatus
 from monitor.store.claims import claim_owner_gone
 from monitor.store.sqlite.core import SQLiteCore
-from monitor.store.sqlite.rows import outbox_entry, queue, ts
+from monitor.store.sqlite.rows import dt, outbox_entry, queue, ts
 
 log = logging.getLogger("monitor.store")
 
@@ -161,6 +161,15 @@ class SQLiteOutbox(SQLiteCore):
                 "last_error = ? WHERE id = ?",
                 (ts(now), f"silenced by silence {silence.id}: {silence.reason}", alert_id),
             )
+
+    def story_waits(self, story_key: str, channel: str, *, before_id: int) -> datetime | None:
+        """When the earliest unsent earlier alert of the story in the channel is due."""
+        rows = self._query(
+            "SELECT MIN(next_attempt_at) FROM alerts WHERE story_key = ? AND channel = ? "
+            "AND id < ? AND status = 'pending' AND attempts = 0",
+            (story_key, channel, before_id),
+        )
+        return dt(rows[0][0]) if rows and rows[0][0] else None
 
     def top_level_posts(self, channel: str, since: datetime) -> int:
         """Top-level posts to a channel since a time; a roll-up counts once."""

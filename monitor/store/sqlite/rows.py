@@ -94,7 +94,7 @@ def feed_state(row: sqlite3.Row) -> FeedState:
 _INSERT_ALERT = (
     "INSERT OR IGNORE INTO alerts (rule_id, item_identity, item_link, feed, severity, "
     "payload, created_at, next_attempt_at, channel, mentions, digest, status, sent_at, "
-    "last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "last_error, story_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -110,13 +110,14 @@ def _alert_row(
         alert.severity.value,
         alert.to_json(),
         stamp,
-        stamp,
+        ts(target.not_before) if target.not_before and folded_because is None else stamp,
         target.channel,
         json.dumps(list(target.mentions)) if folded_because is None else "[]",
         target.digest if folded_because is None else None,
         "pending" if folded_because is None else "silenced",
         None if folded_because is None else stamp,
         folded_because,
+        alert.story,
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from monitor.errors import StateError
 from monitor.store.sqlite.rows import ts
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -173,6 +173,62 @@ CREATE TABLE listing_events (
     UNIQUE (source, publication, change, key)
 );
 CREATE INDEX listing_events_recent ON listing_events (change, recorded_at);
+""",
+    # Version 7: stories of their own (issue 17). What was a story (the
+    # thread of a rule's first alert in a channel) becomes a story's thread,
+    # and a story is one event across feeds: its members (the items, with
+    # what clustering compares), its independent sources, its best title.
+    # An alert names its story by a key derived from the story's first item,
+    # so a poll redone after a crash finds the same key.
+    7: """
+ALTER TABLE stories RENAME TO story_threads;
+DROP INDEX stories_recent;
+CREATE INDEX story_threads_recent ON story_threads (rule_id, channel, first_at);
+ALTER TABLE story_threads ADD COLUMN story_key TEXT;
+CREATE TABLE stories (
+    key TEXT PRIMARY KEY,
+    rule_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    sources TEXT NOT NULL DEFAULT '[]',
+    official INTEGER NOT NULL DEFAULT 0,
+    escalated_at TEXT
+);
+CREATE INDEX stories_recent ON stories (rule_id, last_seen_at);
+CREATE TABLE feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL
+        CHECK (kind IN ('acknowledged', 'muted', 'false-alarm', 'not-relevant')),
+    alert_id INTEGER NOT NULL,
+    story_key TEXT,
+    rule_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    at TEXT NOT NULL,
+    alert TEXT NOT NULL
+);
+CREATE INDEX feedback_by_kind ON feedback (kind, id);
+CREATE INDEX feedback_by_alert ON feedback (alert_id);
+ALTER TABLE silences ADD COLUMN story_key TEXT;
+ALTER TABLE silences ADD COLUMN feed TEXT;
+ALTER TABLE silences ADD COLUMN severity TEXT;
+ALTER TABLE silences ADD COLUMN keyword TEXT;
+ALTER TABLE silences ADD COLUMN author TEXT;
+ALTER TABLE silences ADD COLUMN ended_notice_at TEXT;
+CREATE TABLE story_members (
+    story_key TEXT NOT NULL,
+    item_identity TEXT NOT NULL,
+    feed TEXT NOT NULL,
+    publisher TEXT,
+    link TEXT,
+    title TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (story_key, item_identity)
+);
+ALTER TABLE alerts ADD COLUMN story_key TEXT;
 """,
 }
 

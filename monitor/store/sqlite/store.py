@@ -1,7 +1,7 @@
 """SQLiteStore: every port of the state store, on one SQLite database (WAL).
 
 Composed of mixins, one per port (monitor.store.sqlite.feeds, .seen,
-.outbox, .incidents, .silences, .stories, .lists, .maintenance), each a
+.outbox, .incidents, .silences, .threads, .stories, .lists, .maintenance), each a
 subclass of SQLiteCore: they share one connection, one lock and one transaction
 discipline, so a poll's commit can touch the feeds, seen and alerts tables
 atomically. Mixins keep each port's SQL in its own module without a layer
@@ -18,6 +18,7 @@ from monitor.store.sqlite.outbox import SQLiteOutbox, SQLiteOutboxReview
 from monitor.store.sqlite.seen import SQLiteSeenItems
 from monitor.store.sqlite.silences import SQLiteSilences
 from monitor.store.sqlite.stories import SQLiteStories
+from monitor.store.sqlite.threads import SQLiteThreads
 
 
 class SQLiteStore(
@@ -27,6 +28,7 @@ class SQLiteStore(
     SQLiteOutboxReview,
     SQLiteIncidents,
     SQLiteSilences,
+    SQLiteThreads,
     SQLiteStories,
     SQLiteListSnapshots,
     SQLiteMaintenance,
