@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from monitor.redact import Redactor
 
-SECRET_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
+SECRET_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SLACK_SIGNING_SECRET")
 
 _feed_secrets = Redactor()
 """Hides the secrets of the config's feed URLs (by their shape until a

@@ -137,3 +137,10 @@ def test_the_notice_names_the_silence_its_scope_author_and_what_it_held_back() -
     assert notice.item_identity == ended_notice(ended, 0, NOW + timedelta(days=1)).item_identity, (
         "one identity per silence: the outbox takes its notice once"
     )
+
+
+def test_the_monitors_own_alerts_are_covered_only_by_a_scope_naming_their_rule() -> None:
+    failing = replace(ALERT, rule_id="ops.feed-failing", severity=Severity.WARNING)
+    assert not silence_covers(SilenceScope(feed=failing.feed), failing)
+    assert not silence_covers(SilenceScope(severity=Severity.WARNING), failing)
+    assert silence_covers(SilenceScope(rule_id="ops.feed-failing"), failing)

@@ -157,3 +157,64 @@ def test_a_warning_story_waits_for_sources_and_corroboration_escalates_it_once(
     monitor.poll_all()
     monitor.deliver_due()
     assert len(slack_emulator.top_level("#watch-desk")) == 2
+
+
+def test_a_critical_report_joining_a_held_story_is_posted_at_once_with_its_story(
+    make_monitor: MonitorMaker,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,
+) -> None:
+    for name in ("outlet-a", "outlet-b", "outlet-c"):
+        feed_server.set(f"/{name}", rss([]))
+    monitor = make_monitor(feeds(feed_server), stories='hold = { warning = "3m" }')
+    monitor.poll_all()
+    clock.advance(minutes=5)
+    feed_server.set("/outlet-a", rss([entry(clock, "outlet-a", 1, REPORTED[0], LEDES[0])]))
+    monitor.poll_all()
+    monitor.deliver_due()
+    assert slack_emulator.messages == []
+
+    # A confirmed report of the same event: critical, never delayed.
+    clock.advance(minutes=1)
+    confirmed = "Ukraine confirms North Korean troops killed in Kursk assault"
+    feed_server.set("/outlet-b", rss([entry(clock, "outlet-b", 1, confirmed, LEDES[1])]))
+    monitor.poll_all()
+    monitor.deliver_due()
+    monitor.deliver_due()  # the raise waits one step for the story's first, released at once
+    clock.advance(seconds=6)
+    monitor.deliver_due()
+    top = slack_emulator.top_level("#watch-desk")
+    assert [m.text.split(":")[0] for m in top] == ["WARNING", "CRITICAL"], (
+        "the held first alert, released, then the raise, at the top and in that order"
+    )
+    assert "a later report is critical" in str(top[-1].blocks)
+
+
+def test_a_lost_answer_for_a_storys_first_alert_still_gives_one_top_level_post(
+    make_monitor: MonitorMaker,
+    feed_server: FeedServer,
+    slack_emulator: SlackEmulator,
+    clock: FakeClock,
+) -> None:
+    from tests.support.slack_emulator import Fault
+
+    for name in ("outlet-a", "outlet-b", "outlet-c"):
+        feed_server.set(f"/{name}", rss([]))
+    monitor = make_monitor(feeds(feed_server))
+    monitor.poll_all()
+    clock.advance(minutes=5)
+    feed_server.set("/outlet-a", rss([entry(clock, "outlet-a", 1, *WORDINGS[0])]))
+    monitor.poll_all()
+    # Slack takes the post, but its answer comes after the client gave up.
+    slack_emulator.queue_faults("chat.postMessage", Fault.accept_then_hang(4))
+    monitor.deliver_due()
+    clock.advance(minutes=1)
+    feed_server.set("/outlet-b", rss([entry(clock, "outlet-b", 1, *WORDINGS[1])]))
+    monitor.poll_all()
+    clock.advance(minutes=5)
+    monitor.deliver_due()
+    monitor.deliver_due()
+    (parent,) = slack_emulator.top_level("#watch-desk")
+    replies = [m for m in slack_emulator.messages if m.thread_ts == parent.ts]
+    assert len(replies) == 1, "the second outlet waited for the first, then joined its thread"

@@ -89,7 +89,10 @@ def test_one_event_from_three_publishers_is_one_story_and_another_event_another(
     placed = place(items)
     keys = [a.story for a in placed.alerts]
     assert keys[0] == keys[1] != keys[2]
-    assert placed.leads == {"guid:wire:1", "guid:wire:3"}
+    assert placed.leads == {
+        ("dprk-troops-combat", "guid:wire:1"),
+        ("dprk-troops-combat", "guid:wire:3"),
+    }
     assert keys[0] == story_key("dprk-troops-combat", "guid:wire:1")
     by_key = {u.story.key: u for u in placed.updates}
     assert by_key[keys[0]].story.sources == ("Outlet A", "Outlet B")
@@ -143,4 +146,24 @@ def test_a_story_older_than_the_window_is_not_joined() -> None:
     (update,) = place([month_ago]).updates
     stored = replace(update.story, members=update.new_members)
     placed = place([item(2, *EVENT[1], publisher="Outlet B")], [stored])
-    assert placed.leads == {"guid:wire:2"}, "a look-alike a month later is another event"
+    assert placed.leads == {("dprk-troops-combat", "guid:wire:2")}, (
+        "a look-alike a month later is another event"
+    )
+
+
+def test_a_party_an_official_list_added_confirms_the_story() -> None:
+    rule = {"dprk-troops-combat": Escalation(Severity.CRITICAL, official=True)}
+    it = item(1, *EVENT[0], publisher="Outlet A")
+    listed = replace(
+        alert(it), details=("EXAMPLE CO.: listed on the OFAC SDN List on 2026-12-01 under X",)
+    )
+    placed = assign_stories(
+        [listed],
+        {it.identity: it},
+        {},
+        official_feeds=frozenset(),
+        escalations=rule,
+        now=NOW,
+    )
+    (update,) = placed.updates
+    assert update.story.official

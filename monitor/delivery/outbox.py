@@ -310,6 +310,7 @@ class Deliverer:
         if found is None:
             return False
         self._ledger.sent([entry], found, destination=self.sink.destination)
+        self._threads.record(threads, entry, None, found)  # a story's thread begins there
         report.sent += 1
         log.info(
             "alert %d was already in %s (its answer was lost); not posting it again",

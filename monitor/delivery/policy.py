@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from monitor.delivery.ports import RoutingSettings
 from monitor.domain.alert import Alert, OutboxEntry, Silence, SilenceScope, StoryThread, Target
+from monitor.domain.ops import is_ops_alert
 from monitor.domain.severity import Severity
 from monitor.text import fold_for_matching
 
@@ -87,8 +88,13 @@ def silence_covers(scope: SilenceScope, alert: Alert) -> bool:
     """Whether every field the scope gives matches the alert: its rule,
     story, feed, severity (exactly, not "at least"), and the keyword as a
     phrase of the title or of the summary, both folded (case, accents and
-    punctuation aside). A scope that gives nothing covers nothing."""
+    punctuation aside). A scope that gives nothing covers nothing. The
+    monitor's own alerts (a feed failing, a silence ended) are covered only
+    by a scope naming their rule: silencing a feed's news must not hide
+    that the feed went blind."""
     if scope == SilenceScope():
+        return False
+    if is_ops_alert(alert) and scope.rule_id != alert.rule_id:
         return False
     return (
         (scope.rule_id is None or scope.rule_id == alert.rule_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from monitor.delivery.message import AlertPost, entry_post
@@ -26,6 +26,7 @@ from monitor.store.ports import Outbox, Stories, Threads
 log = logging.getLogger("monitor")
 
 STORY_WAIT_STEP = timedelta(seconds=5)
+THREADS_EVER = datetime(1970, 1, 1, tzinfo=UTC)
 """The least a story's later alert waits before it looks again for its first."""
 
 
@@ -87,8 +88,10 @@ class StoryThreads:
         the first posts at the top, the rest reply in its thread. A waiting
         alert is put back, due when the first is."""
         story = entry.alert.story
-        if story is None or is_escalation(entry.alert):
+        if story is None:
             return False
+        if self._stories.thread_of_story(story, entry.channel, since=THREADS_EVER) is not None:
+            return False  # its first is posted: the thread is there to join
         due = self._outbox.story_waits(story, entry.channel, before_id=entry.id)
         if due is None:
             return False

@@ -15,6 +15,10 @@ EntityType = Literal["entity", "individual", "vessel", "aircraft"]
 ListingChange = Literal["added", "removed", "changed"]
 """How an entry differs between two snapshots of its list."""
 
+LISTED_NOTE = ": listed on the "
+"""How a news alert's detail says an official list added a party it names
+(see monitor.pipeline.list_mentions): the list's word confirms its story."""
+
 LISTING_IDENTITY_PREFIX = "listing:"
 """How the identities of a list's items and of its publications' alerts begin."""
 

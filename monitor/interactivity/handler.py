@@ -99,6 +99,11 @@ class SlackActions:
         entry = self._store.entry(action.alert_id)
         if entry is None:
             return Refusal(400, f"unknown alert {action.alert_id}")
+        posted_as = self._store.post_ref(action.alert_id)
+        if posted_as is not None and posted_as != action.message_ref:
+            # A post from another state (restored, or started afresh) names
+            # an alert id this state gave to another alert.
+            return Refusal(400, f"alert {action.alert_id} was not posted as that message")
         refused = refusal(action, entry.alert)
         if refused is not None:
             return refused

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from monitor.domain.item import Item
-from monitor.domain.listing import EntityType, ListingEntry, RecordedListing
+from monitor.domain.listing import LISTED_NOTE, EntityType, ListingEntry, RecordedListing
 from monitor.rules.index import TermIndex
 from monitor.rules.terms import Phrase
 from monitor.rules.text import TEXT_FIELDS, Document
@@ -205,4 +205,4 @@ def _note(listing: RecordedListing) -> str:
     entry = listing.entry
     when = f" on {listing.on.isoformat()}" if listing.on else ""
     under = f" under {', '.join(entry.programs[:3])}" if entry.programs else ""
-    return f"{entry.name}: listed on the {entry.list_name}{when}{under}"
+    return f"{entry.name}{LISTED_NOTE}{entry.list_name}{when}{under}"

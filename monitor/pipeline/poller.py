@@ -252,13 +252,13 @@ class Poller(ListReading, StoryPlacing):
             asked_wait=seconds(parsed.asked_wait),
         )
         with self._story_guard(flooding.alerts):
-            routed, stories = self._in_stories(snap, flooding.alerts, new_items, now)
+            placed = self._in_stories(snap, flooding.alerts, new_items, now)
             queued = self._store.commit_poll(
                 PollOutcome(
                     feed=feed.name,
                     url=shown_url,
                     items=parsed.items,
-                    alerts=[*routed, *self._flood_notices(snap, flooding.floods, now)],
+                    alerts=[*placed.routed, *self._flood_notices(snap, flooding.floods, now)],
                     folded=[
                         (alert, target, flood.folded_reason())
                         for flood in flooding.floods
@@ -270,10 +270,11 @@ class Poller(ListReading, StoryPlacing):
                     publish_gap=gap,
                     next_poll_at=next_poll_at,
                     newest_item_at=newest_item_at((item.timestamp for item in new_items), now),
-                    stories=stories,
+                    stories=placed.updates,
                 ),
                 now=now,
             )
+            self._after_commit(placed, now)
         for alert in flooding.alerts:
             self._metrics.alerts.labels(alert.rule_id, alert.severity.value).inc()
         for flood in flooding.floods:

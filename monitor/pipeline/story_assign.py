@@ -15,16 +15,20 @@ is an alert of its own, posted once with the rule's mentions.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.domain.alert import Alert
 from monitor.domain.item import Item
+from monitor.domain.listing import LISTED_NOTE
 from monitor.domain.story import ESCALATION_PREFIX, Story, StoryMember, StoryUpdate
 from monitor.rules.compiled import Escalation
 from monitor.stories.similarity import STORY_WINDOW, StoryText, best_story, similarity
 
+COMPARED_MEMBERS = 20
+"""The members of a stored story an item is compared with: its first and
+its latest."""
 COPY_SIMILARITY = 0.99
 """A member this similar to an earlier one is a copy of it (a wire story
 republished): the same source told twice."""
@@ -36,12 +40,21 @@ class Storied:
 
     alerts: tuple[Alert, ...]
     """The alerts, each naming its story (``Alert.story``)."""
-    leads: frozenset[str]
-    """Item identities of the alerts that begin a story (posted at the top)."""
+    leads: frozenset[tuple[str, str]]
+    """(rule id, item identity) of the alerts that begin a story (posted at the top)."""
     updates: tuple[StoryUpdate, ...]
     """Each story touched, as it now stands, with its new members."""
     escalations: tuple[Alert, ...]
     """Alerts for stories corroboration raised now."""
+
+
+def member_text(member: StoryMember) -> StoryText | None:
+    """A stored member's text; None if it cannot be read (the member then
+    counts for nothing, rather than failing every poll of its rule)."""
+    try:
+        return StoryText.from_json(member.text)
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def story_key(rule_id: str, item_identity: str) -> str:
@@ -59,15 +72,17 @@ def assign_stories(
     escalations: Mapping[str, Escalation],
     now: datetime,
     window: timedelta = STORY_WINDOW,
+    texts: Callable[[StoryMember], StoryText | None] = member_text,
 ) -> Storied:
     """Place ``alerts`` (of the ``items`` by identity) in the rules' ``recent``
     stories or new ones. Alerts whose item is not in ``items`` (an official
-    list's publication) stand alone."""
+    list's publication) stand alone. ``texts`` reads a stored member's text
+    (a caller may cache them: members never change)."""
     working: dict[str, list[_Open]] = {
-        rule: [_Open.of(story) for story in stories] for rule, stories in recent.items()
+        rule: [_Open.of(story, texts) for story in stories] for rule, stories in recent.items()
     }
     placed: list[Alert] = []
-    leads: set[str] = set()
+    leads: set[tuple[str, str]] = set()
     touched: dict[str, _Open] = {}
     for alert in alerts:
         item = items.get(alert.item_identity)
@@ -86,23 +101,24 @@ def assign_stories(
         )
         stories = working.setdefault(alert.rule_id, [])
         found = best_story(text, [story.texts for story in stories], window=window)
-        official = item.feed in official_feeds
+        # An official feed tells it, or an official list added a party it names.
+        official = item.feed in official_feeds or any(LISTED_NOTE in d for d in alert.details)
         if found is None:
             story = _Open.begin(alert, member, text, official=official, now=now)
             stories.append(story)
-            leads.add(alert.item_identity)
+            leads.add((alert.rule_id, alert.item_identity))
         else:
             story = stories[found]
             story.join(member, text, official=official, now=now)
+            if alert.severity.rank > story.story.severity.rank:
+                story.raised_by = alert
         touched[story.story.key] = story
         placed.append(replace(alert, story=story.story.key))
     raised: list[Alert] = []
     for story in touched.values():
-        rule = escalations.get(story.story.rule_id)
-        if rule is not None:
-            escalation = story.escalate(rule, placed, now=now)
-            if escalation is not None:
-                raised.append(escalation)
+        escalation = story.escalate(escalations.get(story.story.rule_id), placed, now=now)
+        if escalation is not None:
+            raised.append(escalation)
     return Storied(
         alerts=tuple(placed),
         leads=frozenset(leads),
@@ -118,11 +134,21 @@ class _Open:
     story: Story
     texts: list[StoryText]
     new_members: list[StoryMember]
+    raised_by: Alert | None = None
+    """A later alert more severe than the story: the story rises to its severity."""
 
     @classmethod
-    def of(cls, story: Story) -> _Open:
-        texts = [StoryText.from_json(member.text) for member in story.members]
-        return cls(story, texts, [])
+    def of(cls, story: Story, texts: Callable[[StoryMember], StoryText | None]) -> _Open:
+        # Its first report and its latest say what a story is about; a busy
+        # story's middle adds cost, not judgement.
+        members = story.members
+        kept = (
+            members
+            if len(members) <= COMPARED_MEMBERS
+            else (members[:1] + members[-(COMPARED_MEMBERS - 1) :])
+        )
+        read = [text for text in map(texts, kept) if text is not None]
+        return cls(story, read, [])
 
     @classmethod
     def begin(
@@ -156,29 +182,39 @@ class _Open:
         self.texts.append(text)
         self.new_members.append(member)
 
-    def escalate(self, rule: Escalation, alerts: Sequence[Alert], *, now: datetime) -> Alert | None:
+    def escalate(
+        self, rule: Escalation | None, alerts: Sequence[Alert], *, now: datetime
+    ) -> Alert | None:
+        """The alert raising the story, if a more severe report joined it or
+        the rule's corroboration is reached: once per severity it rises to."""
         story = self.story
-        if story.escalated_at is not None or story.severity.rank >= rule.to.rank:
+        target, why = story.severity, ""
+        if self.raised_by is not None and self.raised_by.severity.rank > target.rank:
+            target = self.raised_by.severity
+            why = f"a later report is {target.value}"
+        if rule is not None and rule.to.rank > target.rank:
+            corroborated = (rule.sources is not None and len(story.sources) >= rule.sources) or (
+                rule.official and story.official
+            )
+            if corroborated:
+                target = rule.to
+                why = (
+                    f"confirmed by an official source and told by {len(story.sources)}"
+                    if rule.official and story.official
+                    else f"told by {len(story.sources)} independent sources"
+                )
+        if target.rank <= story.severity.rank:
             return None
-        corroborated = (rule.sources is not None and len(story.sources) >= rule.sources) or (
-            rule.official and story.official
-        )
-        if not corroborated:
-            return None
-        self.story = replace(story, severity=rule.to, escalated_at=now)
-        latest = next(a for a in reversed(alerts) if a.story == story.key)
-        why = (
-            f"confirmed by an official source and told by {len(story.sources)}"
-            if rule.official and story.official
-            else f"told by {len(story.sources)} independent sources"
-        )
+        self.story = replace(story, severity=target, escalated_at=now)
+        trigger = self.raised_by or next(a for a in reversed(alerts) if a.story == story.key)
         return replace(
-            latest,
-            severity=rule.to,
-            item_identity=f"{ESCALATION_PREFIX}{story.key}",
+            trigger,
+            severity=target,
+            item_identity=f"{ESCALATION_PREFIX}{story.key}:{target.value}",
             item_guid=None,
-            title=story.title,
-            summary=f"Raised to {rule.to.value}: {why} ({', '.join(story.sources)}).",
+            story=story.key,
+            summary=f"Raised to {target.value}: {why} ({', '.join(story.sources)}). "
+            f"The story: {story.title}",
             created_at=now,
         )
 

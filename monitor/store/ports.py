@@ -168,10 +168,22 @@ class Outbox(Protocol):
 
     def story_waits(self, story_key: str, channel: str, *, before_id: int) -> datetime | None:
         """When the earliest alert of the story in the channel queued before
-        alert ``before_id`` and not yet tried is due (held, or further back in
-        the queue); None if there is none. A later alert of a story waits for
-        it: the first posts at the top, the rest reply in its thread. One
-        being sent, or failing, is not waited for: the story is told anyway."""
+        alert ``before_id`` and still to be posted on its own is due: not yet
+        tried (held, or further back in the queue), or tried with an unknown
+        outcome (Slack may have it); None if there is none. A later alert of
+        a story waits for it: the first posts at the top, the rest reply in
+        its thread. One that failed plainly, or waits for a digest, is not
+        waited for: the story is told anyway."""
+        ...
+
+    def post_ref(self, alert_id: int) -> str | None:
+        """The sink's reference for the post that carried the alert, if it
+        gave one (a button click names the post it came from)."""
+        ...
+
+    def release_held(self, story_key: str, *, now: datetime) -> int:
+        """Make a story's held, untried alerts due ``now`` (an escalation must
+        not wait for them, nor go out before them); how many."""
         ...
 
     def top_level_posts(self, channel: str, since: datetime) -> int:

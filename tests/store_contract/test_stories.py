@@ -109,3 +109,29 @@ def test_feedback_is_recorded_with_the_alert_as_it_was_and_read_by_kind_and_aler
     assert [
         f.user_name for f in store.feedback(["acknowledged", "false-alarm"], alert_id=first)
     ] == ["ana"]
+
+
+def test_a_storys_later_alert_waits_for_an_untried_first_but_not_for_a_digest(
+    store: Store,
+) -> None:
+    def queue(key: str, target: Target) -> None:
+        alert = replace(alert_for(item(key)), story="s1")
+        store.commit_poll(
+            PollOutcome(
+                feed="f", url=URL, items=[], alerts=[(alert, target)], validators=Validators()
+            ),
+            now=NOW,
+        )
+
+    queue("a", Target("#desk", not_before=LATER))
+    queue("b", Target("#desk"))
+    first, second = (e.id for e in store.outbox(["pending"]))
+    assert store.story_waits("s1", "#desk", before_id=second) == LATER
+    assert store.story_waits("s1", "#other", before_id=second) is None
+    assert store.story_waits("s1", "#desk", before_id=first) is None
+    queue("c", Target("#digest", digest="0 8 * * *"))
+    queue("d", Target("#digest"))
+    last = max(e.id for e in store.outbox(["pending"]))
+    assert store.story_waits("s1", "#digest", before_id=last) is None, "a digest is not waited for"
+    assert store.release_held("s1", now=NOW) == 1
+    assert store.story_waits("s1", "#desk", before_id=second) == NOW

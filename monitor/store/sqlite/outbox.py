@@ -166,10 +166,25 @@ class SQLiteOutbox(SQLiteCore):
         """When the earliest unsent earlier alert of the story in the channel is due."""
         rows = self._query(
             "SELECT MIN(next_attempt_at) FROM alerts WHERE story_key = ? AND channel = ? "
-            "AND id < ? AND status = 'pending' AND attempts = 0",
+            "AND id < ? AND status = 'pending' AND digest IS NULL "
+            "AND (attempts = 0 OR uncertain = 1)",
             (story_key, channel, before_id),
         )
         return dt(rows[0][0]) if rows and rows[0][0] else None
+
+    def post_ref(self, alert_id: int) -> str | None:
+        """The sink's reference for the post that carried an alert (None: none known)."""
+        rows = self._query("SELECT delivery_ref FROM alerts WHERE id = ?", (alert_id,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def release_held(self, story_key: str, *, now: datetime) -> int:
+        """Make a story's held, untried alerts due now; how many."""
+        with self._transaction() as db:
+            return db.execute(
+                "UPDATE alerts SET next_attempt_at = ? WHERE story_key = ? AND status = 'pending' "
+                "AND attempts = 0 AND digest IS NULL AND next_attempt_at > ?",
+                (ts(now), story_key, ts(now)),
+            ).rowcount
 
     def top_level_posts(self, channel: str, since: datetime) -> int:
         """Top-level posts to a channel since a time; a roll-up counts once."""

@@ -229,6 +229,9 @@ CREATE TABLE story_members (
     PRIMARY KEY (story_key, item_identity)
 );
 ALTER TABLE alerts ADD COLUMN story_key TEXT;
+CREATE INDEX alerts_by_story ON alerts (story_key, channel) WHERE story_key IS NOT NULL;
+CREATE INDEX story_threads_by_story ON story_threads (story_key, channel)
+    WHERE story_key IS NOT NULL;
 """,
 }
 
