@@ -246,8 +246,14 @@ class Monitor:
             self.metrics.feeds.labels(status.value).set(count)
 
     def prune(self) -> PruneReport:
-        """Forget what is older than polling.seen_retention (see Store.prune)."""
-        return prune_state(self.store, self.clock() - self.config.polling.seen_retention)
+        """Forget what is older than polling.seen_retention, and archived items
+        older than archive.retention (see Store.prune)."""
+        now = self.clock()
+        return prune_state(
+            self.store,
+            now - self.config.polling.seen_retention,
+            archive_cutoff=now - self.config.archive.retention,
+        )
 
     def start(self) -> None:
         """Get ready to run under a scheduler: start the parser processes, and

@@ -18,8 +18,10 @@ from typing import TypeAlias
 
 from monitor import __version__
 from monitor.commands import checking, delivery, replaying, rule_tools, running, status
+from monitor.commands.backtest import add_backtest_parser
 from monitor.commands.console import Console, ExitCode
 from monitor.commands.feedback import feedback
+from monitor.commands.search import add_search_parser
 from monitor.config import LoadedConfig, load_config
 from monitor.domain.alert import SilenceScope
 from monitor.domain.kinds import FEEDBACK_KINDS
@@ -101,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_slack_test(commands, common)
     _add_status(commands, common)
     _add_replay(commands, common)
+    add_search_parser(commands, common, configured)
+    add_backtest_parser(commands, common, configured)
     _add_test(commands, common)
     _add_eval(commands, common)
     _add_schema(commands, common)

@@ -16,7 +16,8 @@ that calls the library, with the original chained as ``__cause__``::
     │   ├── TransientDeliveryError   try again later (rate limit, 5xx, network)
     │   └── PermanentDeliveryError   not without a fix (bad message, channel, scope)
     │       └── TokenRejectedError   the token itself is refused: every delivery holds
-    └── StateError                   the state database is unusable
+    ├── StateError                   the state database is unusable
+    └── SearchError                  an archive search query is not valid
 
 Validation errors carry a list of :class:`Problem` so that ``monitor check``
 can report every mistake at once, each with its file and line.
@@ -157,3 +158,9 @@ class TokenRejectedError(PermanentDeliveryError):
 
 class StateError(MonitorError):
     """The state database cannot be opened or has an unknown schema."""
+
+
+class SearchError(MonitorError):
+    """An archive search (``monitor search``) cannot run as asked: the query
+    is not valid full-text syntax, or says nothing. The message says why and
+    how to write it."""

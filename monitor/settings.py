@@ -19,6 +19,7 @@ from monitor.cron import cron_trigger
 from monitor.domain.severity import Severity
 from monitor.pipeline.schedule import adaptive_interval
 from monitor.redact import Redactor, redact_url
+from monitor.settings_memory import ArchiveSettings, StoriesSettings, Tag
 from monitor.sources.registry import DEFAULT_TYPE, PROBING_TYPES, SOURCE_TYPES
 from monitor.sources.urls import NOT_HTTP, IPNetwork, http_url_problem, is_local_path
 from monitor.units import ByteSize, Duration, format_duration
@@ -29,7 +30,6 @@ DEFAULT_USER_AGENT = (
 )
 
 FeedName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
-Tag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
 
 
 class StateSettings(StrictModel):
@@ -191,33 +191,6 @@ class PollBounds(StrictModel):
         if value is not None and value.total_seconds() < 1:
             raise ValueError("must be at least 1s")
         return value
-
-
-class StoriesSettings(StrictModel):
-    """[stories]: one event across feeds is one story (see README, Stories)."""
-
-    hold: dict[Severity, Duration] = Field(
-        default_factory=lambda: {
-            Severity.WARNING: timedelta(minutes=3),
-            Severity.INFO: timedelta(minutes=10),
-        }
-    )
-    """How long a new story of each severity waits for more sources before it
-    is posted; a critical one never waits."""
-    official_tags: tuple[Tag, ...] = ("sanctions",)
-    """Feeds with one of these tags carry official notices: their word
-    confirms a story (see a rule's ``escalate: {official: true}``)."""
-
-    @field_validator("hold")
-    @classmethod
-    def _critical_never_waits(cls, value: dict[Severity, timedelta]) -> dict[Severity, timedelta]:
-        if value.get(Severity.CRITICAL):
-            raise ValueError("a critical alert is never held: leave critical out of stories.hold")
-        return value
-
-    def hold_for(self, severity: Severity) -> timedelta:
-        """How long a new story of ``severity`` waits before it is posted."""
-        return self.hold.get(severity, timedelta(0))
 
 
 class PollingSettings(StrictModel):
@@ -391,8 +364,19 @@ class Config(StrictModel):
     delivery: DeliverySettings = DeliverySettings()
     server: ServerSettings = ServerSettings()
     ops: OpsSettings = OpsSettings()
+    archive: ArchiveSettings = ArchiveSettings()
     feeds: tuple[FeedSettings, ...] = ()
     _disabled_feeds: tuple[FeedSettings, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _archive_within_alert_history(self) -> Config:
+        if self.archive.retention > self.polling.seen_retention:
+            raise ValueError(  # older archived items would show no alert, and backtests "add" them
+                "archive.retention may not exceed polling.seen_retention (sent alerts are "
+                f"forgotten then): {format_duration(self.archive.retention)} > "
+                f"{format_duration(self.polling.seen_retention)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_feeds(self) -> Config:

@@ -148,3 +148,9 @@ def test_a_probe_url_is_refused_on_a_feed_that_would_ignore_it(tmp_path: Path) -
     (problem,) = problems(tmp_path, probing)
     assert "probe_url is read only by feeds of type eu-fsf or ofac-sdn" in problem
     assert "a 'rss' feed would ignore it" in problem
+
+
+def test_the_archive_is_kept_no_longer_than_the_alerts_it_shows(tmp_path: Path) -> None:
+    longer = MINIMAL + '[archive]\nretention = "120d"\n'
+    (problem,) = problems(tmp_path, longer)
+    assert "archive.retention may not exceed polling.seen_retention" in problem

@@ -42,3 +42,9 @@ class PollOutcome:
     """For a list source: the snapshot and the listing events the poll accepted."""
     stories: Sequence[StoryUpdate] = ()
     """The stories the poll's alerts began or joined, as they now stand."""
+    archive: Sequence[Item] = ()
+    """The new items to keep in the archive (see monitor.domain.archive); one
+    the archive holds already for the feed is kept as first written."""
+    first_poll: bool = False
+    """The poll was the feed's first successful read at its URL (its backlog
+    baselined): the archive notes it, so a backtest judges those items alike."""

@@ -271,6 +271,8 @@ class Poller(ListReading, StoryPlacing):
                     next_poll_at=next_poll_at,
                     newest_item_at=newest_item_at((item.timestamp for item in new_items), now),
                     stories=placed.updates,
+                    archive=new_items if snap.config.archive.enabled else (),
+                    first_poll=start.first_poll,
                 ),
                 now=now,
             )

@@ -12,11 +12,14 @@ from monitor.store.ports import Maintenance
 log = logging.getLogger("monitor")
 
 
-def prune_state(store: Maintenance, cutoff: datetime) -> PruneReport:
-    """Forget what is older than ``cutoff`` (see Maintenance.prune), and log
-    what went; a state database that refuses is logged, never raised."""
+def prune_state(
+    store: Maintenance, cutoff: datetime, *, archive_cutoff: datetime | None = None
+) -> PruneReport:
+    """Forget what is older than ``cutoff`` (archived items: ``archive_cutoff``,
+    see Maintenance.prune), and log what went; a state database that refuses
+    is logged, never raised."""
     try:
-        report = store.prune(cutoff)
+        report = store.prune(cutoff, archive_cutoff=archive_cutoff)
     except StateError as exc:
         log.error("cannot prune the state database: %s", exc)
         return PruneReport()

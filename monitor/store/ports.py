@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol, Self
 
 from monitor.domain.alert import OutboxEntry, RoutedAlert, Silence, SilenceScope, StoryThread
+from monitor.domain.archive import ArchivedItem
 from monitor.domain.feed import FeedHealth, FeedState, Incident, PruneReport
 from monitor.domain.item import Item
 from monitor.domain.kinds import FeedbackKind, FeedErrorKind, IncidentKind, OutboxStatus
@@ -384,6 +385,31 @@ class ListSnapshots(Protocol):
         ...
 
 
+class Archive(Protocol):
+    """Each new item's text as a poll first read it (PollOutcome.archive,
+    written in the poll's commit), for search and backtests; pruned by age
+    (see Maintenance.prune). Each comes with the alerts it raised."""
+
+    def search(
+        self,
+        query: str,
+        *,
+        since: datetime | None = None,
+        feed: str | None = None,
+        tag: str | None = None,
+        limit: int = 50,
+    ) -> list[ArchivedItem]:
+        """Items whose title or summary match ``query`` (words, "a phrase",
+        pre*, AND / OR / NOT), first seen at or after ``since``, of one feed
+        or feed tag if given; newest first, at most ``limit``. A query that
+        is not valid raises SearchError saying how to write one."""
+        ...
+
+    def archived(self, *, since: datetime, until: datetime | None = None) -> list[ArchivedItem]:
+        """Items first seen at or after ``since`` (and before ``until``), oldest first."""
+        ...
+
+
 class Maintenance(Protocol):
     """Keeping the store: deferred writes, retention, rewrites, closing."""
 
@@ -402,10 +428,12 @@ class Maintenance(Protocol):
         never raised."""
         ...
 
-    def prune(self, cutoff: datetime) -> PruneReport:
+    def prune(self, cutoff: datetime, *, archive_cutoff: datetime | None = None) -> PruneReport:
         """Forget what is older than ``cutoff``: seen records of items that left
         their feed before it (never those in a feed's latest document), sent
-        or silenced alerts, stories and closed incidents."""
+        or silenced alerts, stories and closed incidents; and archived items
+        first seen before ``archive_cutoff`` (``archive.retention``; without
+        it, before ``cutoff``)."""
         ...
 
     def redact_stored(self, url: Callable[[str], str], text: Callable[[str], str]) -> int:
@@ -438,6 +466,7 @@ class Store(
     Threads,
     Stories,
     ListSnapshots,
+    Archive,
     Maintenance,
     Protocol,
 ):

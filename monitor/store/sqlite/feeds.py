@@ -8,6 +8,7 @@ from datetime import datetime
 from monitor.domain.feed import FeedHealth, FeedState
 from monitor.domain.kinds import FeedErrorKind
 from monitor.domain.poll import PollOutcome
+from monitor.store.sqlite.archive import write_archive
 from monitor.store.sqlite.core import SQLiteCore
 from monitor.store.sqlite.deferral import NOT_MODIFIED, after_write, applies, deferred_write
 from monitor.store.sqlite.lists import write_list_update
@@ -101,7 +102,8 @@ class SQLiteFeedStates(SQLiteCore):
         ]
 
     def commit_poll(self, outcome: PollOutcome, *, now: datetime) -> int:
-        """Seen records, queued and folded alerts, and the feed's row, in one transaction."""
+        """Seen records, archived items, queued and folded alerts, and the
+        feed's row, in one transaction."""
         stamp = ts(now)
         feed, validators = outcome.feed, outcome.validators
         self._deferred.supersede(feed)
@@ -111,6 +113,7 @@ class SQLiteFeedStates(SQLiteCore):
                 "ON CONFLICT (feed, key) DO UPDATE SET last_seen_at = excluded.last_seen_at",
                 [(feed, key, stamp, stamp) for item in outcome.items for key in item.seen_keys],
             )
+            write_archive(db, outcome, stamp)
             queued = queue(db, outcome.alerts, stamp)
             record_folded(db, outcome.folded, stamp)
             if outcome.list_update is not None:

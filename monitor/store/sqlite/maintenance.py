@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from monitor.domain.feed import PruneReport
+from monitor.store.sqlite.archive import prune_archive
 from monitor.store.sqlite.core import SQLiteCore
 from monitor.store.sqlite.rows import ts
 
@@ -16,10 +17,12 @@ from monitor.store.sqlite.rows import ts
 class SQLiteMaintenance(SQLiteCore):
     """Retention and redaction (see monitor.store.ports.Maintenance)."""
 
-    def prune(self, cutoff: datetime) -> PruneReport:
-        """Forget what is older than ``cutoff``, in one transaction."""
+    def prune(self, cutoff: datetime, *, archive_cutoff: datetime | None = None) -> PruneReport:
+        """Forget what is older than ``cutoff`` (archived items: than
+        ``archive_cutoff``, if given), in one transaction."""
         stamp = ts(cutoff)
         with self._transaction() as db:
+            prune_archive(db, ts(archive_cutoff if archive_cutoff is not None else cutoff))
             seen = 0
             # The keys of a feed's latest document carry its newest stamp and
             # are spared however old: they are still in the feed, and would

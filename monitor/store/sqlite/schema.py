@@ -16,7 +16,7 @@ from pathlib import Path
 from monitor.errors import StateError
 from monitor.store.sqlite.rows import ts
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -233,6 +233,45 @@ CREATE INDEX alerts_by_story ON alerts (story_key, channel) WHERE story_key IS N
 CREATE INDEX story_threads_by_story ON story_threads (story_key, channel)
     WHERE story_key IS NOT NULL;
 """,
+    # Version 8: the item archive (issue 18): each new item's text as a poll
+    # first read it, for search and backtests, with a full-text index (FTS5,
+    # external content: the text is stored once) that triggers keep in step.
+    # first_poll marks a first read's backlog, which that poll baselined.
+    8: """
+CREATE TABLE archive (
+    id INTEGER PRIMARY KEY,
+    feed TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    guid TEXT,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    link TEXT,
+    published TEXT,
+    updated TEXT,
+    publisher TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    first_seen_at TEXT NOT NULL,
+    first_poll INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (feed, identity)
+);
+CREATE INDEX archive_by_age ON archive (first_seen_at);
+CREATE INDEX alerts_by_item ON alerts (item_identity, feed);
+CREATE VIRTUAL TABLE archive_text USING fts5(
+    title, summary, content='archive', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER archive_text_insert AFTER INSERT ON archive BEGIN
+    INSERT INTO archive_text (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+END;
+CREATE TRIGGER archive_text_delete AFTER DELETE ON archive BEGIN
+    INSERT INTO archive_text (archive_text, rowid, title, summary)
+        VALUES ('delete', old.id, old.title, old.summary);
+END;
+CREATE TRIGGER archive_text_update AFTER UPDATE OF title, summary ON archive BEGIN
+    INSERT INTO archive_text (archive_text, rowid, title, summary)
+        VALUES ('delete', old.id, old.title, old.summary);
+    INSERT INTO archive_text (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+END;
+""",
 }
 
 IDENTITY_SUFFIX = ".id"
@@ -269,9 +308,17 @@ def lost_state(path: Path, what: str) -> StateError:
 
 
 def _run_script(db: sqlite3.Connection, script: str, now: str) -> None:
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement, {"now": now} if ":now" in statement else {})
+    # A trigger's body holds semicolons of its own: pieces are joined until
+    # SQLite says the statement is complete.
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                db.execute(statement, {"now": now} if ":now" in statement else {})
+            statement = ""
+    if statement.strip(" \n;"):
+        raise StateError(f"incomplete statement in the schema: {statement.strip()!r}")
 
 
 def migrate(db: sqlite3.Connection, path: Path, expected_id: str | None) -> str:

@@ -1,7 +1,7 @@
 """SQLiteStore: every port of the state store, on one SQLite database (WAL).
 
 Composed of mixins, one per port (monitor.store.sqlite.feeds, .seen,
-.outbox, .incidents, .silences, .threads, .stories, .lists, .maintenance), each a
+.outbox, .incidents, .silences, .threads, .stories, .lists, .archive, .maintenance), each a
 subclass of SQLiteCore: they share one connection, one lock and one transaction
 discipline, so a poll's commit can touch the feeds, seen and alerts tables
 atomically. Mixins keep each port's SQL in its own module without a layer
@@ -10,6 +10,7 @@ of forwarding methods that composed repositories would need.
 
 from __future__ import annotations
 
+from monitor.store.sqlite.archive import SQLiteArchive
 from monitor.store.sqlite.feeds import SQLiteFeedStates
 from monitor.store.sqlite.incidents import SQLiteIncidents
 from monitor.store.sqlite.lists import SQLiteListSnapshots
@@ -31,6 +32,7 @@ class SQLiteStore(
     SQLiteThreads,
     SQLiteStories,
     SQLiteListSnapshots,
+    SQLiteArchive,
     SQLiteMaintenance,
 ):
     """The state store on SQLite: open it with a path (see SQLiteCore.__init__)."""
