@@ -11,7 +11,7 @@ times each step in a fresh process, so that its peak RSS is its own:
 - whole tree: ``ElementTree.parse``, then a walk building the same entries
   (the naive baseline of the ratios);
 - stream: ``parse_sdn``, its entries consumed one by one;
-- read_list_body: the list read as a poll reads it (``DownloadedList``):
+- monitor_read: the list read as a poll reads it (``DownloadedList``):
   the body spooled to a temporary file and hashed as it arrives, then parsed
   from the file and checked whole;
 - diff: both snapshots read so, ``snapshot_digests`` of the first and
@@ -333,7 +333,7 @@ def child(step: str, paths: list[Path]) -> dict[str, Any]:
             found["entries"] = sum(1 for _ in parsed.entries)
     elif step == "whole-tree":
         found["entries"] = whole_tree_entries(paths[0])
-    elif step == "read_list_body":
+    elif step == "monitor_read":
         found["entries"] = len(read_whole(paths[0]).entries)
     else:
         lap = started
@@ -419,7 +419,7 @@ def main() -> None:
             reps = args.large_reps if args.large_reps and size > 50 else args.reps
             baseline = measure("whole-tree", [files[size]], reps)
             rows.append({"step": "whole-tree", "size_mb": size, **baseline, "baseline": baseline})
-            for step in ("stream", "read_list_body"):
+            for step in ("stream", "monitor_read"):
                 figures = measure(step, [files[size]], reps)
                 rows.append({"step": step, "size_mb": size, **figures, "baseline": baseline})
         diff = measure("diff", [files[args.diff_size], update], args.reps)
@@ -449,7 +449,7 @@ def describe(path: Path, count: int) -> str:
 
 
 LABELS = {"whole-tree": "parse: ET.parse whole tree (base)", "stream": "parse: parse_sdn streaming",
-          "read_list_body": "monitor read (spooled, checked)", "diff": "diff: read both, digests, diff"}  # fmt: skip
+          "monitor_read": "monitor read (spooled, checked)", "diff": "diff: read both, digests, diff"}  # fmt: skip
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -479,7 +479,7 @@ def target_verdicts(rows: list[dict[str, Any]], largest: int) -> list[str]:
     """The issue's targets, against the rows."""
     stream, whole = (
         next(r for r in rows if r["step"] == step and r["size_mb"] == largest)
-        for step in ("stream", "read_list_body")
+        for step in ("stream", "monitor_read")
     )
     diff = next(r for r in rows if r["step"] == "diff")
     # A poll holds the last snapshot's digests already: it reads the new

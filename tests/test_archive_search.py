@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from monitor.app import Monitor
-from monitor.cli import main
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.monitors import MonitorMaker
-from tests.support.setup import FakeClock, FeedSpec, write_config
+from tests.support.setup import FakeClock, FeedSpec, run_cli, write_config
 
 DPRK = "North Korean troops killed in Kursk, Ukraine says"
 CHINA = "US sanctions Chinese firms supplying Russia's drone makers"
@@ -28,12 +27,6 @@ BACKLOG = "North Korean troops killed near Kursk, Ukraine's army reports"
 def clock() -> FakeClock:
     """The monitor's clock near the real one: the commands judge ``--since`` by the real time."""
     return FakeClock(datetime.now(UTC).replace(microsecond=0))
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def entry(title: str, slug: str, published: datetime) -> Entry:
@@ -74,7 +67,7 @@ def test_search_finds_what_was_polled_and_says_what_alerted(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     polled(make_monitor, feed_server, clock)
-    code, out, err = run(capsys, "search", "kursk", "--config", config_of(tmp_path))
+    code, out, err = run_cli(capsys, "search", "kursk", "--config", config_of(tmp_path))
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].endswith(DPRK), "newest first: the new item before the backlog"
@@ -84,7 +77,7 @@ def test_search_finds_what_was_polled_and_says_what_alerted(
     assert lines[5].strip() == "no alert", "the first poll's backlog was baselined"
     assert err.strip() == "search: 2 items"
 
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "search", '"example united"', "--json", "--since", "1d", "--config",
         config_of(tmp_path),
     )  # fmt: skip
@@ -92,7 +85,7 @@ def test_search_finds_what_was_polled_and_says_what_alerted(
     assert (found["title"], found["feed"], found["alerted"]) == (FOOTBALL, "news", [])
     assert found["tags"] == ["news"]
 
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "search", "sanction*", "--tag", "news", "--feed", "news", "--json",
         "--config", config_of(tmp_path),
     )  # fmt: skip
@@ -105,7 +98,7 @@ def test_search_finds_what_was_polled_and_says_what_alerted(
             "channel": "#watch-desk",
         }
     ]
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "search", "kursk", "--feed", "other", "--config", config_of(tmp_path)
     )
     assert (code, out) == (0, "")
@@ -121,7 +114,7 @@ def test_a_bad_query_is_a_clear_message_and_exit_2(
     query: str,
 ) -> None:
     polled(make_monitor, feed_server, clock)
-    code, out, err = run(capsys, "search", query, "--config", config_of(tmp_path))
+    code, out, err = run_cli(capsys, "search", query, "--config", config_of(tmp_path))
     assert (code, out) == (2, "")
     assert err.startswith(f"monitor search: not a valid search query {query!r}")
     assert 'double quotes ("drone strike", "Kursk-region")' in err
@@ -132,7 +125,7 @@ def test_search_before_any_poll_says_nothing_is_archived(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path, [FeedSpec("news", "https://news.example/rss")])
-    code, out, err = run(capsys, "search", "kursk", "--config", str(config))
+    code, out, err = run_cli(capsys, "search", "kursk", "--config", str(config))
     assert (code, out) == (2, "")
     assert "nothing is archived" in err
     assert not (tmp_path / "state").exists(), "searching creates no state"
@@ -154,7 +147,7 @@ def test_retention_forgets_archived_items_and_disabled_keeps_none(
     clock.advance(days=2)
     monitor.prune()  # as `monitor run` does every hour
 
-    code, out, _ = run(capsys, "search", "kursk", "--config", config_of(tmp_path))
+    code, out, _ = run_cli(capsys, "search", "kursk", "--config", config_of(tmp_path))
     assert code == 0
     assert out.splitlines()[0].endswith("Kursk: a later report")
     assert DPRK not in out and BACKLOG not in out
@@ -163,7 +156,7 @@ def test_retention_forgets_archived_items_and_disabled_keeps_none(
     clock.advance(minutes=5)
     feed_server.set("/news", rss([entry("Kursk: archive off", "off", clock.now)]))
     off.poll_all()
-    code, out, _ = run(capsys, "search", '"archive off"', "--config", config_of(tmp_path))
+    code, out, _ = run_cli(capsys, "search", '"archive off"', "--config", config_of(tmp_path))
     assert (code, out) == (0, "")
 
 
@@ -194,11 +187,11 @@ def test_backtest_of_a_candidate_shows_added_lost_and_changed_alerts(
     before = monitor.store.outbox(["pending", "sent", "failed", "silenced"])
     candidate = write_candidate(tmp_path)
 
-    code, out, err = run(capsys, "backtest", "--config", config_of(tmp_path))
+    code, out, err = run_cli(capsys, "backtest", "--config", config_of(tmp_path))
     assert (code, out) == (0, ""), "the rules that ran change nothing, the backlog included"
     assert "2 alerts would be raised, 2 were; 0 added, 0 lost, 0 changed severity" in err
 
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys, "backtest", "--rules", str(candidate), "--since", "2d", "--config",
         config_of(tmp_path),
     )  # fmt: skip
@@ -212,7 +205,7 @@ def test_backtest_of_a_candidate_shows_added_lost_and_changed_alerts(
     assert "1 added, 1 lost, 1 changed severity" in err
     assert f"backtest: {candidate} over 4 items" in err
 
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "backtest", "football-results", "--rules", str(candidate), "--json",
         "--config", config_of(tmp_path),
     )  # fmt: skip
@@ -237,6 +230,8 @@ def test_backtest_names_an_unknown_rule(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     polled(make_monitor, feed_server, clock)
-    code, _, err = run(capsys, "backtest", "dprk-troops-comabt", "--config", config_of(tmp_path))
+    code, _, err = run_cli(
+        capsys, "backtest", "dprk-troops-comabt", "--config", config_of(tmp_path)
+    )
     assert code == 2
     assert "no rule 'dprk-troops-comabt' (did you mean 'dprk-troops-combat'?)" in err

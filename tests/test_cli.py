@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
-from tests.support.setup import ROOT, FeedSpec, write_config
+from tests.support.setup import ROOT, FeedSpec, run_cli, write_config
 from tests.support.slack_emulator import Fault, SlackEmulator
 
 NOW = datetime.now(UTC)
@@ -33,17 +32,11 @@ CHINA = Entry(
 NOISE = Entry("Football results", link="https://news.example/football", published=NOW)
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 # --- check ------------------------------------------------------------------
 
 
 def test_check_passes_on_the_bundled_config(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "--config", str(ROOT / "config.toml"))
+    code, out, _ = run_cli(capsys, "check", "--config", str(ROOT / "config.toml"))
     assert code == 0
     assert out.startswith("OK: ") and "rules: 10 rules in 10 files" in out
 
@@ -61,7 +54,7 @@ def test_check_reports_every_problem_with_file_and_line(
         encoding="utf-8",
     )
     config = write_config(tmp_path, [FeedSpec("news", "https://x.example/rss")], rules_dir=rules)
-    code, out, err = run(capsys, "check", "--config", str(config))
+    code, out, err = run_cli(capsys, "check", "--config", str(config))
     assert code == 1
     lines = out.splitlines()
     assert f"{rules}/dprk.yaml:3: unknown key 'serverity' (did you mean 'severity'?)" in lines
@@ -81,7 +74,7 @@ def test_check_flags_a_rule_scoped_to_tags_no_feed_has(
         encoding="utf-8",
     )
     config = write_config(tmp_path, [FeedSpec("news", "https://x.example/rss")], rules_dir=rules)
-    code, out, _ = run(capsys, "check", "--config", str(config))
+    code, out, _ = run_cli(capsys, "check", "--config", str(config))
     assert code == 1
     assert "rule 't' is limited to feed tags ['sanctons'] that no configured feed has" in out
 
@@ -89,7 +82,7 @@ def test_check_flags_a_rule_scoped_to_tags_no_feed_has(
 def test_check_on_invalid_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[slack]\nchanel = "#x"\n', encoding="utf-8")
-    code, out, _ = run(capsys, "check", "--config", str(config))
+    code, out, _ = run_cli(capsys, "check", "--config", str(config))
     assert code == 1
     assert f"{config}:2: unknown key 'chanel' (did you mean 'channel'?)" in out.splitlines()
 
@@ -102,7 +95,7 @@ def test_replay_json_prints_one_object_per_match(
 ) -> None:
     feed_server.set("/news", rss([DPRK, CHINA, NOISE]))
     config = write_config(tmp_path, [FeedSpec("kyiv", feed_server.url("/news"), tags=("news",))])
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys, "replay", feed_server.url("/news"), "--json", "--config", str(config)
     )
     assert code == 0
@@ -136,8 +129,8 @@ def test_replay_tag_option_lets_tag_scoped_rules_be_tried(
         rss([Entry("Additions to the Entity List", link="https://fr.example/1")]), encoding="utf-8"
     )
     config = write_config(tmp_path, [], rules_dir=rules)
-    assert run(capsys, "replay", str(feed), "--json", "--config", str(config))[1] == ""
-    code, out, _ = run(
+    assert run_cli(capsys, "replay", str(feed), "--json", "--config", str(config))[1] == ""
+    code, out, _ = run_cli(
         capsys, "replay", str(feed), "--json", "--tag", "sanctions", "--config", str(config)
     )
     assert code == 0 and json.loads(out)["rule"] == "s"
@@ -148,7 +141,7 @@ def test_replay_text_output_and_a_failing_source(
 ) -> None:
     feed_server.set("/news", rss([DPRK]))
     config = write_config(tmp_path, [])
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys,
         "replay",
         "--config",
@@ -175,7 +168,7 @@ def test_once_exit_code_and_failed_feed_list(
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     feed_server.set("/good", rss([DPRK]))
     config = write_config(tmp_path, [FeedSpec("good", feed_server.url("/good"))])
-    code, out, _ = run(capsys, "once", "--config", str(config))
+    code, out, _ = run_cli(capsys, "once", "--config", str(config))
     assert code == 0
     assert "ALERT CRITICAL dprk-troops-combat [good]" in out, "console sink without a token"
     assert "polled 1 feed: 1 read, 0 failed; 1 new alert; delivered 1" in out
@@ -184,7 +177,7 @@ def test_once_exit_code_and_failed_feed_list(
         tmp_path,
         [FeedSpec("good", feed_server.url("/good")), FeedSpec("gone", feed_server.url("/gone"))],
     )
-    code, out, err = run(capsys, "once", "--config", str(config))
+    code, out, err = run_cli(capsys, "once", "--config", str(config))
     assert code == 1
     assert "feeds that failed:\n  gone: http: HTTP 404 Not Found" in err
     assert "ALERT" not in out, "no repeat of the alert already delivered"
@@ -195,7 +188,7 @@ def test_invalid_config_stops_commands_with_exit_2(
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[slack]\n", encoding="utf-8")
-    code, _, err = run(capsys, "once", "--config", str(config))
+    code, _, err = run_cli(capsys, "once", "--config", str(config))
     assert code == 2
     assert err.strip() == f"{config}:1: missing required key 'channel' in slack"
 
@@ -237,7 +230,7 @@ def test_once_with_slack_down_still_exits_0_and_says_what_waits(
         [FeedSpec("good", feed_server.url("/good"))],
         slack_api_url=slack_emulator.base_url,
     )
-    code, out, err = run(capsys, "once", "--config", str(config))
+    code, out, err = run_cli(capsys, "once", "--config", str(config))
     assert code == 0, "every feed was read"
     assert "1 new alert; delivered 0; outbox: 1 pending" in out
     assert "outbox: 1 alerts waiting for delivery, 0 failed" in err
@@ -253,7 +246,7 @@ def test_replay_type_shows_what_a_new_list_publication_would_alert(
 ) -> None:
     config = write_config(tmp_path, [])
     old, new = str(LISTS / "ofac-sdn-a.xml"), str(LISTS / "ofac-sdn-b.xml")
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys, "replay", "--type", "ofac-sdn", old, new, "--json", "--config", str(config)
     )
     assert code == 0, err
@@ -268,7 +261,9 @@ def test_replay_type_shows_what_a_new_list_publication_would_alert(
     assert not (tmp_path / "state").exists(), "replay touches no state"
 
     # Text: the alert, its entities, then every change.
-    code, out, err = run(capsys, "replay", "--type", "ofac-sdn", old, new, "--config", str(config))
+    code, out, err = run_cli(
+        capsys, "replay", "--type", "ofac-sdn", old, new, "--config", str(config)
+    )
     assert code == 0
     assert "CRITICAL sanctions-chinese-firms  OFAC added 3 entries" in out
     assert "removed  1005  BLUE RIVER HOLDINGS LTD" in out
@@ -283,19 +278,21 @@ def test_replay_type_names_a_refused_snapshot_and_wants_two_files(
     text = good.read_text(encoding="utf-8")
     head = text.split("<sdnEntry>")[0].replace("<Record_Count>8</Record_Count>", "")
     emptied.write_text(head + "</sdnList>\n", encoding="utf-8")
-    code, _out, err = run(
+    code, _out, err = run_cli(
         capsys, "replay", "--type", "ofac-sdn", str(good), str(emptied), "--config", str(config)
     )
     assert code == 1
     assert "the new snapshot would be REFUSED: the new snapshot is empty" in err
 
-    code, _, err = run(capsys, "replay", "--type", "ofac-sdn", str(good), "--config", str(config))
+    code, _, err = run_cli(
+        capsys, "replay", "--type", "ofac-sdn", str(good), "--config", str(config)
+    )
     assert code == 2
     assert "takes two snapshots of the list, OLD NEW (got 1)" in err
 
     truncated = tmp_path / "cut.xml"
     truncated.write_bytes(good.read_bytes()[:2000])
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys, "replay", "--type", "ofac-sdn", str(good), str(truncated), "--config", str(config)
     )
     assert code == 1
@@ -309,7 +306,7 @@ def test_replay_of_a_configured_list_without_type_says_how_to_replay_a_list(
     config = write_config(
         tmp_path, [FeedSpec("ofac-sdn", snapshot, tags=("sanctions",), type="ofac-sdn")]
     )
-    code, _, err = run(capsys, "replay", snapshot, "--config", str(config))
+    code, _, err = run_cli(capsys, "replay", snapshot, "--config", str(config))
     assert code == 1
     assert "is an official list (ofac-sdn)" in err
     assert "run replay --type ofac-sdn OLD NEW" in err

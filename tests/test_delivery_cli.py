@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
-from tests.support.setup import FeedSpec, write_config
+from tests.support.setup import FeedSpec, run_cli, write_config
 from tests.support.slack_emulator import WEBHOOK_CHANNEL, Fault, SlackEmulator
 
 NOW = datetime.now(UTC)
@@ -29,12 +28,6 @@ rules = ["dprk-troops-combat"]
 channels = ["#korea-desk", "#watch-desk"]
 mentions = ["subteam:S0KOREA"]
 """
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -59,24 +52,24 @@ def test_failed_alerts_are_listed_with_reasons_and_retried(
     setup: Path, slack_emulator: SlackEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     slack_emulator.fail_channel("#korea-desk", "not_in_channel")
-    assert run(capsys, "once", "--config", str(setup))[0] == 0
-    code, out, _ = run(capsys, "outbox", "--config", str(setup))
+    assert run_cli(capsys, "once", "--config", str(setup))[0] == 0
+    code, out, _ = run_cli(capsys, "outbox", "--config", str(setup))
     assert code == 0
     (line,) = [row for row in out.splitlines() if "failed" in row and "#korea-desk" in row]
     assert "not_in_channel (invite the bot to the channel, then run monitor retry)" in line
     assert out.splitlines()[-1] == "0 pending, 0 sending, 1 sent, 1 failed, 0 silenced"
 
     slack_emulator.heal_channel("#korea-desk")
-    code, out, _ = run(capsys, "retry", "--config", str(setup))
+    code, out, _ = run_cli(capsys, "retry", "--config", str(setup))
     assert (code, out.split(" ")[0]) == (0, "1")
-    assert run(capsys, "once", "--config", str(setup))[0] == 0
+    assert run_cli(capsys, "once", "--config", str(setup))[0] == 0
     assert {m.channel for m in slack_emulator.messages} == {"#korea-desk", "#watch-desk"}
 
 
 def test_a_silenced_rule_is_recorded_not_sent_and_not_sent_later(
     setup: Path, slack_emulator: SlackEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "silence",
         "dprk-troops-combat",
@@ -88,25 +81,25 @@ def test_a_silenced_rule_is_recorded_not_sent_and_not_sent_later(
         str(setup),
     )
     assert code == 0 and out.startswith("silence 1: dprk-troops-combat until ")
-    code, out, _ = run(capsys, "silences", "--config", str(setup))
+    code, out, _ = run_cli(capsys, "silences", "--config", str(setup))
     assert "dprk-troops-combat" in out and "known story" in out
-    run(capsys, "once", "--config", str(setup))
+    run_cli(capsys, "once", "--config", str(setup))
     assert slack_emulator.messages == []
-    _, out, _ = run(capsys, "outbox", "--all", "--config", str(setup))
+    _, out, _ = run_cli(capsys, "outbox", "--all", "--config", str(setup))
     assert out.splitlines()[-1] == "0 pending, 0 sending, 0 sent, 0 failed, 2 silenced"
     assert "silenced by silence 1: known story" in out
 
-    assert run(capsys, "unsilence", "1", "--config", str(setup))[0] == 0
-    run(capsys, "once", "--config", str(setup))
+    assert run_cli(capsys, "unsilence", "1", "--config", str(setup))[0] == 0
+    run_cli(capsys, "once", "--config", str(setup))
     assert slack_emulator.messages == [], "a silenced alert is not sent later either"
-    assert run(capsys, "silences", "--config", str(setup))[1].strip() == "no active silences"
-    assert run(capsys, "unsilence", "1", "--config", str(setup))[0] == 1
+    assert run_cli(capsys, "silences", "--config", str(setup))[1].strip() == "no active silences"
+    assert run_cli(capsys, "unsilence", "1", "--config", str(setup))[0] == 1
 
 
 def test_silence_refuses_unknown_rules_and_bad_durations(
     setup: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys,
         "silence",
         "dprk-troops-combt",
@@ -118,7 +111,7 @@ def test_silence_refuses_unknown_rules_and_bad_durations(
         str(setup),
     )
     assert code == 2 and "did you mean 'dprk-troops-combat'?" in err
-    code, _, err = run(
+    code, _, err = run_cli(
         capsys,
         "silence",
         "dprk-troops-combat",
@@ -138,7 +131,7 @@ def test_preview_prints_the_exact_payload_for_each_channel(
     slack_emulator: SlackEmulator,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "preview",
         "dprk-troops-combat",
@@ -166,7 +159,7 @@ def test_slack_test_reports_each_channel(
     setup: Path, slack_emulator: SlackEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     slack_emulator.fail_channel("#korea-desk", "not_in_channel")
-    code, out, _ = run(capsys, "slack-test", "--config", str(setup))
+    code, out, _ = run_cli(capsys, "slack-test", "--config", str(setup))
     assert code == 1
     lines = out.splitlines()
     assert (
@@ -188,9 +181,9 @@ def test_webhook_mode_posts_blocks_and_handles_its_errors(
     monkeypatch.delenv("SLACK_BOT_TOKEN")
     monkeypatch.setenv("SLACK_WEBHOOK_URL", slack_emulator.webhook_url)
     slack_emulator.queue_faults("webhook", Fault.server_error(503))
-    assert run(capsys, "once", "--config", str(setup))[0] == 0
+    assert run_cli(capsys, "once", "--config", str(setup))[0] == 0
     assert slack_emulator.messages == []
-    _, out, _ = run(capsys, "outbox", "--config", str(setup))
+    _, out, _ = run_cli(capsys, "outbox", "--config", str(setup))
     assert "Slack webhook answered HTTP 503" in out
 
 
@@ -202,7 +195,7 @@ def test_webhook_mode_delivers_to_the_webhooks_channel(
 ) -> None:
     monkeypatch.delenv("SLACK_BOT_TOKEN")
     monkeypatch.setenv("SLACK_WEBHOOK_URL", slack_emulator.webhook_url)
-    code, _, err = run(capsys, "once", "--config", str(setup))
+    code, _, err = run_cli(capsys, "once", "--config", str(setup))
     assert code == 0
     (message,) = slack_emulator.messages
     messages = [message]

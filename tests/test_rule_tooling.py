@@ -14,14 +14,13 @@ import jsonschema
 import pytest
 import yaml
 
-from monitor.cli import main
 from monitor.config import load_config
 from monitor.rules.load import load_rules
 from monitor.rules.model import schema_json
 from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
-from tests.support.setup import SHIPPED_RULES, FeedSpec, write_config
+from tests.support.setup import SHIPPED_RULES, FeedSpec, run_cli, write_config
 
 RULE = dedent(
     """\
@@ -46,12 +45,6 @@ RULE = dedent(
 )
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def setup_rules(tmp_path: Path, rule: str = RULE) -> Path:
     rules = tmp_path / "rules"
     rules.mkdir(exist_ok=True)
@@ -64,7 +57,7 @@ def test_monitor_test_passes_and_writes_junit(
 ) -> None:
     config = setup_rules(tmp_path)
     junit = tmp_path / "report.xml"
-    code, out, _ = run(capsys, "test", "--config", str(config), "--junit", str(junit))
+    code, out, _ = run_cli(capsys, "test", "--config", str(config), "--junit", str(junit))
     assert code == 0
     assert out.strip() == "rule tests: 3 passed, 0 failed (1 rules)"
     root = ET.parse(junit).getroot()
@@ -81,7 +74,9 @@ def test_a_failing_case_shows_what_matched_and_why(
     broken = RULE.replace("    expect: warning", "    expect: critical")
     config = setup_rules(tmp_path, broken)
     junit = tmp_path / "report.xml"
-    code, out, _ = run(capsys, "test", "seoul-arms", "--config", str(config), "--junit", str(junit))
+    code, out, _ = run_cli(
+        capsys, "test", "seoul-arms", "--config", str(config), "--junit", str(junit)
+    )
     assert code == 1
     assert (
         f"FAIL seoul-arms ({tmp_path}/rules/seoul-arms.yaml:14): expected critical, got warning"
@@ -101,7 +96,7 @@ def test_a_failing_case_shows_what_matched_and_why(
 def test_unknown_rule_id_gets_a_suggestion(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "test", "seoul-arm", "--config", str(setup_rules(tmp_path)))
+    code, _, err = run_cli(capsys, "test", "seoul-arm", "--config", str(setup_rules(tmp_path)))
     assert code == 2
     assert err.strip() == "monitor test: no rule 'seoul-arm' (did you mean 'seoul-arms'?)"
 
@@ -144,7 +139,7 @@ def test_schema_takes_unquoted_numbers_as_terms_but_not_booleans() -> None:
 
 
 def test_schema_command_prints_a_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "schema")
+    code, out, _ = run_cli(capsys, "schema")
     schema = json.loads(out)
     assert code == 0 and schema["additionalProperties"] is False
     assert {"id", "title", "severity", "match", "guards", "tiers", "tests"} <= set(
@@ -165,7 +160,7 @@ def test_replay_json_has_matched_and_explain_shows_the_trace(
             ]
         ),
     )
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "replay", feed_server.url("/news"), "--json", "--config", str(config)
     )
     (row,) = [json.loads(line) for line in out.splitlines()]
@@ -173,7 +168,7 @@ def test_replay_json_has_matched_and_explain_shows_the_trace(
     assert (row["rule"], row["severity"]) == ("seoul-arms", "warning")
     assert row["matched"] == {"title": ["south korea", "weapon*", "ukraine"]}
 
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "replay", feed_server.url("/news"), "--explain", "--config", str(config)
     )
     assert "== South Korea could send weapons to Ukraine" in out
@@ -257,7 +252,7 @@ def test_monitor_test_judges_cases_through_the_production_path(
         encoding="utf-8",
     )
     config = write_config(tmp_path, [FeedSpec("news", "https://x.example/rss")], rules_dir=rules)
-    code, out, _ = run(capsys, "test", "deploy", "--config", str(config))
+    code, out, _ = run_cli(capsys, "test", "deploy", "--config", str(config))
     assert code == 1, "the case expects an alert that production would never send"
     assert "superseded by combat for this item" in out
 

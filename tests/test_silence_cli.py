@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
 from monitor.config import load_config
 from monitor.store.factory import open_store
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
-from tests.support.setup import FeedSpec, write_config
+from tests.support.setup import FeedSpec, run_cli, write_config
 from tests.support.slack_emulator import SlackEmulator
 
 NOW = datetime.now(UTC)
@@ -25,12 +24,6 @@ DPRK = Entry(
     summary="Ukraine says North Korean soldiers took part in an assault near Sudzha.",
     published=NOW - timedelta(minutes=5),
 )
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -52,7 +45,7 @@ def setup(
 
 
 def silence(capsys: pytest.CaptureFixture[str], setup: Path, *scope: str) -> tuple[int, str, str]:
-    return run(
+    return run_cli(
         capsys, "silence", *scope, "--for", "6h", "--reason", "known", "--config", str(setup)
     )
 
@@ -62,11 +55,11 @@ def test_a_feed_and_keyword_silence_is_set_listed_with_its_author_and_holds_back
 ) -> None:
     code, out, _ = silence(capsys, setup, "--feed", "news", "--keyword", "Kursk", "--by", "ana")
     assert code == 0 and out.startswith('silence 1: feed news, keyword "Kursk" until ')
-    code, out, _ = run(capsys, "silences", "--config", str(setup))
+    code, out, _ = run_cli(capsys, "silences", "--config", str(setup))
     assert 'feed news, keyword "Kursk"' in out and "by ana" in out and "known" in out
-    run(capsys, "once", "--config", str(setup))
+    run_cli(capsys, "once", "--config", str(setup))
     assert slack_emulator.messages == []
-    _, out, _ = run(capsys, "outbox", "--all", "--config", str(setup))
+    _, out, _ = run_cli(capsys, "outbox", "--all", "--config", str(setup))
     assert "silenced by silence 1: known" in out
 
 
@@ -74,7 +67,7 @@ def test_a_severity_silence_must_match_exactly(
     setup: Path, slack_emulator: SlackEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert silence(capsys, setup, "--severity", "info")[0] == 0
-    run(capsys, "once", "--config", str(setup))
+    run_cli(capsys, "once", "--config", str(setup))
     assert len(slack_emulator.messages) == 1, "the alert is no info alert: it is sent"
 
 
@@ -85,7 +78,7 @@ def test_the_author_is_the_user_else_cli(
     assert silence(capsys, setup, "dprk-troops-combat")[0] == 0
     monkeypatch.delenv("USER")
     assert silence(capsys, setup, "--feed", "wire")[0] == 0
-    _, out, _ = run(capsys, "silences", "--config", str(setup))
+    _, out, _ = run_cli(capsys, "silences", "--config", str(setup))
     first, second = out.splitlines()
     assert "dprk-troops-combat" in first and "by desk-lead" in first
     assert "feed wire" in second and "by cli" in second
@@ -106,18 +99,18 @@ def test_a_silence_without_scope_or_of_unknown_names_is_refused(
 ) -> None:
     code, _, err = silence(capsys, setup, *scope)
     assert code == 2 and problem in err
-    assert run(capsys, "silences", "--config", str(setup))[1].strip() == "no active silences"
+    assert run_cli(capsys, "silences", "--config", str(setup))[1].strip() == "no active silences"
 
 
 def test_a_story_silence_names_the_story_and_is_listed_with_its_title(
     setup: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "once", "--config", str(setup))
+    run_cli(capsys, "once", "--config", str(setup))
     with open_store(load_config(setup).state_path) as store:
         (story,) = store.recent_stories(rule_id="dprk-troops-combat", since=NOW - timedelta(days=1))
-    _, out, _ = run(capsys, "outbox", "--all", "--config", str(setup))
+    _, out, _ = run_cli(capsys, "outbox", "--all", "--config", str(setup))
     assert f"[story {story.key}]" in out, "where the desk finds a story's key"
     code, out, _ = silence(capsys, setup, "--story", story.key)
     assert code == 0 and out.startswith(f"silence 1: story {story.key} until ")
-    _, out, _ = run(capsys, "silences", "--config", str(setup))
+    _, out, _ = run_cli(capsys, "silences", "--config", str(setup))
     assert f'story {story.key} ("North Korean troops fight in the Kursk' in out

@@ -40,8 +40,6 @@ MAX_NAMED_ENTRIES = 15
 """Entities an alert names one by one; the rest are counted. A publication
 can add hundreds at once, and a post naming them all is unreadable."""
 
-_VERBS: dict[ListingChange, str] = {"added": "added", "removed": "removed", "changed": "changed"}
-
 
 @dataclass(frozen=True)
 class ListPlan:
@@ -185,11 +183,9 @@ def publication_headline(
         where = _where(matched)
         count = f"{total} {noun}"
         if len(matched) == total:
-            part = f"{_VERBS[change]} {count}" + (f" in {where}" if where else "")
+            part = f"{change} {count}" + (f" in {where}" if where else "")
         else:
-            part = f"{_VERBS[change]} {count}, {len(matched)} " + (
-                f"in {where}" if where else "matching"
-            )
+            part = f"{change} {count}, {len(matched)} " + (f"in {where}" if where else "matching")
         programs = _commonest(
             p for m in matched if m.item.listing for p in m.item.listing.entry.programs
         )

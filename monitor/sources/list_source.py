@@ -161,21 +161,10 @@ class DownloadedList:
         self.fetcher = fetcher
         self.format = list_format
 
-    def read(
-        self,
-        request: SourceRequest,
-        *,
-        url: str | None = None,
-        validators: Validators | None = None,
-    ) -> Unchanged | ListDocument:
-        """Download (conditionally), parse and check the list at ``url``
-        (default: the request's); raises FeedError."""
+    def read(self, request: SourceRequest) -> Unchanged | ListDocument:
+        """Download (conditionally), parse and check the request's list; raises FeedError."""
         with tempfile.TemporaryFile(prefix="monitor-list-") as spool:
-            result = self.fetcher.download(
-                url or request.url,
-                request.validators if validators is None else validators,
-                spool,
-            )
+            result = self.fetcher.download(request.url, request.validators, spool)
             if result.body is None:
                 return Unchanged("HTTP 304", result.max_age)
             body_hash = result.sha256 or hashlib.sha256(result.body).hexdigest()

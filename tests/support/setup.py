@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_RULES = ROOT / "rules"
 
@@ -30,6 +32,15 @@ def run_monitor(
         timeout=120,
         check=False,
     )
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """A monitor command in this process: its exit code, stdout and stderr."""
+    from monitor.cli import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ class SQLiteFeedStates(SQLiteCore):
             record_folded(db, outcome.folded, stamp)
             if outcome.list_update is not None:
                 write_list_update(db, outcome.list_update, stamp)
-            write_stories(db, outcome.stories, stamp)
+            write_stories(db, outcome.stories)  # stories carry their own times
             db.execute(
                 "INSERT INTO feeds (name, url, etag, last_modified, first_success_at, last_success_at, "
                 "last_polled_at, consecutive_failures) VALUES (?, ?, ?, ?, ?, ?, ?, 0) "

@@ -112,7 +112,7 @@ class SQLiteStories(SQLiteCore):
         return found[:limit]
 
 
-def write_stories(db: sqlite3.Connection, updates: Sequence[StoryUpdate], stamp: str) -> None:
+def write_stories(db: sqlite3.Connection, updates: Sequence[StoryUpdate]) -> None:
     """Upsert each story as it now stands and add its new members, in the caller's transaction."""
     for update in updates:
         story = update.story
@@ -152,7 +152,6 @@ def write_stories(db: sqlite3.Connection, updates: Sequence[StoryUpdate], stamp:
                 for member in update.new_members
             ],
         )
-    del stamp  # the stories carry their own times
 
 
 def _rows(db: sqlite3.Connection, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
