@@ -96,6 +96,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from server_process import server_process  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "realworld"
 RULES = ROOT / "rules"
@@ -229,23 +232,8 @@ def feed_server(corpus: Path, limit: int | None) -> Iterator[str]:
     command = [sys.executable, __file__, "--serve", "--corpus", str(corpus)]
     if limit:
         command += ["--limit", str(limit)]
-    with subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    ) as process:
-        assert process.stdin is not None
-        assert process.stdout is not None
-        try:
-            line = process.stdout.readline()
-            if not line.startswith("PORT "):
-                raise RuntimeError(f"the feed server did not start: {line!r}")
-            yield f"http://127.0.0.1:{int(line.split()[1])}"
-        finally:
-            process.stdin.close()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with server_process(command) as url:
+        yield url
 
 
 def server_get(base_url: str, path: str) -> bytes:

@@ -31,8 +31,9 @@ from monitor.domain.feed import FeedState, PruneReport
 from monitor.errors import StateError
 from monitor.interactivity.endpoint import interactive
 from monitor.logs import redact_in_logs
+from monitor.pipeline.backfill_run import BackfillReport
 from monitor.pipeline.desk_health import desk_health
-from monitor.pipeline.feed_status import feed_status_counts
+from monitor.pipeline.gauges import refresh_gauges
 from monitor.pipeline.hostpool import run_host_fair
 from monitor.pipeline.poll_report import PollReport
 from monitor.pipeline.poller import Poller
@@ -174,7 +175,18 @@ class Monitor:
             self.snapshot = new
         self.metrics.declare((rule.id for rule in new.rules.rules), self._watched)
         self.parser.preload = new.rules.source
+        self.backfill()
         return True
+
+    def backfill(self) -> BackfillReport | None:
+        """Alert what rules new or changed since last loaded would have raised
+        on the archive (see Poller.backfill); a failure is logged, and the
+        next load of the rules tries again."""
+        try:
+            return self.poller.backfill(self.snapshot, now=self.clock())
+        except StateError as exc:
+            log.error("backfill failed, tried again when rules are next loaded: %s", exc)
+            return None
 
     def reload_config(self, *, at_once: bool = False) -> FeedChanges | None:
         """Swap in a changed config.toml once settled and valid (see
@@ -232,18 +244,8 @@ class Monitor:
         return verdict.healthy, verdict.body
 
     def refresh_gauges(self) -> None:
-        counts = self.store.outbox_counts()
-        self.metrics.outbox_pending.set(counts["pending"] + counts["sending"])
-        names = self._watched
-        incidents = [i for i in self.store.open_incidents() if i.feed in names]
-        for kind in ("failing", "silent"):
-            self.metrics.open_incidents.labels(kind).set(sum(i.kind == kind for i in incidents))
-        # From the stored states, not from polls in a time window: a feed
-        # backed off to polling.max_backoff is polled rarely and still failing.
-        states = {state.name: state for state in self.store.feed_states()}
-        by_status = feed_status_counts(self.config, states, now=self.clock())
-        for status, count in by_status.items():
-            self.metrics.feeds.labels(status.value).set(count)
+        """Set the gauges /metrics shows (see monitor.pipeline.gauges)."""
+        refresh_gauges(self.metrics, self.store, self.config, self._watched, self.clock())
 
     def prune(self) -> PruneReport:
         """Forget what is older than polling.seen_retention, and archived items
@@ -260,6 +262,7 @@ class Monitor:
         end the incidents of feeds no longer configured."""
         self.parser.start()
         self.watch.close_unwatched_incidents()
+        self.backfill()
 
     def next_poll_at(self, feed: str) -> datetime | None:
         """When ``feed`` is due, as stored (None: never polled, or not recorded)."""

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from apscheduler.executors.base import BaseExecutor, run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -26,7 +27,11 @@ from monitor.pipeline.hostpool import HostFairPool
 from monitor.server import TOKEN_ENV, HealthServer
 from monitor.settings import FeedSettings
 from monitor.sources.urls import host_key
+from monitor.store.alert_log import AlertLog
 from monitor.units import format_duration
+
+if TYPE_CHECKING:
+    from monitor.web.server import WebConsoleServer
 
 log = logging.getLogger("monitor.scheduler")
 
@@ -323,6 +328,28 @@ def _start_health_server(monitor: Monitor) -> HealthServer | None:
     return server
 
 
+def _start_web_console(monitor: Monitor) -> WebConsoleServer | None:
+    """The read-only web console, when [web] turns it on (see monitor.web)."""
+    settings = monitor.config.web
+    if not settings.enabled:
+        return None
+    # Imported only when on: Flask would add a tenth of a second to every start.
+    from monitor.web.app import ConsoleData
+    from monitor.web.console import start_web_console
+
+    store = monitor.store
+    if not isinstance(store, AlertLog):
+        log.error("not serving the web console: this state store keeps no alert log")
+        return None
+    return start_web_console(
+        settings,
+        ConsoleData(alerts=store, archive=store, feeds=store, incidents=store, outbox=store),
+        clock=monitor.clock,
+        snapshot=lambda: monitor.snapshot,
+        environ=os.environ,
+    )
+
+
 def scheduler_problem(scheduler: BackgroundScheduler) -> str | None:
     """Why the scheduler runs no jobs any more, if it does not: it was shut
     down, or its thread died (an error APScheduler did not catch)."""
@@ -361,6 +388,7 @@ def run_until_stopped(
     scheduler.start()
     monitor.watch_scheduler(partial(scheduler_problem, scheduler))
     server = _start_health_server(monitor)
+    console = _start_web_console(monitor)
     log.info(
         "monitor running: %d feeds, %d rules, alerts to %s",
         len(monitor.config.feeds),
@@ -399,6 +427,8 @@ def run_until_stopped(
             )
         if server is not None:
             server.stop()
+        if console is not None:
+            console.stop()
         scheduler.shutdown(wait=True)
         counts = monitor.outbox_counts()
         log.info("stopped; outbox: %d pending, %d failed", counts["pending"], counts["failed"])

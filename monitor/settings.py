@@ -20,6 +20,7 @@ from monitor.domain.severity import Severity
 from monitor.pipeline.schedule import adaptive_interval
 from monitor.redact import Redactor, redact_url
 from monitor.settings_memory import ArchiveSettings, StoriesSettings, Tag
+from monitor.settings_web import WebSettings
 from monitor.sources.registry import DEFAULT_TYPE, PROBING_TYPES, SOURCE_TYPES
 from monitor.sources.urls import NOT_HTTP, IPNetwork, http_url_problem, is_local_path
 from monitor.units import ByteSize, Duration, format_duration
@@ -43,6 +44,10 @@ class RulesSettings(StrictModel):
 
     dir: Path = Path("rules")
     reload_interval: Duration = timedelta(seconds=10)
+    backfill: Duration = timedelta(hours=6)
+    """How far back a new or changed rule is run over the archive when it is
+    loaded (at start or on a reload); what it would have raised is alerted
+    once, marked as backfill. 0 turns backfill off."""
 
 
 _MENTION = re.compile(r"^(@here|@channel|@everyone|subteam:S[A-Z0-9]+|user:[UW][A-Z0-9]+)$")
@@ -365,6 +370,7 @@ class Config(StrictModel):
     server: ServerSettings = ServerSettings()
     ops: OpsSettings = OpsSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    web: WebSettings = WebSettings()
     feeds: tuple[FeedSettings, ...] = ()
     _disabled_feeds: tuple[FeedSettings, ...] = PrivateAttr(default=())
 

@@ -5,7 +5,12 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest_plugins = ["tests.support.fixtures", "tests.support.monitors"]
+pytest_plugins = [
+    "tests.support.fixtures",
+    "tests.support.monitors",
+    "tests.support.web_desk",
+    "tests.support.browser",
+]
 
 
 @pytest.fixture(autouse=True)

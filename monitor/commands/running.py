@@ -77,6 +77,7 @@ def once(loaded: LoadedConfig, *, new_state: bool, console: Console) -> ExitCode
         if isinstance(rejected := monitor.check_token(), TokenRejected):
             # Poll all the same: the alerts wait in the outbox for a good token.
             monitor.hold_delivery(rejected)
+        monitor.backfill()  # rules changed since the last run see what it read
         reports = monitor.poll_all()
         delivery = monitor.deliver_due()
         counts = monitor.outbox_counts()

@@ -11,7 +11,7 @@ from typing import Any
 from monitor.clock import utc_now
 from monitor.commands.console import Console, ExitCode
 from monitor.config import LoadedConfig
-from monitor.delivery.message import relative_time
+from monitor.delivery.message import relative_time, time_until
 from monitor.domain.feed import FeedHealth
 from monitor.pipeline.feed_health import OVERDUE_INTERVALS, counted, span
 from monitor.pipeline.feed_status import FeedStatus, configured_feed_status
@@ -129,7 +129,7 @@ def _table_line(row: _Row, redactor: Redactor, now: datetime) -> str:
     feed, found, state = row.feed, row.found, row.state
     success = relative_time(found.last_success_at, now) if found and found.last_success_at else "-"
     newest = relative_time(found.last_item_at, now) if found and found.last_item_at else "-"
-    next_poll = _until(found.next_poll_at, now) if found and found.next_poll_at else "-"
+    next_poll = time_until(found.next_poll_at, now) if found and found.next_poll_at else "-"
     error = (
         f"{found.last_error_kind}: {redactor.text(found.last_error)}"
         if found and found.last_error
@@ -152,10 +152,3 @@ def _table_line(row: _Row, redactor: Redactor, now: datetime) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _until(value: datetime, now: datetime) -> str:
-    seconds = int((value - now).total_seconds())
-    if seconds <= 0:
-        return "due"
-    return f"in {seconds // 60} min" if seconds >= 60 else f"in {seconds} s"

@@ -47,6 +47,17 @@ def relative_time(value: datetime | None, now: datetime) -> str:
     return "just now"
 
 
+def time_until(value: datetime | None, now: datetime) -> str:
+    """How long from ``now`` until a moment ("in 4 min"), "due" once it has
+    passed; empty when unknown."""
+    if value is None:
+        return ""
+    seconds = int((value - now).total_seconds())
+    if seconds <= 0:
+        return "due"
+    return f"in {seconds // 60} min" if seconds >= 60 else f"in {seconds} s"
+
+
 def plural(count: int, noun: str) -> str:
     """``3 alerts``, ``1 alert``."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
@@ -97,6 +108,9 @@ class AlertPost:
     buttons: tuple[FeedbackKind, ...] = ()
     """What the desk may still say of it with buttons, in this order (none:
     a thread reply, an ops alert, or no interactivity set up)."""
+    backfill_of: datetime | None = None
+    """When the item was first read, for an alert raised by backfill (see
+    :attr:`Alert.backfill_of`): the post says the event is not new."""
     marks: tuple[Mark, ...] = ()
     """What the desk said of it so far, oldest first."""
 
@@ -233,6 +247,7 @@ def alert_post(
         mentions=mentions,
         details=alert.details,
         publisher=alert.publisher,
+        backfill_of=alert.backfill_of,
     )
 
 

@@ -247,13 +247,17 @@ def _alert(post: AlertPost) -> SlackMessage:
     ]
     if post.sources > 1:
         context.append(_sources(post.sources, post.source_names))
+    if post.backfill_of is not None:
+        # Not news: a rule added or changed since ran over what was read before.
+        context.append(f"backfill: read {live_time(post.backfill_of)}, before this rule")
     blocks.append(_context(truncate(" · ".join(context), SECTION_CHARS)))
     if post.marks:
         blocks.append(_context(truncate("\n".join(map(_mark, post.marks)), SECTION_CHARS)))
     if post.buttons:
         blocks.append(_buttons(post.alert_id, post.buttons))
     fallback = (
-        f"{mentions + ' ' if mentions else ''}{post.severity.value.upper()}: "
+        f"{mentions + ' ' if mentions else ''}{post.severity.value.upper()}"
+        f"{' (backfill)' if post.backfill_of is not None else ''}: "
         f"{escape_mrkdwn(truncate(post.rule_title, 150))}: {title}"
     )
     return SlackMessage(text=truncate(fallback, SECTION_CHARS), blocks=blocks[:MAX_BLOCKS])

@@ -37,6 +37,15 @@ class Alert:
     """Lines shown as a list under the summary: the entities an official
     list's publication named, or what the lists say of a party a news item
     names (see monitor.pipeline.list_poll and list_mentions)."""
+    backfill_of: datetime | None = None
+    """Set on an alert raised by backfill (a new or changed rule run over
+    archived items, see monitor.pipeline.backfill): when a poll first read
+    the item. The alert says so, since the event is not new."""
+
+    @property
+    def is_backfill(self) -> bool:
+        """Raised by backfill, not by the poll that read the item."""
+        return self.backfill_of is not None
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -59,6 +68,8 @@ class Alert:
             data["publisher"] = self.publisher
         if self.story:
             data["story"] = self.story
+        if self.backfill_of is not None:
+            data["backfill_of"] = self.backfill_of.isoformat()
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
@@ -80,6 +91,9 @@ class Alert:
             details=tuple(data.get("details", ())),
             publisher=data.get("publisher"),
             story=data.get("story"),
+            backfill_of=(
+                datetime.fromisoformat(data["backfill_of"]) if data.get("backfill_of") else None
+            ),
         )
 
 

@@ -85,39 +85,54 @@ def fold_floods(alerts: Sequence[Alert], *, threshold: int, now: datetime) -> Fl
     return FloodDecision(tuple(kept), tuple(floods.values()))
 
 
-def _flood(group: Sequence[Alert], now: datetime) -> Flood:
+def standing_for(
+    group: Sequence[Alert], *, kind: str, title: str, advice: str, now: datetime
+) -> Alert:
+    """One alert standing for ``group`` (alerts of one rule): its title, a
+    few of the group's titles as examples and ``advice``; the group's
+    highest severity, and an identity unique to the group and ``now``
+    (``kind:feed:now:digest``), so another group is another message."""
     first = group[0]
     identities = "\n".join(alert.item_identity for alert in group)
     examples = "; ".join(f"“{truncate(a.title, 70)}”" for a in group[:EXAMPLES])
     more = len(group) - min(len(group), EXAMPLES)
-    summary = (
-        f"Examples: {examples}" + (f" and {counted(more, 'more')}" if more else "") + ". "
-        "No news day brings this many at once: the feed may be broken, re-dated or hostile. "
-        "monitor outbox --all lists every one."
-    )
-    alert = Alert(
+    return Alert(
         rule_id=first.rule_id,
         rule_title=first.rule_title,
         severity=max((a.severity for a in group), key=lambda s: s.rank),
         feed=first.feed,
-        # Unique per flood: another poll's flood is another message.
         item_identity=(
-            f"flood:{first.feed}:{now.isoformat()}:"
+            f"{kind}:{first.feed}:{now.isoformat()}:"
             f"{hashlib.sha256(identities.encode()).hexdigest()[:16]}"
         ),
         item_guid=None,
-        title=truncate(
-            f"Flood: {len(group)} new items from feed {first.feed} matched "
-            f"“{first.rule_title}” in one poll, posted as this one alert",
-            TITLE_CHARS,
-        ),
+        title=truncate(title, TITLE_CHARS),
         link=None,
-        summary=truncate(summary, SNIPPET_CHARS),
+        summary=truncate(
+            f"Examples: {examples}"
+            + (f" and {counted(more, 'more')}" if more else "")
+            + ". "
+            + advice,
+            SNIPPET_CHARS,
+        ),
         published=now,
         matched_terms=tuple(dict.fromkeys(t for a in group for t in a.matched_terms))[
             :MATCHED_TERMS
         ],
         created_at=now,
+    )
+
+
+def _flood(group: Sequence[Alert], now: datetime) -> Flood:
+    first = group[0]
+    alert = standing_for(
+        group,
+        kind="flood",
+        title=f"Flood: {len(group)} new items from feed {first.feed} matched "
+        f"“{first.rule_title}” in one poll, posted as this one alert",
+        advice="No news day brings this many at once: the feed may be broken, re-dated or "
+        "hostile. monitor outbox --all lists every one.",
+        now=now,
     )
     return Flood(alert, tuple(group))
 

@@ -22,28 +22,29 @@ from monitor.domain.feed import FeedState
 from monitor.domain.kinds import FeedErrorKind
 from monitor.domain.poll import PollOutcome
 from monitor.errors import FeedError, StateError
+from monitor.pipeline.backfill_run import Backfilling, BackfillStore
 from monitor.pipeline.decide import decide, newest_item_at, next_poll_at, poll_start
 from monitor.pipeline.flood import Flood, flood_notice, fold_floods
 from monitor.pipeline.list_reading import ListReading, ListStore
 from monitor.pipeline.poll_report import PollReport, seconds
 from monitor.pipeline.reload import Snapshot
 from monitor.pipeline.schedule import publish_gap
-from monitor.pipeline.story_placing import StoryPlacing
 from monitor.pipeline.watch import FeedWatch
 from monitor.server import Metrics
 from monitor.settings import FeedSettings
 from monitor.sources.base import ListDocument, Source, SourceRequest, Unchanged
-from monitor.store.ports import SeenItems, Stories
+from monitor.store.ports import SeenItems
 
 log = logging.getLogger("monitor")
 
 
-class PollStore(SeenItems, ListStore, Stories, Protocol):
+class PollStore(SeenItems, ListStore, BackfillStore, Protocol):
     """The store as a poll uses it: feed states, which items are new, lists'
-    snapshots, stories, and the outbox for an ops alert outside a poll's commit."""
+    snapshots, stories, the outbox for an ops alert outside a poll's commit,
+    and the archive and rules' versions for a backfill."""
 
 
-class Poller(ListReading, StoryPlacing):
+class Poller(ListReading, Backfilling):
     """Carries out polls, each on its caller's thread (several threads may poll at once)."""
 
     _store: PollStore
@@ -81,6 +82,7 @@ class Poller(ListReading, StoryPlacing):
         self._matching_lock = threading.Lock()
         self._init_list_reading()
         self._init_story_placing()
+        self._init_backfilling()
 
     def poll(self, feed: FeedSettings) -> PollReport:
         """Poll one feed: fetch, parse, queue alerts for new matching items.
@@ -94,7 +96,8 @@ class Poller(ListReading, StoryPlacing):
         state_after: FeedState | None = None
         self._watch.expect_first_polls()
         try:
-            report, state_after = self._read(feed, snap)
+            with self._polling_with(snap):
+                report, state_after = self._read(feed, snap)
         except Exception as exc:
             kind: FeedErrorKind = "state" if isinstance(exc, StateError) else "internal"
             log.exception("poll feed=%s FAILED (%s error)", feed.name, kind)

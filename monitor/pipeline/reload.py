@@ -107,6 +107,7 @@ RESTART_ONLY: dict[str, tuple[str, ...] | None] = {
     "rules": None,
     "fetch": None,
     "server": None,
+    "web": None,
     "slack": ("api_url", "timeout", "min_interval", "unfurl_links"),
     "delivery": ("interval", "claim_lease"),
 }

@@ -17,6 +17,7 @@ from typing import Protocol, Self
 
 from monitor.domain.alert import OutboxEntry, RoutedAlert, Silence, SilenceScope, StoryThread
 from monitor.domain.archive import ArchivedItem
+from monitor.domain.backfill import BackfillOutcome
 from monitor.domain.feed import FeedHealth, FeedState, Incident, PruneReport
 from monitor.domain.item import Item
 from monitor.domain.kinds import FeedbackKind, FeedErrorKind, IncidentKind, OutboxStatus
@@ -410,6 +411,22 @@ class Archive(Protocol):
         ...
 
 
+class RuleVersions(Protocol):
+    """Each rule's version as last loaded, so that a start or reload knows
+    which rules are new or changed, and a backfill committed with them."""
+
+    def rule_versions(self) -> dict[str, str]:
+        """Each rule's fingerprint as last recorded; empty when none ever was."""
+        ...
+
+    def commit_backfill(self, outcome: BackfillOutcome, *, now: datetime) -> int:
+        """Queue the backfill's alerts (one per rule, item and channel, as
+        every alert), keep its folded alerts and stories, and replace the
+        recorded versions with ``outcome.rule_versions``, in one write; how
+        many alerts were queued."""
+        ...
+
+
 class Maintenance(Protocol):
     """Keeping the store: deferred writes, retention, rewrites, closing."""
 
@@ -467,6 +484,7 @@ class Store(
     Stories,
     ListSnapshots,
     Archive,
+    RuleVersions,
     Maintenance,
     Protocol,
 ):

@@ -58,9 +58,13 @@ class MonitorMaker:
         extra: str = "",
         slack_extra: str = "",
         stories: str = "hold = {}",
+        rules_dir: Path | None = None,
+        rules_extra: str = "",
     ) -> Monitor:
         """A monitor polling ``feeds`` (by default one, "news"), posting to
-        ``api_url``; ``stories``: its [stories] table (by default nothing is held)."""
+        ``api_url``; ``stories``: its [stories] table (by default nothing is
+        held); ``rules_dir``: its rules (by default the shipped ones), and
+        ``rules_extra`` more of its [rules] table."""
         specs = feeds or [FeedSpec("news", self.feed_server.url("/news"))]
         path = write_config(
             self.tmp_path,
@@ -69,6 +73,8 @@ class MonitorMaker:
             extra=extra,
             slack_extra=slack_extra,
             stories=stories,
+            rules_extra=rules_extra,
+            **({"rules_dir": rules_dir} if rules_dir is not None else {}),
         )
         monitor = build_monitor(
             load_config(path),

@@ -64,6 +64,7 @@ def write_config(
     extra: str = "",
     slack_extra: str = "",
     stories: str = "hold = {}",
+    rules_extra: str = "",
 ) -> Path:
     """A config.toml in ``directory`` using the shipped rules unless told otherwise.
 
@@ -76,6 +77,7 @@ def write_config(
         "[rules]",
         f'dir = "{rules_dir}"',
         'reload_interval = "1s"',
+        rules_extra,
         "[slack]",
         'channel = "#watch-desk"',
         f'api_url = "{slack_api_url}"',

@@ -23,8 +23,9 @@ def console_line(alert: AlertPost, channel: str | None = None) -> str:
     where = f" -> {channel}" if channel else ""
     publisher = alert.shown_publisher
     source = f"{publisher} via {alert.feed}" if publisher else alert.feed
+    backfill = f" (backfill: read {alert.backfill_of:%Y-%m-%dT%H:%MZ})" if alert.backfill_of else ""
     return (
-        f"ALERT {alert.severity.value.upper():<8} {alert.rule_id} [{source}] {when} "
+        f"ALERT {alert.severity.value.upper():<8} {alert.rule_id}{backfill} [{source}] {when} "
         f"{truncate(alert.title, 200)} <{link}>{where}"
     )
 

@@ -94,7 +94,7 @@ def feed_state(row: sqlite3.Row) -> FeedState:
 _INSERT_ALERT = (
     "INSERT OR IGNORE INTO alerts (rule_id, item_identity, item_link, feed, severity, "
     "payload, created_at, next_attempt_at, channel, mentions, digest, status, sent_at, "
-    "last_error, story_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "last_error, story_key, backfill) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -118,6 +118,7 @@ def _alert_row(
         None if folded_because is None else stamp,
         folded_because,
         alert.story,
+        int(alert.is_backfill),
     )
 
 

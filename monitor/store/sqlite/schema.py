@@ -16,7 +16,7 @@ from pathlib import Path
 from monitor.errors import StateError
 from monitor.store.sqlite.rows import ts
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -271,6 +271,19 @@ CREATE TRIGGER archive_text_update AFTER UPDATE OF title, summary ON archive BEG
         VALUES ('delete', old.id, old.title, old.summary);
     INSERT INTO archive_text (rowid, title, summary) VALUES (new.id, new.title, new.summary);
 END;
+""",
+    # Version 9: backfill (issue 18). An alert a new or changed rule raised
+    # over archived items is marked; each rule's version as last loaded is
+    # kept, so a restart knows which rules are new or changed since. The web
+    # console counts alerts per day.
+    9: """
+ALTER TABLE alerts ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX alerts_by_created ON alerts (created_at);
+CREATE TABLE rule_versions (
+    rule_id TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    loaded_at TEXT NOT NULL
+);
 """,
 }
 
