@@ -62,6 +62,12 @@ class LoadedConfig:
         return self.resolve(self.config.state.path)
 
     @property
+    def state_location(self) -> Path | str:
+        """Where the state lives: the PostgreSQL URL (``state.url``) when
+        set, else the SQLite database's path."""
+        return self.config.state.url or self.state_path
+
+    @property
     def rules_dir(self) -> Path:
         """The rules directory's path."""
         return self.resolve(self.config.rules.dir)

@@ -20,6 +20,7 @@ from monitor.domain.severity import Severity
 from monitor.pipeline.schedule import adaptive_interval
 from monitor.redact import Redactor, redact_url
 from monitor.settings_memory import ArchiveSettings, StoriesSettings, Tag
+from monitor.settings_state import StateSettings
 from monitor.settings_web import WebSettings
 from monitor.sources.registry import DEFAULT_TYPE, PROBING_TYPES, SOURCE_TYPES
 from monitor.sources.urls import NOT_HTTP, IPNetwork, http_url_problem, is_local_path
@@ -31,12 +32,6 @@ DEFAULT_USER_AGENT = (
 )
 
 FeedName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
-
-
-class StateSettings(StrictModel):
-    """[state]: where the state database lives."""
-
-    path: Path = Path("state/monitor.db")
 
 
 class RulesSettings(StrictModel):

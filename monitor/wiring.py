@@ -123,7 +123,7 @@ def build_monitor(
     monotonic: Callable[[], float] = time.monotonic,
     new_state: bool = False,
 ) -> Monitor:
-    """Build a Monitor from a validated config: rules, SQLite state, HTTP fetcher, sink.
+    """Build a Monitor from a validated config: rules, state store, HTTP fetcher, sink.
 
     ``new_state``: start over on purpose where the state database is lost
     (see open_store)."""
@@ -131,7 +131,9 @@ def build_monitor(
     fingerprint = rules_fingerprint(loaded.rules_dir)
     rules = load_rule_set(loaded)
     store = open_store(
-        loaded.state_path, claim_lease=loaded.config.delivery.claim_lease, new_state=new_state
+        loaded.state_location,
+        claim_lease=loaded.config.delivery.claim_lease,
+        new_state=new_state,
     )
     processes = loaded.config.fetch.parse_processes
     limits = fetch_limits(loaded)

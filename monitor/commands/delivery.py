@@ -30,7 +30,7 @@ def list_outbox(loaded: LoadedConfig, *, everything: bool, console: Console) -> 
     statuses: list[OutboxStatus] = ["pending", "sending", "failed"]
     if everything:
         statuses += ["sent", "silenced"]
-    with open_store(loaded.state_path) as store:
+    with open_store(loaded.state_location) as store:
         entries = store.outbox(statuses, limit=1000)
         counts = store.outbox_counts()
     redactor = loaded.config.redactor()
@@ -48,7 +48,7 @@ def list_outbox(loaded: LoadedConfig, *, everything: bool, console: Console) -> 
 
 def retry(loaded: LoadedConfig, alert_ids: Sequence[int], *, console: Console) -> ExitCode:
     """Queue failed alerts again: those of ``alert_ids``, or every failed one."""
-    with open_store(loaded.state_path) as store:
+    with open_store(loaded.state_location) as store:
         queued = store.requeue(alert_ids, now=utc_now())
     console.say(
         f"{queued} failed alerts queued again; a running monitor sends them at its next delivery run"
@@ -79,7 +79,7 @@ def silence(
         return ExitCode.UNUSABLE
     assert isinstance(length, timedelta)
     now = utc_now()
-    with open_store(loaded.state_path) as store:
+    with open_store(loaded.state_location) as store:
         if scope.story_key and store.story(scope.story_key) is None:
             console.warn(f"monitor silence: no story '{scope.story_key}' in the state")
             return ExitCode.UNUSABLE
@@ -121,7 +121,7 @@ def _scope_problem(loaded: LoadedConfig, scope: SilenceScope) -> str | None:
 
 def list_silences(loaded: LoadedConfig, *, console: Console) -> ExitCode:
     """The silences in force now: what each covers, until when, who set it and why."""
-    with open_store(loaded.state_path) as store:
+    with open_store(loaded.state_location) as store:
         silences = store.active_silences(utc_now())
         stories = {
             key: found.title
@@ -143,7 +143,7 @@ def list_silences(loaded: LoadedConfig, *, console: Console) -> ExitCode:
 
 def unsilence(loaded: LoadedConfig, silence_id: int, *, console: Console) -> ExitCode:
     """End a silence now; PROBLEMS when none by that id is in force."""
-    with open_store(loaded.state_path) as store:
+    with open_store(loaded.state_location) as store:
         removed = store.remove_silence(silence_id, now=utc_now())
     if not removed:
         console.warn(f"monitor unsilence: no active silence {silence_id}")

@@ -46,7 +46,7 @@ def feedback(
     """List feedback of ``kinds`` (every kind when none), newest first; or,
     ``as_cases``, the false alarms and the not relevant as rule test cases."""
     wanted = tuple(kinds) or (CASE_KINDS if as_cases else FEEDBACK_KINDS)
-    with open_store(loaded.state_path) as store:
+    with open_store(loaded.state_location) as store:
         found = store.feedback(wanted, limit=LISTED)
     if as_cases:
         feed_tags = {feed.name: tuple(feed.tags) for feed in loaded.config.feeds}

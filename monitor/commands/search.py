@@ -91,7 +91,10 @@ def _positive(text: str) -> int:
 def open_archive(loaded: LoadedConfig, command: str, console: Console) -> Store | None:
     """The state store, if there is one; None (and why, on the console) when
     the monitor has never run here: opening would create it."""
-    path = loaded.state_path
+    where = loaded.state_location
+    if isinstance(where, str):
+        return open_store(where)
+    path = where
     if not path.exists():
         console.warn(
             f"monitor {command}: no state database at {str(path)!r} (state.path): "

@@ -34,7 +34,7 @@ class _Row:
 
 def status(loaded: LoadedConfig, *, as_json: bool, console: Console) -> ExitCode:
     """Every configured feed's health; PROBLEMS when one is failing, silent or overdue."""
-    with open_store(loaded.state_path) as store:
+    with open_store(loaded.state_location) as store:
         health = {feed.name: feed for feed in store.feed_health()}
     now = utc_now()
     rows = [_row(loaded, feed, health.get(feed.name), now) for feed in loaded.config.feeds]

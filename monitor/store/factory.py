@@ -1,8 +1,7 @@
-"""The one place a store is chosen and opened (for the wiring and the CLI).
-
-Only SQLite today. A store shared by several instances (PostgreSQL) would be
-chosen here from the configured location (a URL rather than a path), and
-must pass the contract tests in tests/store_contract/.
+"""The one place a store is chosen and opened (for the wiring and the CLI):
+SQLite at a path (the embedded default), or PostgreSQL at a URL
+(``state.url``), the state several instances share. Both pass the contract
+tests in tests/store_contract/.
 """
 
 from __future__ import annotations
@@ -15,13 +14,20 @@ from monitor.store.sqlite import SQLiteStore
 
 
 def open_store(
-    path: Path, *, claim_lease: timedelta = SEND_LEASE, new_state: bool = False
+    where: Path | str, *, claim_lease: timedelta = SEND_LEASE, new_state: bool = False
 ) -> Store:
-    """Open the state at ``path`` (``state.path``), creating or upgrading it.
+    """Open the state at ``where`` (``LoadedConfig.state_location``: a path,
+    or a PostgreSQL URL), creating or upgrading it.
 
     ``claim_lease``: ``delivery.claim_lease``, how long a sender's claim on
-    an alert holds. ``new_state``: start over on purpose where the state was
-    lost (``--new-state``) instead of refusing to. Raises StateError when the
-    state cannot be opened or is not the one the monitor used here.
+    an alert holds. ``new_state``: start over on purpose where the SQLite
+    state was lost (``--new-state``) instead of refusing to; a PostgreSQL
+    database is never taken for lost. Raises StateError when the state
+    cannot be opened or is not the one the monitor used here.
     """
-    return SQLiteStore(path, claim_lease=claim_lease, new_state=new_state)
+    if isinstance(where, str):
+        # Imported here: psycopg is loaded only by monitors that use it.
+        from monitor.store.postgres import PostgresStore
+
+        return PostgresStore(where, claim_lease=claim_lease)
+    return SQLiteStore(where, claim_lease=claim_lease, new_state=new_state)

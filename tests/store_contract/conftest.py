@@ -17,7 +17,15 @@ from typing import Protocol
 import pytest
 
 from monitor.store.ports import SEND_LEASE, Store
+from monitor.store.postgres import PostgresStore
 from monitor.store.sqlite import SQLiteStore
+from tests.support.postgres import (
+    create_schema,
+    drop_schema,
+    require_server,
+    schema_name,
+    server_problem,
+)
 
 StoreFactory = Callable[[Path, timedelta], Store]
 """Opens a store on the state under a place, with a claim lease."""
@@ -27,7 +35,21 @@ def _sqlite(place: Path, claim_lease: timedelta) -> Store:
     return SQLiteStore(place / "state.db", claim_lease=claim_lease)
 
 
-FACTORIES: dict[str, StoreFactory] = {"sqlite": _sqlite}
+def _postgres(place: Path, claim_lease: timedelta) -> Store:
+    require_server()
+    url = create_schema(schema_name(str(place)))
+    return PostgresStore(url, claim_lease=claim_lease, pool_size=4)
+
+
+def _drop_postgres(place: Path) -> None:
+    if server_problem() is None:
+        drop_schema(schema_name(str(place)))
+
+
+FACTORIES: dict[str, StoreFactory] = {"sqlite": _sqlite, "postgres": _postgres}
+
+CLEANUPS: dict[str, Callable[[Path], None]] = {"postgres": _drop_postgres}
+"""What a factory leaves outside the test's place, removed after the test."""
 
 
 class OpenStore(Protocol):
@@ -50,6 +72,9 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenS
     yield open_
     for store in opened:
         store.close()
+    cleanup = CLEANUPS.get(request.param)
+    if cleanup is not None and opened:
+        cleanup(tmp_path)
 
 
 @pytest.fixture

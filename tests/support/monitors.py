@@ -12,7 +12,7 @@ from monitor.app import Monitor
 from monitor.config import load_config
 from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
-from tests.support.setup import FakeClock, FeedSpec, write_config
+from tests.support.setup import SHIPPED_RULES, FakeClock, FeedSpec, write_config
 from tests.support.slack_emulator import SlackEmulator
 
 TOKEN = "xoxb-test-token"
@@ -74,7 +74,7 @@ class MonitorMaker:
             slack_extra=slack_extra,
             stories=stories,
             rules_extra=rules_extra,
-            **({"rules_dir": rules_dir} if rules_dir is not None else {}),
+            rules_dir=rules_dir if rules_dir is not None else SHIPPED_RULES,
         )
         monitor = build_monitor(
             load_config(path),

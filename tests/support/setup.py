@@ -65,6 +65,7 @@ def write_config(
     slack_extra: str = "",
     stories: str = "hold = {}",
     rules_extra: str = "",
+    state_extra: str = "",
 ) -> Path:
     """A config.toml in ``directory`` using the shipped rules unless told otherwise.
 
@@ -74,6 +75,7 @@ def write_config(
     lines = [
         "[state]",
         'path = "state/monitor.db"',
+        state_extra,
         "[rules]",
         f'dir = "{rules_dir}"',
         'reload_interval = "1s"',
