@@ -11,6 +11,7 @@ from monitor.domain.feed import Incident
 from monitor.domain.kinds import IncidentKind
 from monitor.store.postgres.core import PostgresCore
 from monitor.store.postgres.rows import queue, utc
+from monitor.store.records import incident_of
 
 
 class PostgresIncidents(PostgresCore):
@@ -23,17 +24,7 @@ class PostgresIncidents(PostgresCore):
             "AND (%s::text IS NULL OR feed = %s) ORDER BY id",
             (feed, feed),
         )
-        return [
-            Incident(
-                id=row["id"],
-                feed=row["feed"],
-                kind=row["kind"],
-                since=utc(row["since"]),
-                detail=row["detail"],
-                opened_at=utc(row["opened_at"]),
-            )
-            for row in rows
-        ]
+        return [incident_of(row, utc) for row in rows]
 
     def open_incident(
         self,

@@ -9,30 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from monitor.domain.alert import Silence, SilenceScope
-from monitor.domain.severity import Severity
-from monitor.store.postgres.core import PostgresCore, Row
+from monitor.store.postgres.core import PostgresCore
 from monitor.store.postgres.rows import utc
+from monitor.store.records import silence_of
 
 ANY_RULE = ""
 """What the rule_id column holds for a scope that names no rule."""
-
-
-def _silence(row: Row) -> Silence:
-    scope = SilenceScope(
-        rule_id=row["rule_id"] or None,
-        story_key=row["story_key"],
-        feed=row["feed"],
-        severity=Severity(row["severity"]) if row["severity"] else None,
-        keyword=row["keyword"],
-    )
-    return Silence(
-        id=row["id"],
-        scope=scope,
-        until=utc(row["until"]),
-        reason=row["reason"],
-        created_at=utc(row["created_at"]),
-        author=row["author"] or "",
-    )
 
 
 class PostgresSilences(PostgresCore):
@@ -69,7 +51,7 @@ class PostgresSilences(PostgresCore):
         rows = self._query(
             "SELECT * FROM silences WHERE removed_at IS NULL AND until > %s ORDER BY id", (now,)
         )
-        return [_silence(row) for row in rows]
+        return [silence_of(row, utc) for row in rows]
 
     def remove_silence(self, silence_id: int, *, now: datetime) -> bool:
         """End a silence early; False if there is no such active silence."""
@@ -87,7 +69,7 @@ class PostgresSilences(PostgresCore):
             "AND ended_notice_at IS NULL ORDER BY id",
             (now,),
         )
-        return [_silence(row) for row in rows]
+        return [silence_of(row, utc) for row in rows]
 
     def mark_silence_ended_notice(self, silence_id: int, *, now: datetime) -> bool:
         """Record the notice of a silence's end; False if it had one already."""

@@ -11,12 +11,12 @@ from datetime import datetime
 from psycopg.types.json import Jsonb
 
 from monitor.domain.alert import Alert
-from monitor.domain.kinds import FEEDBACK_KINDS, FeedbackKind
-from monitor.domain.severity import Severity
+from monitor.domain.kinds import FeedbackKind
 from monitor.domain.story import Feedback, Story, StoryMember, StoryUpdate
 from monitor.errors import StateError
 from monitor.store.postgres.core import Connection, PostgresCore, Row
 from monitor.store.postgres.rows import optional_utc, utc
+from monitor.store.records import feedback_of, story_of
 
 _SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
 """A read of stories and their members sees one moment of the database."""
@@ -86,7 +86,7 @@ class PostgresStories(PostgresCore):
             "AND (%s::bigint IS NULL OR alert_id = %s) ORDER BY id DESC LIMIT %s",
             (list(kinds), alert_id, alert_id, max(limit, 0)),
         )
-        return [_feedback(row) for row in rows]
+        return [feedback_of(row, utc) for row in rows]
 
 
 def write_stories(conn: Connection, updates: Sequence[StoryUpdate]) -> None:
@@ -162,31 +162,4 @@ def _members(conn: Connection, keys: Sequence[str]) -> dict[str, list[StoryMembe
 
 
 def _story(row: Row, members: Sequence[StoryMember]) -> Story:
-    sources = row["sources"]
-    return Story(
-        key=row["key"],
-        rule_id=row["rule_id"],
-        title=row["title"],
-        severity=Severity(row["severity"]),
-        first_seen_at=utc(row["first_seen_at"]),
-        last_seen_at=utc(row["last_seen_at"]),
-        sources=tuple(str(s) for s in sources) if isinstance(sources, list) else (),
-        official=bool(row["official"]),
-        escalated_at=optional_utc(row["escalated_at"]),
-        members=tuple(members),
-    )
-
-
-def _feedback(row: Row) -> Feedback:
-    kind = next((k for k in FEEDBACK_KINDS if k == row["kind"]), None)
-    if kind is None:
-        raise StateError(f"a stored feedback has an unknown kind {row['kind']!r}")
-    return Feedback(
-        id=row["id"],
-        kind=kind,
-        alert=Alert.from_json(row["alert"]),
-        alert_id=row["alert_id"],
-        user_id=row["user_id"],
-        user_name=row["user_name"],
-        at=utc(row["at"]),
-    )
+    return story_of(row, members, sources=row["sources"], moment=utc, optional_moment=optional_utc)

@@ -8,6 +8,7 @@ from datetime import datetime
 from monitor.domain.alert import RoutedAlert
 from monitor.domain.feed import Incident
 from monitor.domain.kinds import IncidentKind
+from monitor.store.records import incident_of
 from monitor.store.sqlite.core import SQLiteCore
 from monitor.store.sqlite.rows import queue, required_dt, ts
 
@@ -22,17 +23,7 @@ class SQLiteIncidents(SQLiteCore):
             "ORDER BY id",
             (feed, feed),
         )
-        return [
-            Incident(
-                id=row["id"],
-                feed=row["feed"],
-                kind=row["kind"],
-                since=required_dt(row["since"]),
-                detail=row["detail"],
-                opened_at=required_dt(row["opened_at"]),
-            )
-            for row in rows
-        ]
+        return [incident_of(row, required_dt) for row in rows]
 
     def open_incident(
         self,

@@ -6,34 +6,15 @@ whose scope names no rule stores an empty string there, read back as None.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from monitor.domain.alert import Silence, SilenceScope
-from monitor.domain.severity import Severity
+from monitor.store.records import silence_of
 from monitor.store.sqlite.core import SQLiteCore
 from monitor.store.sqlite.rows import required_dt, ts
 
 ANY_RULE = ""
 """What the rule_id column holds for a scope that names no rule."""
-
-
-def _silence(row: sqlite3.Row) -> Silence:
-    scope = SilenceScope(
-        rule_id=row["rule_id"] or None,
-        story_key=row["story_key"],
-        feed=row["feed"],
-        severity=Severity(row["severity"]) if row["severity"] else None,
-        keyword=row["keyword"],
-    )
-    return Silence(
-        id=row["id"],
-        scope=scope,
-        until=required_dt(row["until"]),
-        reason=row["reason"],
-        created_at=required_dt(row["created_at"]),
-        author=row["author"] or "",
-    )
 
 
 class SQLiteSilences(SQLiteCore):
@@ -70,7 +51,7 @@ class SQLiteSilences(SQLiteCore):
         rows = self._query(
             "SELECT * FROM silences WHERE removed_at IS NULL AND until > ? ORDER BY id", (ts(now),)
         )
-        return [_silence(row) for row in rows]
+        return [silence_of(row, required_dt) for row in rows]
 
     def remove_silence(self, silence_id: int, *, now: datetime) -> bool:
         """End a silence early; False if there is no such active silence."""
@@ -88,7 +69,7 @@ class SQLiteSilences(SQLiteCore):
             "AND ended_notice_at IS NULL ORDER BY id",
             (ts(now),),
         )
-        return [_silence(row) for row in rows]
+        return [silence_of(row, required_dt) for row in rows]
 
     def mark_silence_ended_notice(self, silence_id: int, *, now: datetime) -> bool:
         """Record the notice of a silence's end; False if it had one already."""

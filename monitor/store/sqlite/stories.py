@@ -9,9 +9,9 @@ from datetime import datetime
 
 from monitor.domain.alert import Alert
 from monitor.domain.kinds import FEEDBACK_KINDS, FeedbackKind
-from monitor.domain.severity import Severity
 from monitor.domain.story import Feedback, Story, StoryMember, StoryUpdate
 from monitor.errors import StateError
+from monitor.store.records import feedback_of, story_of
 from monitor.store.sqlite.core import SQLiteCore
 from monitor.store.sqlite.rows import dt, optional_ts, required_dt, ts
 
@@ -88,28 +88,14 @@ class SQLiteStories(SQLiteCore):
         alert_id: int | None = None,
     ) -> list[Feedback]:
         """Feedback of the given kinds (on one alert, if given), newest first."""
-        wanted = set(kinds)
+        wanted = [kind for kind in FEEDBACK_KINDS if kind in set(kinds)]
+        marks = ",".join("?" * len(wanted))
         rows = self._query(
-            "SELECT * FROM feedback WHERE (? IS NULL OR alert_id = ?) ORDER BY id DESC LIMIT ?",
-            (alert_id, alert_id, limit * len(FEEDBACK_KINDS)),
+            f"SELECT * FROM feedback WHERE kind IN ({marks}) "  # noqa: S608 - only "?" marks
+            "AND (? IS NULL OR alert_id = ?) ORDER BY id DESC LIMIT ?",
+            (*wanted, alert_id, alert_id, max(limit, 0)),
         )
-        found = []
-        for row in rows:
-            kind = next((k for k in FEEDBACK_KINDS if k == row["kind"]), None)
-            if kind is None or kind not in wanted:
-                continue
-            found.append(
-                Feedback(
-                    id=row["id"],
-                    kind=kind,
-                    alert=Alert.from_json(row["alert"]),
-                    alert_id=row["alert_id"],
-                    user_id=row["user_id"],
-                    user_name=row["user_name"],
-                    at=required_dt(row["at"]),
-                )
-            )
-        return found[:limit]
+        return [feedback_of(row, required_dt) for row in rows]
 
 
 def write_stories(db: sqlite3.Connection, updates: Sequence[StoryUpdate]) -> None:
@@ -185,16 +171,10 @@ def _members(db: sqlite3.Connection, keys: Sequence[str]) -> dict[str, list[Stor
 
 
 def _story(row: sqlite3.Row, members: Sequence[StoryMember]) -> Story:
-    sources = json.loads(row["sources"])
-    return Story(
-        key=row["key"],
-        rule_id=row["rule_id"],
-        title=row["title"],
-        severity=Severity(row["severity"]),
-        first_seen_at=required_dt(row["first_seen_at"]),
-        last_seen_at=required_dt(row["last_seen_at"]),
-        sources=tuple(str(s) for s in sources) if isinstance(sources, list) else (),
-        official=bool(row["official"]),
-        escalated_at=dt(row["escalated_at"]),
-        members=tuple(members),
+    return story_of(
+        row,
+        members,
+        sources=json.loads(row["sources"]),
+        moment=required_dt,
+        optional_moment=dt,
     )
