@@ -180,12 +180,12 @@ class Monitor:
 
     def backfill(self) -> BackfillReport | None:
         """Alert what rules new or changed since last loaded would have raised
-        on the archive (see Poller.backfill); a failure is logged, and the
-        next load of the rules tries again."""
+        on the archive (see Poller.backfill). A backfill never stops polling:
+        a failure is logged, and the next load of the rules tries again."""
         try:
             return self.poller.backfill(self.snapshot, now=self.clock())
-        except StateError as exc:
-            log.error("backfill failed, tried again when rules are next loaded: %s", exc)
+        except Exception:
+            log.exception("backfill failed, tried again when rules are next loaded")
             return None
 
     def reload_config(self, *, at_once: bool = False) -> FeedChanges | None:

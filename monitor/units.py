@@ -16,15 +16,18 @@ def parse_duration(value: object) -> object:
     """``"90s"``, ``"5m"``, ``"2h"``, ``"7d"`` or a number of seconds, as a timedelta."""
     if isinstance(value, bool):
         raise ValueError("a duration must be a number with a unit, e.g. 30s, 5m, 2h, 1d")
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(
-                f"invalid duration {value!r}: use a number with a unit, e.g. 30s, 5m, 2h, 1d"
-            )
-        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        if isinstance(value, int | float):
+            return timedelta(seconds=value)
+        if isinstance(value, str):
+            match = _DURATION.match(value)
+            if not match:
+                raise ValueError(
+                    f"invalid duration {value!r}: use a number with a unit, e.g. 30s, 5m, 2h, 1d"
+                )
+            return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    except OverflowError:
+        raise ValueError(f"duration {value!r} is too long: at most 999999999 days") from None
     return value
 
 

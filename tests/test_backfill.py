@@ -163,13 +163,19 @@ def test_a_broad_rule_is_folded_into_one_summary(tmp_path: Path) -> None:
     rules = rules_of(tmp_path, KURSK)
     items = [archived(f"n{number}") for number in range(25)]
     alerts = backfill_alerts(items, rules.match, POLICY, rule_ids=["kursk"], now=NOW)
-    decision = fold_backfill(alerts, threshold=20, window=timedelta(hours=6), now=NOW)
+    decision = fold_backfill(
+        alerts, threshold=20, window=timedelta(hours=6), now=NOW, fingerprints={"kursk": "v1:ab"}
+    )
     assert len(decision.alerts) == 1 and len(decision.folds) == 1
     summary = decision.alerts[0]
     assert summary.title.startswith("Backfill: rule “Kursk” would have raised 25 alerts")
     assert "monitor backtest kursk --since 6h" in summary.summary
     assert summary.is_backfill and summary.backfill_of == SEEN
-    few = fold_backfill(alerts[:5], threshold=20, window=timedelta(hours=6), now=NOW)
+    # One summary per version of the rule, whichever instance folds it, whenever.
+    assert summary.item_identity == "backfill:kursk:v1:ab"
+    few = fold_backfill(
+        alerts[:5], threshold=20, window=timedelta(hours=6), now=NOW, fingerprints={}
+    )
     assert few.alerts == tuple(alerts[:5]) and few.folds == ()
 
 
@@ -189,3 +195,21 @@ def test_an_item_the_superseded_rule_posted_is_not_posted_again(tmp_path: Path) 
         supersedes={rule.id: rule.supersedes for rule in rules.rules},
     )
     assert [(a.rule_id, a.item_identity) for a in alerts] == [("kursk-sharp", "guid:unposted")]
+
+
+def test_a_copy_another_feed_carried_is_judged_with_that_feeds_tags(tmp_path: Path) -> None:
+    """A rule for official feeds backfills the ministry's copy of an item a
+    wire read first, as the ministry's poll would have alerted on it, and once."""
+    official = KURSK.replace("match:", "feed_tags: [official]\nmatch:")
+    rules = rules_of(tmp_path, official)
+    wire = archived("shared")
+    ministry = ArchivedItem(
+        replace(wire.item, feed="ministry", feed_tags=("official",)), SEEN + timedelta(minutes=5)
+    )
+    again = ArchivedItem(
+        replace(wire.item, feed="mod", feed_tags=("official",)), SEEN + timedelta(minutes=9)
+    )
+    alerts = backfill_alerts(
+        [wire, ministry, again], rules.match, POLICY, rule_ids=["kursk"], now=NOW
+    )
+    assert [(a.feed, a.item_identity) for a in alerts] == [("ministry", "guid:shared")]

@@ -160,7 +160,8 @@ def test_the_alerts_page_reads_its_filters() -> None:
         ({"limit": "0"}, "limit must be from 1 to 200 (got 0)"),
         ({"limit": "1000"}, "limit must be from 1 to 200 (got 1000)"),
         ({"before": "x"}, "before must be a whole number (got 'x')"),
-        ({"before": "-3"}, "before must be at least 1 (got -3)"),
+        ({"before": "-3"}, "before must be from 1 to 4611686018427387904 (got -3)"),
+        ({"before": str(10**30)}, f"before must be from 1 to 4611686018427387904 (got {10**30})"),
     ],
 )
 def test_a_bad_filter_is_named(args: dict[str, str], problem: str) -> None:
@@ -189,7 +190,16 @@ def test_a_search_reads_its_window_and_names_a_bad_one() -> None:
     bad = search_request({"q": "x", "since": "soon"}).problem
     assert bad is not None and bad.startswith("since: invalid duration 'soon'")
     assert (
-        search_request({"q": "x", "since": "0s"}).problem == "since: not a positive duration: '0s'"
+        search_request({"q": "x", "since": "0s"}).problem
+        == "since: not a duration from 1s to 3650 days: '0s'"
+    )
+    assert (
+        search_request({"q": "x", "since": "4000d"}).problem
+        == "since: not a duration from 1s to 3650 days: '4000d'"
+    )
+    assert (
+        search_request({"q": "x", "since": "1000000000d"}).problem
+        == "since: duration '1000000000d' is too long: at most 999999999 days"
     )
 
 

@@ -14,7 +14,7 @@ from monitor.clock import utc_now
 from monitor.commands.console import Console, ExitCode
 from monitor.config import LoadedConfig
 from monitor.delivery.message import format_time
-from monitor.domain.archive import QUERY_HELP, ArchivedItem
+from monitor.domain.archive import MAX_SEARCH_SPAN, QUERY_HELP, ArchivedItem
 from monitor.errors import SearchError
 from monitor.store.factory import open_store
 from monitor.store.ports import Store
@@ -73,8 +73,10 @@ def duration_option(text: str) -> timedelta:
         value = parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise argparse.ArgumentTypeError(f"not a positive duration: {text!r}")
+    if not isinstance(value, timedelta) or not timedelta(0) < value <= MAX_SEARCH_SPAN:
+        raise argparse.ArgumentTypeError(
+            f"not a duration from 1s to {MAX_SEARCH_SPAN.days} days: {text!r}"
+        )
     return value
 
 

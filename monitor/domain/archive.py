@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.domain.item import Item
 from monitor.domain.kinds import OutboxStatus
@@ -20,6 +20,10 @@ QUERY_HELP = (
 """How a search query is written (SQLite's FTS5 syntax, which another store
 translates to its own): the help of ``monitor search``, and the end of every
 query error."""
+
+
+MAX_SEARCH_SPAN = timedelta(days=3650)
+"""The longest ``--since`` a search or backtest takes: past it, a date would not fit."""
 
 
 @dataclass(frozen=True)

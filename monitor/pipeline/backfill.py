@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from monitor.domain.alert import Alert
 from monitor.domain.archive import ArchivedItem
 from monitor.domain.item import Item
+from monitor.domain.severity import Severity
 from monitor.pipeline.backtest import did_alert
 from monitor.pipeline.decide import AlertPolicy, decide
 from monitor.pipeline.feed_health import counted
@@ -112,18 +113,17 @@ def backfill_alerts(
     as the poll that first read it judged it, see
     :func:`~monitor.pipeline.backtest.would_alert`), minus what those rules
     did raise on them: raised ``now``, marked as backfill, oldest item first.
-    An item two feeds carried is judged once, and an item that alerted on a
-    rule the backfilled rule ``supersedes`` has been posted already."""
-    replaced = supersedes or {}
+    An item two feeds carried is judged in each feed's copy (its feed tags)
+    and alerts once; an item that alerted on a rule the backfilled rule
+    ``supersedes`` has been posted already."""
     wanted = frozenset(rule_ids)
+    replaced = supersedes or {}
     alerts: list[Alert] = []
-    judged: set[str] = set()
+    # Raised so far per item: a copy another feed carried is judged with
+    # that feed's tags, as its poll judged it, but an item alerts once.
+    raised: dict[str, dict[str, Severity]] = {}
     for entry in sorted(archived, key=lambda a: a.first_seen_at):
-        identity = entry.item.identity
-        if identity in judged:
-            continue
-        judged.add(identity)
-        did = did_alert(entry)
+        did = raised.setdefault(entry.item.identity, did_alert(entry))
         decision = decide(
             matches_of(entry.item),
             now=entry.first_seen_at,
@@ -137,7 +137,7 @@ def backfill_alerts(
                 and not (replaced.get(alert.rule_id, frozenset()) & did.keys())
             ):
                 alerts.append(replace(alert, created_at=now, backfill_of=entry.first_seen_at))
-                did[alert.rule_id] = alert.severity  # one alert per rule and item
+                did[alert.rule_id] = alert.severity
     return alerts
 
 
@@ -158,7 +158,12 @@ class BackfillDecision:
 
 
 def fold_backfill(
-    alerts: Sequence[Alert], *, threshold: int, window: timedelta, now: datetime
+    alerts: Sequence[Alert],
+    *,
+    threshold: int,
+    window: timedelta,
+    now: datetime,
+    fingerprints: Mapping[str, str],
 ) -> BackfillDecision:
     """Each rule's backfill of more than ``threshold`` alerts folded into one
     alert saying how many and where to see them; the others unchanged.
@@ -169,7 +174,7 @@ def fold_backfill(
     for alert in alerts:
         groups.setdefault(alert.rule_id, []).append(alert)
     folds = {
-        rule: _fold(group, window=window, now=now)
+        rule: _fold(group, window=window, now=now, fingerprint=fingerprints.get(rule, ""))
         for rule, group in groups.items()
         if len(group) > threshold
     }
@@ -178,7 +183,9 @@ def fold_backfill(
     return BackfillDecision(tuple(kept), tuple(folds.values()))
 
 
-def _fold(group: Sequence[Alert], *, window: timedelta, now: datetime) -> FoldedBackfill:
+def _fold(
+    group: Sequence[Alert], *, window: timedelta, now: datetime, fingerprint: str
+) -> FoldedBackfill:
     first = group[0]
     hours = max(1, round(window.total_seconds() / 3600))
     alert = standing_for(
@@ -190,5 +197,11 @@ def _fold(group: Sequence[Alert], *, window: timedelta, now: datetime) -> Folded
         f"--since {hours}h, which lists every one.",
         now=now,
     )
-    alert = replace(alert, published=None, backfill_of=min(a.backfill_of or now for a in group))
+    alert = replace(
+        alert,
+        # One summary per version of the rule, whoever backfills it and when.
+        item_identity=f"backfill:{first.rule_id}:{fingerprint}",
+        published=None,
+        backfill_of=min(a.backfill_of or now for a in group),
+    )
     return FoldedBackfill(alert, tuple(group))

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import abstractmethod
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from monitor.domain.alert import FoldedAlert, RoutedAlert
+from monitor.domain.alert import Alert, FoldedAlert, RoutedAlert
 from monitor.domain.backfill import BackfillOutcome
+from monitor.domain.item import Item
 from monitor.pipeline.backfill import (
     backfill_alerts,
     fold_backfill,
@@ -30,10 +32,16 @@ from monitor.pipeline.backfill import (
 from monitor.pipeline.feed_health import counted
 from monitor.pipeline.reload import Snapshot
 from monitor.pipeline.story_placing import PlacingStore, StoryPlacing
+from monitor.rules.compiled import Match
 from monitor.store.ports import Archive, RuleVersions
 from monitor.units import format_duration
 
 log = logging.getLogger("monitor")
+
+OLDER_POLLS_WAIT = timedelta(minutes=10)
+"""How long a backfill waits for polls still running the previous rules: a
+poll's requests, redirects, parsing and queueing each have their own limits,
+and a poll past all of them together is stuck, not slow."""
 
 FOLDED_BECAUSE = "folded into the rule's backfill summary"
 """Why an alert a backfill summary stands for was never posted (monitor outbox --all)."""
@@ -65,17 +73,25 @@ class Backfilling(StoryPlacing):
     _store: BackfillStore
     _matching_lock: threading.Lock
 
+    @abstractmethod
+    def _with_list_notes(
+        self, alerts: Sequence[Alert], items: Sequence[Item], now: datetime
+    ) -> tuple[Alert, ...]: ...
+
     def _init_backfilling(self) -> None:
         self._polls_changed = threading.Condition()
         self._polls_by_snapshot: Counter[int] = Counter()
 
     @contextmanager
-    def _polling_with(self, snap: Snapshot) -> Iterator[None]:
-        """Count a poll under way with ``snap``'s rules while it runs."""
+    def _polling_with(self, snapshot: Callable[[], Snapshot]) -> Iterator[Snapshot]:
+        """The snapshot running now, for one poll, counted as under way while
+        the poll runs. Taken and counted in one step: a backfill that finds
+        no poll counted with older rules finds none that took them."""
         with self._polls_changed:
+            snap = snapshot()
             self._polls_by_snapshot[id(snap)] += 1
         try:
-            yield
+            yield snap
         finally:
             with self._polls_changed:
                 self._polls_by_snapshot[id(snap)] -= 1
@@ -104,22 +120,35 @@ class Backfilling(StoryPlacing):
                 self._store.commit_backfill(BackfillOutcome(current), now=now)
             return BackfillReport(chosen)
         # A poll still running the old rules may commit items the archive
-        # read below would miss: wait for it (a poll ends within its fetch timeout).
-        fetch = snap.config.fetch
-        if not self._wait_for_older_polls(snap, fetch.timeout + fetch.connect_timeout):
-            log.warning("backfill: polls with the previous rules still run; not waiting longer")
-        archived = self._store.archived(since=now - window, until=now)
-        with self._matching_lock:
-            alerts = backfill_alerts(
-                archived,
-                snap.rules.match,
-                snap.policy,
-                rule_ids=chosen,
-                now=now,
-                supersedes={rule.id: rule.supersedes for rule in snap.rules.rules},
+        # read below would miss: wait for it.
+        if not self._wait_for_older_polls(snap, OLDER_POLLS_WAIT):
+            log.warning(
+                "backfill: polls with the previous rules still run after %s; backfilling "
+                "without what they will read",
+                format_duration(OLDER_POLLS_WAIT),
             )
+        archived = self._store.archived(since=now - window, until=now)
+
+        def matches_of(item: Item) -> list[Match]:
+            # Item by item: polls matching meanwhile wait for one item, not the archive.
+            with self._matching_lock:
+                return snap.rules.match(item)
+
+        found = backfill_alerts(
+            archived,
+            matches_of,
+            snap.policy,
+            rule_ids=chosen,
+            now=now,
+            supersedes={rule.id: rule.supersedes for rule in snap.rules.rules},
+        )
+        alerts = self._with_list_notes(found, [entry.item for entry in archived], now)
         decision = fold_backfill(
-            alerts, threshold=snap.config.polling.flood_threshold, window=window, now=now
+            alerts,
+            threshold=snap.config.polling.flood_threshold,
+            window=window,
+            now=now,
+            fingerprints=current,
         )
         with self._story_guard(decision.alerts):
             placed = self._in_stories(

@@ -92,28 +92,32 @@ class Poller(ListReading, Backfilling):
         succeeds, so a crash midway means the items are seen again next time.
         """
         started = time.monotonic()
-        snap = self._snapshot()  # one config and rule set for the whole poll
         state_after: FeedState | None = None
-        self._watch.expect_first_polls()
-        try:
-            with self._polling_with(snap):
-                report, state_after = self._read(feed, snap)
-        except Exception as exc:
-            kind: FeedErrorKind = "state" if isinstance(exc, StateError) else "internal"
-            log.exception("poll feed=%s FAILED (%s error)", feed.name, kind)
-            error = snap.redactor.error(FeedError(kind, f"{type(exc).__name__}: {exc}"))
-            next_poll_at: datetime | None = None
+        # One config and rule set for the whole poll.
+        with self._polling_with(self._snapshot) as snap:
+            self._watch.expect_first_polls()
             try:
-                state = self._store.feed_state(feed.name)
-                next_poll_at = self._record_failure(snap, feed, state, error, now=self._clock())
-            except StateError as state_error:
-                log.error("cannot record the failed poll of feed=%s: %s", feed.name, state_error)
-                next_poll_at = None
-            report = PollReport(feed.name, error=error, next_poll_at=next_poll_at)
+                report, state_after = self._read(feed, snap)
+            except Exception as exc:
+                report = self._failed(feed, snap, exc)
         self._count(feed, report, time.monotonic() - started)
         self._watch.check_feed_health(feed, state_after, first_read=report.first_read, snap=snap)
         self._watch.report_stale_first_reads(polled=feed.name)
         return report
+
+    def _failed(self, feed: FeedSettings, snap: Snapshot, exc: Exception) -> PollReport:
+        """A poll that raised: logged, recorded as a failure (if the store lets it)."""
+        kind: FeedErrorKind = "state" if isinstance(exc, StateError) else "internal"
+        log.exception("poll feed=%s FAILED (%s error)", feed.name, kind)
+        error = snap.redactor.error(FeedError(kind, f"{type(exc).__name__}: {exc}"))
+        next_poll_at: datetime | None = None
+        try:
+            state = self._store.feed_state(feed.name)
+            next_poll_at = self._record_failure(snap, feed, state, error, now=self._clock())
+        except StateError as state_error:
+            log.error("cannot record the failed poll of feed=%s: %s", feed.name, state_error)
+            next_poll_at = None
+        return PollReport(feed.name, error=error, next_poll_at=next_poll_at)
 
     def _count(self, feed: FeedSettings, report: PollReport, seconds: float) -> None:
         metrics = self._metrics

@@ -292,11 +292,17 @@ class FeedWatch:
                 feeds, self._awaiting_first_poll = self._config.feeds, set()
             elif self._awaiting_first_poll is None:
                 return  # taken at the first poll, which has not happened yet
+            states: dict[str, FeedState] | None
+            try:
+                # One read of every row: a state database on a server pays a
+                # round trip a statement, and every other poll waits on this lock.
+                states = {state.name: state for state in self._store.feed_states()}
+            except StateError:
+                states = None  # cannot tell: do not hold the notice back for them
             for feed in feeds:
                 self._polled.discard(feed.name)
-                try:
-                    state = self._store.feed_state(feed.name)
-                except StateError:
-                    continue  # cannot tell: do not hold the notice back for it
+                if states is None:
+                    continue
+                state = states.get(feed.name)
                 if state is None or self._redactor.url(state.url) != self._redactor.url(feed.url):
                     self._awaiting_first_poll.add(feed.name)

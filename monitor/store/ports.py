@@ -24,6 +24,8 @@ from monitor.domain.kinds import FeedbackKind, FeedErrorKind, IncidentKind, Outb
 from monitor.domain.listing import LISTING_CHANGES, ListingChange, RecordedListing
 from monitor.domain.poll import PollOutcome
 from monitor.domain.story import Feedback, Story
+from monitor.store.coordination import FeedLeases as FeedLeases
+from monitor.store.coordination import Instances as Instances
 
 SEND_LEASE = timedelta(minutes=10)
 """How long a claimed alert is left to its sender before another may send it
@@ -485,6 +487,8 @@ class Store(
     ListSnapshots,
     Archive,
     RuleVersions,
+    FeedLeases,
+    Instances,
     Maintenance,
     Protocol,
 ):

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from monitor.domain.archive import MAX_SEARCH_SPAN
 from monitor.domain.severity import Severity
 from monitor.store.alert_log import AlertQuery
 from monitor.units import parse_duration
@@ -15,6 +16,9 @@ from monitor.units import parse_duration
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 SEARCH_LIMIT = 100
+MAX_ALERT_ID = 2**62
+"""The largest alert id a page link may name (a store's ids are 64-bit)."""
+
 """The most items one search shows (newest first)."""
 
 
@@ -51,7 +55,7 @@ def alert_page(args: Mapping[str, str]) -> AlertPage:
         except ValueError:
             allowed = ", ".join(s.value for s in Severity)
             problems.append(f"severity must be one of {allowed} (got {wanted!r})")
-    before = _whole(args, "before", problems, minimum=1)
+    before = _whole(args, "before", problems, minimum=1, maximum=MAX_ALERT_ID)
     limit = _whole(args, "limit", problems, minimum=1, maximum=MAX_LIMIT)
     query = AlertQuery(
         rule_id=_given(args, "rule"),
@@ -98,13 +102,19 @@ def search_request(args: Mapping[str, str]) -> SearchRequest:
     if since_text:
         try:
             value = parse_duration(since_text)
+        except OverflowError:
+            problem = (
+                f"since: not a duration from 1s to {MAX_SEARCH_SPAN.days} days: {since_text!r}"
+            )
         except ValueError as exc:
             problem = f"since: {exc}"
         else:
-            if isinstance(value, timedelta) and value > timedelta(0):
+            if isinstance(value, timedelta) and timedelta(0) < value <= MAX_SEARCH_SPAN:
                 since = value
             else:
-                problem = f"since: not a positive duration: {since_text!r}"
+                problem = (
+                    f"since: not a duration from 1s to {MAX_SEARCH_SPAN.days} days: {since_text!r}"
+                )
     return SearchRequest(
         text=(args.get("q") or "").strip(),
         since=since,

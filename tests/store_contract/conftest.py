@@ -16,6 +16,7 @@ from typing import Protocol
 
 import pytest
 
+from monitor.store.claims import ClaimOwner
 from monitor.store.ports import SEND_LEASE, Store
 from monitor.store.postgres import PostgresStore
 from monitor.store.sqlite import SQLiteStore
@@ -27,18 +28,24 @@ from tests.support.postgres import (
     server_problem,
 )
 
-StoreFactory = Callable[[Path, timedelta], Store]
-"""Opens a store on the state under a place, with a claim lease."""
+
+class StoreFactory(Protocol):
+    """Opens a store on the state under a place, with a claim lease, as an
+    owner (None: this process)."""
+
+    def __call__(
+        self, place: Path, claim_lease: timedelta, owner: ClaimOwner | None = None
+    ) -> Store: ...
 
 
-def _sqlite(place: Path, claim_lease: timedelta) -> Store:
-    return SQLiteStore(place / "state.db", claim_lease=claim_lease)
+def _sqlite(place: Path, claim_lease: timedelta, owner: ClaimOwner | None = None) -> Store:
+    return SQLiteStore(place / "state.db", claim_lease=claim_lease, owner=owner)
 
 
-def _postgres(place: Path, claim_lease: timedelta) -> Store:
+def _postgres(place: Path, claim_lease: timedelta, owner: ClaimOwner | None = None) -> Store:
     require_server()
     url = create_schema(schema_name(str(place)))
-    return PostgresStore(url, claim_lease=claim_lease, pool_size=4)
+    return PostgresStore(url, claim_lease=claim_lease, owner=owner, pool_size=4)
 
 
 def _drop_postgres(place: Path) -> None:
@@ -53,9 +60,12 @@ CLEANUPS: dict[str, Callable[[Path], None]] = {"postgres": _drop_postgres}
 
 
 class OpenStore(Protocol):
-    """Opens (again) a store on the test's state; each is closed after the test."""
+    """Opens (again) a store on the test's state; each is closed after the test.
+    ``owner``: who its claims and leases name (another instance), this process if None."""
 
-    def __call__(self, *, claim_lease: timedelta = SEND_LEASE) -> Store: ...
+    def __call__(
+        self, *, claim_lease: timedelta = SEND_LEASE, owner: ClaimOwner | None = None
+    ) -> Store: ...
 
 
 @pytest.fixture(params=sorted(FACTORIES))
@@ -64,8 +74,8 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenS
     factory = FACTORIES[request.param]
     opened: list[Store] = []
 
-    def open_(*, claim_lease: timedelta = SEND_LEASE) -> Store:
-        store = factory(tmp_path, claim_lease)
+    def open_(*, claim_lease: timedelta = SEND_LEASE, owner: ClaimOwner | None = None) -> Store:
+        store = factory(tmp_path, claim_lease, owner)
         opened.append(store)
         return store
 

@@ -20,7 +20,7 @@ import psycopg
 
 from monitor.errors import StateError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATION_LOCK = 0x6D6F6E69746F72
 """The advisory lock a migration holds (any constant the database's other users do not take)."""
@@ -216,6 +216,29 @@ CREATE TABLE rule_versions (
     fingerprint text NOT NULL,
     loaded_at timestamptz NOT NULL
 );
+""",
+    # Version 2: several instances (issue 19). Each feed named for polling
+    # has a lease row, the row a claim locks (FOR UPDATE SKIP LOCKED): who
+    # polls it now and until when, and when it was first due (a feed never
+    # polled has no next poll of its own). Each instance records its
+    # heartbeats, named by its claim owner.
+    2: """
+CREATE TABLE feed_leases (
+    feed text PRIMARY KEY,
+    owner text,
+    until timestamptz,
+    first_due timestamptz NOT NULL
+);
+CREATE INDEX feed_leases_by_owner ON feed_leases (owner, until) WHERE owner IS NOT NULL;
+CREATE TABLE instances (
+    owner text PRIMARY KEY,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    started_at timestamptz NOT NULL,
+    last_heartbeat timestamptz NOT NULL,
+    version text NOT NULL
+);
+CREATE INDEX instances_by_heartbeat ON instances (last_heartbeat);
 """,
 }
 

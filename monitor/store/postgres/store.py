@@ -12,6 +12,7 @@ from monitor.store.postgres.alert_log import PostgresAlertLog
 from monitor.store.postgres.archive import PostgresArchive
 from monitor.store.postgres.feeds import PostgresFeedStates
 from monitor.store.postgres.incidents import PostgresIncidents
+from monitor.store.postgres.leases import PostgresFeedLeases, PostgresInstances
 from monitor.store.postgres.lists import PostgresListSnapshots
 from monitor.store.postgres.maintenance import PostgresMaintenance
 from monitor.store.postgres.outbox import PostgresOutbox, PostgresOutboxReview
@@ -34,6 +35,8 @@ class PostgresStore(
     PostgresListSnapshots,
     PostgresArchive,
     PostgresRuleVersions,
+    PostgresFeedLeases,
+    PostgresInstances,
     PostgresAlertLog,
     PostgresMaintenance,
 ):

@@ -37,10 +37,10 @@ NOT_MODIFIED = (
 
 # A deferred write lands after later polls may have been written (by this
 # process or another sharing the file): it moves nothing back.
-_DEFERRED_NOT_MODIFIED = f"{NOT_MODIFIED} AND (last_polled_at IS NULL OR last_polled_at <= ?)"
+DEFERRED_NOT_MODIFIED = f"{NOT_MODIFIED} AND (last_polled_at IS NULL OR last_polled_at <= ?)"
 
 Deferred = tuple[str, str, str | None, str, str, str]
-"""The parameters of a _DEFERRED_NOT_MODIFIED write: last success, last
+"""The parameters of a DEFERRED_NOT_MODIFIED write: last success, last
 poll, next poll, the feed's name and URL, and the poll's time again."""
 
 
@@ -110,7 +110,7 @@ class DeferredTimestamps:
 
     def supersede(self, feed: str) -> None:
         """A write of ``feed``'s poll is about to be made at once: a deferred
-        one is older, and would be refused anyway (_DEFERRED_NOT_MODIFIED)."""
+        one is older, and would be refused anyway (DEFERRED_NOT_MODIFIED)."""
         with self._lock:
             self._pending.pop(feed, None)
             if not self._pending:
@@ -150,7 +150,7 @@ class DeferredTimestamps:
         db = self._db
         try:
             db.execute("BEGIN")
-            db.executemany(_DEFERRED_NOT_MODIFIED, list(self._pending.values()))
+            db.executemany(DEFERRED_NOT_MODIFIED, list(self._pending.values()))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):

@@ -16,7 +16,7 @@ from pathlib import Path
 from monitor.errors import StateError
 from monitor.store.sqlite.rows import ts
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -284,6 +284,28 @@ CREATE TABLE rule_versions (
     fingerprint TEXT NOT NULL,
     loaded_at TEXT NOT NULL
 );
+""",
+    # Version 10: several instances (issue 19). Each feed named for polling
+    # has a lease row: who polls it now and until when, and when it was
+    # first due (a feed never polled has no next poll of its own). Each
+    # instance records its heartbeats, named by its claim owner.
+    10: """
+CREATE TABLE feed_leases (
+    feed TEXT PRIMARY KEY,
+    owner TEXT,
+    until TEXT,
+    first_due TEXT NOT NULL
+);
+CREATE INDEX feed_leases_by_owner ON feed_leases (owner, until) WHERE owner IS NOT NULL;
+CREATE TABLE instances (
+    owner TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    last_heartbeat TEXT NOT NULL,
+    version TEXT NOT NULL
+);
+CREATE INDEX instances_by_heartbeat ON instances (last_heartbeat);
 """,
 }
 

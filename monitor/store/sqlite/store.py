@@ -1,7 +1,8 @@
 """SQLiteStore: every port of the state store, on one SQLite database (WAL).
 
 Composed of mixins, one per port (monitor.store.sqlite.feeds, .seen,
-.outbox, .incidents, .silences, .threads, .stories, .lists, .archive, .rule_versions, .maintenance), each a
+.outbox, .incidents, .silences, .threads, .stories, .lists, .archive, .rule_versions,
+.leases, .maintenance), each a
 subclass of SQLiteCore: they share one connection, one lock and one transaction
 discipline, so a poll's commit can touch the feeds, seen and alerts tables
 atomically. Mixins keep each port's SQL in its own module without a layer
@@ -14,6 +15,7 @@ from monitor.store.sqlite.alert_log import SQLiteAlertLog
 from monitor.store.sqlite.archive import SQLiteArchive
 from monitor.store.sqlite.feeds import SQLiteFeedStates
 from monitor.store.sqlite.incidents import SQLiteIncidents
+from monitor.store.sqlite.leases import SQLiteFeedLeases, SQLiteInstances
 from monitor.store.sqlite.lists import SQLiteListSnapshots
 from monitor.store.sqlite.maintenance import SQLiteMaintenance
 from monitor.store.sqlite.outbox import SQLiteOutbox, SQLiteOutboxReview
@@ -36,6 +38,8 @@ class SQLiteStore(
     SQLiteListSnapshots,
     SQLiteArchive,
     SQLiteRuleVersions,
+    SQLiteFeedLeases,
+    SQLiteInstances,
     SQLiteAlertLog,
     SQLiteMaintenance,
 ):
