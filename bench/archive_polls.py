@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from archive_items import CORPUS, ItemMaker, read_corpus  # noqa: E402
-from server_process import server_process  # noqa: E402
+from server_process import serve_until_stdin_closes, server_process  # noqa: E402
 
 from monitor.domain.item import Item  # noqa: E402
 
@@ -127,12 +127,7 @@ class CycleHandler(BaseHTTPRequestHandler):
 def serve(settings: PollSettings) -> None:
     """Serve until stdin closes; the first line on stdout is the port."""
     with CycleServer(settings) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        print(f"PORT {server.server_address[1]}", flush=True)
-        sys.stdin.read()
-        server.shutdown()
-        thread.join()
+        serve_until_stdin_closes(server, server.server_address[1])
 
 
 @contextmanager

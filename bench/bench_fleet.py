@@ -98,7 +98,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from server_process import server_process  # noqa: E402
+from server_process import serve_until_stdin_closes, server_process  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "realworld"
 RULES = ROOT / "rules"
@@ -218,12 +218,7 @@ class FeedHandler(BaseHTTPRequestHandler):
 def serve(corpus: Path, limit: int | None) -> None:
     """Serve until stdin closes; the first line on stdout is the port."""
     with FeedServer(corpus_files(corpus, limit)) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        print(f"PORT {server.server_address[1]}", flush=True)
-        sys.stdin.read()
-        server.shutdown()
-        thread.join()
+        serve_until_stdin_closes(server, server.server_address[1])
 
 
 @contextlib.contextmanager

@@ -57,7 +57,7 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from server_process import server_process  # noqa: E402
+from server_process import serve_until_stdin_closes, server_process  # noqa: E402
 
 Store = Literal["sqlite", "postgres"]
 STORES: tuple[Store, Store] = ("sqlite", "postgres")
@@ -159,12 +159,7 @@ class FeedHandler(BaseHTTPRequestHandler):
 def serve(feeds: int, changed_every: int) -> None:
     """Serve until stdin closes; the first line on stdout is the port."""
     with GeneratedFeeds(feeds, changed_every) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        print(f"PORT {server.server_address[1]}", flush=True)
-        sys.stdin.read()
-        server.shutdown()
-        thread.join()
+        serve_until_stdin_closes(server, server.server_address[1])
 
 
 # --- the two states -------------------------------------------------------------------

@@ -4,7 +4,10 @@ not counted as the monitor's: started with a command that prints
 
 from __future__ import annotations
 
+import socketserver
 import subprocess
+import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -29,3 +32,14 @@ def server_process(command: Sequence[str]) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def serve_until_stdin_closes(server: socketserver.BaseServer, port: int) -> None:
+    """The server process's side: print ``PORT <port>``, serve until stdin
+    closes (the parent leaving its ``server_process`` block), then stop."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    print(f"PORT {port}", flush=True)
+    sys.stdin.read()
+    server.shutdown()
+    thread.join()
