@@ -141,6 +141,7 @@ def test_backfill_zero_turns_it_off(
     assert monitor.reload_rules(at_once=True)
     monitor.deliver_due()
     assert slack_emulator.messages == []
+    assert set(monitor.store.rule_versions()) == {"korea", "depot"}
     # The rule is recorded all the same: turning backfill on later raises nothing old.
     later = make_monitor(rules_dir=directory)
     later.start()

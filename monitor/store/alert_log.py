@@ -29,6 +29,20 @@ class AlertQuery:
     before_id: int | None = None
     """Only alerts older than this one (a smaller id): the next page."""
 
+    def column_tests(self) -> list[tuple[str, object]]:
+        """The tests on plain columns, as (``column operator``, value), for a
+        store to join with its own parameter mark; the text test is each store's."""
+        tests: list[tuple[str, object]] = []
+        if self.rule_id is not None:
+            tests.append(("rule_id =", self.rule_id))
+        if self.severity is not None:
+            tests.append(("severity =", self.severity.value))
+        if self.channel is not None:
+            tests.append(("channel =", self.channel))
+        if self.before_id is not None:
+            tests.append(("id <", self.before_id))
+        return tests
+
 
 @dataclass(frozen=True)
 class StoryBrief:

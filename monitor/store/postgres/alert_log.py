@@ -47,20 +47,9 @@ class PostgresAlertLog(PostgresCore):
 
 
 def _conditions(query: AlertQuery) -> tuple[list[str], list[object]]:
-    where: list[str] = ["true"]
-    params: list[object] = []
-    if query.rule_id is not None:
-        where.append("rule_id = %s")
-        params.append(query.rule_id)
-    if query.severity is not None:
-        where.append("severity = %s")
-        params.append(query.severity.value)
-    if query.channel is not None:
-        where.append("channel = %s")
-        params.append(query.channel)
-    if query.before_id is not None:
-        where.append("id < %s")
-        params.append(query.before_id)
+    tests = query.column_tests()
+    where = ["true", *(f"{test} %s" for test, _ in tests)]
+    params = [value for _, value in tests]
     if query.text:
         # strpos, not LIKE: the text's % and _ are no wildcards.
         where.append(

@@ -70,20 +70,9 @@ class SQLiteAlertLog(SQLiteCore):
 
 
 def _conditions(query: AlertQuery) -> tuple[list[str], list[object]]:
-    where: list[str] = ["1"]
-    params: list[object] = []
-    if query.rule_id is not None:
-        where.append("rule_id = ?")
-        params.append(query.rule_id)
-    if query.severity is not None:
-        where.append("severity = ?")
-        params.append(query.severity.value)
-    if query.channel is not None:
-        where.append("channel = ?")
-        params.append(query.channel)
-    if query.before_id is not None:
-        where.append("id < ?")
-        params.append(query.before_id)
+    tests = query.column_tests()
+    where = ["1", *(f"{test} ?" for test, _ in tests)]
+    params = [value for _, value in tests]
     if query.text:
         where.append(
             f"({_FOLDED_CONTAINS}(json_extract(payload, '$.title'), ?) "
