@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from monitor.clock import Clock, utc_now
 from monitor.config import LoadedConfig
@@ -111,6 +111,7 @@ class Monitor:
             outbox=store,
             silences=store,
             stories=store,
+            pacing=store,
             sink=sink,
             settings=lambda: self.config,
             metrics=self.metrics,
@@ -222,14 +223,18 @@ class Monitor:
         return self.poller.poll(feed)
 
     def health(self) -> tuple[bool, dict[str, object]]:
-        """For /healthz: can the desk see (see monitor.pipeline.desk_health.desk_health)."""
+        """For /healthz: can the desk see (see monitor.pipeline.desk_health.desk_health).
+        The database is asked first, with a short timeout: one that does not
+        answer would hold the read of the feeds' states as long as its pool waits."""
         scheduler_problem = self.scheduler_problem()
-        states: dict[str, FeedState] | None
-        try:
-            states = {state.name: state for state in self.store.feed_states()}
-            state_problem = None
-        except StateError as exc:
-            states, state_problem = None, str(exc)
+        database_problem = self.store.database_problem()
+        states: dict[str, FeedState] | None = None
+        state_problem = None
+        if database_problem is None:
+            try:
+                states = {state.name: state for state in self.store.feed_states()}
+            except StateError as exc:
+                state_problem = str(exc)
         verdict = desk_health(
             [feed.name for feed in self.config.feeds],
             states,
@@ -240,6 +245,7 @@ class Monitor:
             scheduler_problem=scheduler_problem,
             state_problem=state_problem,
             delivery_problem=self.token_hold.problem() if self.token_hold else None,
+            database_problem=database_problem,
         )
         return verdict.healthy, verdict.body
 
@@ -263,15 +269,6 @@ class Monitor:
         self.parser.start()
         self.watch.close_unwatched_incidents()
         self.backfill()
-
-    def next_poll_at(self, feed: str) -> datetime | None:
-        """When ``feed`` is due, as stored (None: never polled, or not recorded)."""
-        state = self.store.feed_state(feed)
-        return state.next_poll_at if state is not None else None
-
-    def outbox_counts(self) -> dict[str, int]:
-        """How many alerts the outbox holds, by status."""
-        return self.store.outbox_counts()
 
     def scheduler_stopped(self) -> None:
         """The scheduler is stopping: /healthz and /livez say so from now."""

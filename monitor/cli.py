@@ -299,9 +299,16 @@ def _add_status(commands: Subparsers, common: argparse.ArgumentParser) -> None:
         "(exit 1 when a feed is failing or silent)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per feed")
+    parser.add_argument(
+        "--instances",
+        action="store_true",
+        help="the instances sharing the state instead (with --json, one object per instance)",
+    )
     parser.set_defaults(
         call=configured(
-            lambda loaded, args, console: status.status(loaded, as_json=args.json, console=console)
+            lambda loaded, args, console: status.status(
+                loaded, as_json=args.json, console=console, only_instances=args.instances
+            )
         )
     )
 

@@ -3,32 +3,29 @@ expressions): runs polls and delivery on a schedule."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import queue
-import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
-from apscheduler.executors.base import BaseExecutor, run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.job import Job
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor import __version__
 from monitor.app import Monitor
 from monitor.cron import cron_trigger
-from monitor.pipeline.hostpool import HostFairPool
+from monitor.errors import StateError
+from monitor.pipeline.feed_claims import ClaimSettings, FeedClaims
+from monitor.pipeline.poll_report import PollReport
+from monitor.pipeline.sender_duty import SenderDuty
 from monitor.server import TOKEN_ENV, HealthServer
-from monitor.settings import FeedSettings
 from monitor.sources.urls import host_key
 from monitor.store.alert_log import AlertLog
-from monitor.units import format_duration
 
 if TYPE_CHECKING:
     from monitor.web.server import WebConsoleServer
@@ -40,72 +37,69 @@ Request = Callable[[BackgroundScheduler], object]
 Requests = queue.SimpleQueue[Request]
 
 PRUNE_EVERY = timedelta(hours=1)
+FORGET_INSTANCES_AFTER = timedelta(days=1)
+"""An instance silent this long leaves ``monitor status`` (its leases ended long before)."""
 
 
-def _poll_then_deliver(monitor: Monitor, feed: FeedSettings, requests: Requests) -> None:
-    report = monitor.poll_feed(feed)
-    if report.next_poll_at is not None:
-        # The adaptive interval, backed off after failures or stretched where
-        # the server asked; a success returns a feed to its interval.
-        requests.put(partial(_move, job_id=f"poll:{feed.name}", when=report.next_poll_at))
+def _deliver_alerts_of(monitor: Monitor, duty: SenderDuty, report: PollReport) -> None:
     if report.alerts:
         # Deliver at once rather than at the next delivery tick; deliver_due
         # returns immediately if a delivery run is already under way.
+        _deliver_if_sender(monitor, duty)
+
+
+def _deliver_if_sender(monitor: Monitor, duty: SenderDuty) -> None:
+    if duty.held():
         monitor.deliver_due()
 
 
-class PollExecutor(BaseExecutor):  # type: ignore[misc]  # APScheduler is untyped
-    """Runs the poll jobs: ``workers`` at a time, at most ``per_host`` of one
-    host (see :class:`~monitor.pipeline.hostpool.HostFairPool`).
-
-    A poll whose host is at its limit waits in the queue, not in a thread, so
-    a slow host's backlog never holds up the other hosts' feeds. At a stop
-    the polls still queued are dropped (:meth:`drop_queued`): their feeds are
-    due in the state database, so the next start polls them at once.
-    """
-
-    def __init__(
-        self, *, workers: int, per_host: int, on_waiting: Callable[[int], object] | None = None
-    ) -> None:
-        super().__init__()
-        self._pool: HostFairPool[tuple[Job, list[datetime]]] = HostFairPool(
-            self._run, workers=workers, per_host=per_host, name="poll", on_waiting=on_waiting
-        )
-
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        self._pool.submit((job, run_times), _poll_host(job))
-
-    def _run(self, submitted: tuple[Job, list[datetime]]) -> None:
-        job, run_times = submitted
-        try:
-            events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
-        except BaseException:
-            _, exc, traceback = sys.exc_info()
-            self._run_job_error(job.id, exc, traceback)
-        else:
-            self._run_job_success(job.id, events)
-
-    def drop_queued(self) -> int:
-        """Start no more polls and drop those queued; the number dropped."""
-        return self._pool.close(wait=False)
-
-    def shutdown(self, wait: bool = True) -> None:
-        self._pool.close(wait=wait)
+def _digest_if_sender(monitor: Monitor, duty: SenderDuty, channel: str, digest: str) -> None:
+    # The sender's own digest job posts it; the queue waits in the state.
+    if duty.held():
+        monitor.deliver_digest(channel, digest)
 
 
-def _poll_host(job: Job) -> str | None:
-    feed = job.args[1] if len(job.args) > 1 else None
-    return host_key(feed.url) if isinstance(feed, FeedSettings) else None
+def sender_duty(monitor: Monitor) -> SenderDuty:
+    """Whether ``monitor`` is the one instance sending (see monitor.pipeline.sender_duty)."""
+    return SenderDuty(monitor.store, clock=monitor.clock, lease=monitor.config.state.sender_lease)
 
 
-def _move(scheduler: BackgroundScheduler, job_id: str, when: datetime) -> None:
-    with contextlib.suppress(JobLookupError):  # the feed was removed meanwhile
-        scheduler.modify_job(job_id, next_run_time=when)
+def feed_claims(monitor: Monitor, duty: SenderDuty) -> FeedClaims:
+    """The claimed polling of ``monitor``: its feeds claimed through the
+    state, polled ``fetch.concurrency`` at a time, ``fetch.per_host`` of
+    one host (see monitor.pipeline.feed_claims)."""
+    fetch = monitor.config.fetch
+    lease = monitor.config.state.feed_lease  # wired at start, like the rest of [state]
+    cached: dict[int, ClaimSettings] = {}
+
+    def settings() -> ClaimSettings:
+        config = monitor.config
+        if (known := cached.get(id(config))) is None:
+            known = ClaimSettings(
+                feeds=config.feeds,
+                intervals=[(feed.name, config.interval_of(feed)) for feed in config.feeds],
+                lease=lease,
+                hosts={feed.name: host_key(feed.url) for feed in config.feeds},
+            )
+            cached.clear()
+            cached[id(config)] = known
+        return known
+
+    return FeedClaims(
+        leases=monitor.store,
+        poll=monitor.poll_feed,
+        after_poll=partial(_deliver_alerts_of, monitor, duty),
+        settings=settings,
+        clock=monitor.clock,
+        workers=fetch.concurrency,
+        per_host=fetch.per_host,
+        on_waiting=monitor.metrics.polls_waiting.set,
+    )
 
 
-def _reload_config(monitor: Monitor, requests: Requests) -> None:
+def _reload_config(monitor: Monitor, duty: SenderDuty, requests: Requests) -> None:
     if monitor.reload_config() is not None:
-        requests.put(partial(sync_jobs, monitor=monitor, requests=requests))
+        requests.put(partial(sync_jobs, monitor=monitor, duty=duty))
 
 
 def _apply(scheduler: BackgroundScheduler, requests: Requests) -> None:
@@ -126,37 +120,6 @@ def _apply(scheduler: BackgroundScheduler, requests: Requests) -> None:
             log.exception("could not change the schedule: %r", request)
 
 
-def _poll_job_name(monitor: Monitor, feed: FeedSettings) -> str:
-    floor, ceiling = monitor.config.poll_bounds(feed)
-    every = (
-        format_duration(floor)
-        if floor == ceiling
-        else f"{format_duration(floor)}-{format_duration(ceiling)}"
-    )
-    return f"poll {feed.name} every {every}"
-
-
-def _add_poll_job(
-    scheduler: BackgroundScheduler,
-    monitor: Monitor,
-    feed: FeedSettings,
-    requests: Requests,
-    first: datetime,
-) -> None:
-    interval = monitor.config.interval_of(feed)
-    scheduler.add_job(
-        _poll_then_deliver,
-        # Only a fallback: every poll moves its job to the time it computed.
-        IntervalTrigger(
-            seconds=interval.total_seconds(), jitter=min(30.0, interval.total_seconds() / 10)
-        ),
-        args=[monitor, feed, requests],
-        id=f"poll:{feed.name}",
-        name=_poll_job_name(monitor, feed),
-        next_run_time=first,
-    )
-
-
 def _digests(monitor: Monitor) -> set[tuple[str, str]]:
     slack = monitor.config.slack
     return {
@@ -168,62 +131,47 @@ def _digests(monitor: Monitor) -> set[tuple[str, str]]:
 
 
 def _add_digest_job(
-    scheduler: BackgroundScheduler, monitor: Monitor, channel: str, digest: str
+    scheduler: BackgroundScheduler, monitor: Monitor, duty: SenderDuty, channel: str, digest: str
 ) -> None:
     scheduler.add_job(
-        monitor.deliver_digest,
+        _digest_if_sender,
         cron_trigger(digest),
-        args=[channel, digest],
+        args=[monitor, duty, channel, digest],
         id=f"digest:{channel}:{digest}",
         name=f"digest for {channel} at {digest}",
         executor="delivery",
     )
 
 
-def sync_jobs(scheduler: BackgroundScheduler, monitor: Monitor, requests: Requests) -> None:
-    """Make the poll and digest jobs match the monitor's (reloaded) config.
-
-    A new feed is polled at once (its backlog is baselined like any new
-    feed's); a changed one is polled at once with its new settings; a
-    removed one is no longer polled (a poll under way finishes).
-    """
-    now = datetime.now(UTC)
-    feeds = {f"poll:{feed.name}": feed for feed in monitor.config.feeds}
+def sync_jobs(scheduler: BackgroundScheduler, monitor: Monitor, duty: SenderDuty) -> None:
+    """Make the digest jobs match the monitor's (reloaded) config. Feeds
+    need no jobs: each claim reads the config running (a new feed is due at
+    once, a removed one is never claimed again, a changed one polls with
+    its new settings when next due)."""
     digests = {f"digest:{c}:{d}": (c, d) for c, d in _digests(monitor)}
     for job in scheduler.get_jobs():
-        if job.id.startswith("poll:"):
-            feed = feeds.pop(job.id, None)
-            if feed is None:
-                job.remove()
-            elif job.args[1] != feed:
-                job.modify(
-                    args=[monitor, feed, requests],
-                    name=_poll_job_name(monitor, feed),
-                    next_run_time=now,
-                )
-        elif job.id.startswith("digest:") and digests.pop(job.id, None) is None:
+        if job.id.startswith("digest:") and digests.pop(job.id, None) is None:
             job.remove()
-    for feed in feeds.values():
-        _add_poll_job(scheduler, monitor, feed, requests, now)
     for channel, digest in digests.values():
-        _add_digest_job(scheduler, monitor, channel, digest)
+        _add_digest_job(scheduler, monitor, duty, channel, digest)
 
 
 def build_scheduler(
-    monitor: Monitor, requests: Requests | None = None, polls: PollExecutor | None = None
+    monitor: Monitor, claims: FeedClaims, duty: SenderDuty, requests: Requests | None = None
 ) -> BackgroundScheduler:
-    """The schedule of ``monitor``'s jobs; ``polls`` runs the poll jobs (one
-    is made from the config if not given)."""
+    """The schedule of ``monitor``'s jobs: ``claims`` claims the feeds due
+    and polls them on its own threads; the timers here claim, beat,
+    deliver and post digests (while ``duty`` says this instance sends),
+    reload and prune."""
     request_queue: Requests = requests or queue.SimpleQueue()
     config = monitor.config
-    if polls is None:
-        polls = poll_executor(monitor)
     scheduler = BackgroundScheduler(
         timezone=UTC,
         # Delivery has its own thread, so feeds that hang until their timeout
-        # can never hold up alerts already in the outbox.
+        # can never hold up alerts already in the outbox; claims and
+        # heartbeats have theirs, so a long reload never delays them.
         executors={
-            "default": polls,
+            "default": ThreadPoolExecutor(max_workers=2),
             "delivery": ThreadPoolExecutor(max_workers=1),
             "rules": ThreadPoolExecutor(max_workers=1),
         },
@@ -231,18 +179,24 @@ def build_scheduler(
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
     )
     start = datetime.now(UTC)
-    count = max(1, len(config.feeds))
-    for index, feed in enumerate(config.feeds):
-        interval = config.interval_of(feed)
-        # Spread first polls over a few seconds so start-up is not one burst;
-        # a feed backed off before a restart stays backed off.
-        stagger = timedelta(seconds=min(5.0, interval.total_seconds() / 2) * index / count)
-        first = start + stagger
-        if (due := monitor.next_poll_at(feed.name)) is not None:
-            first = max(first, due)
-        _add_poll_job(scheduler, monitor, feed, request_queue, first)
+    state = config.state  # wired at start
+    scheduler.add_job(
+        claims.claim,
+        IntervalTrigger(seconds=state.claim_every.total_seconds()),
+        id="claim",
+        name="claim the feeds due and poll them",
+        next_run_time=start,
+    )
+    scheduler.add_job(
+        _heartbeat,
+        IntervalTrigger(seconds=state.heartbeat_every.total_seconds()),
+        args=[monitor, duty],
+        id="heartbeat",
+        name="record that this instance is alive",
+        next_run_time=start,
+    )
     for channel, digest in sorted(_digests(monitor)):
-        _add_digest_job(scheduler, monitor, channel, digest)
+        _add_digest_job(scheduler, monitor, duty, channel, digest)
     reload_every = config.rules.reload_interval.total_seconds()
     scheduler.add_job(
         monitor.reload_rules,
@@ -254,22 +208,24 @@ def build_scheduler(
     scheduler.add_job(
         _reload_config,
         IntervalTrigger(seconds=reload_every),
-        args=[monitor, request_queue],
+        args=[monitor, duty, request_queue],
         id="reload-config",
         name="reload a changed config file",
         executor="rules",
     )
     scheduler.add_job(
-        monitor.prune,
+        _prune,
         IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
+        args=[monitor],
         id="prune",
         name="prune records past polling.seen_retention",
         executor="rules",
         next_run_time=start + timedelta(minutes=1),
     )
     scheduler.add_job(
-        monitor.deliver_due,
+        _deliver_if_sender,
         IntervalTrigger(seconds=config.delivery.interval.total_seconds()),
+        args=[monitor, duty],
         id="deliver",
         executor="delivery",
         name="deliver the outbox",
@@ -278,13 +234,31 @@ def build_scheduler(
     return scheduler
 
 
-def poll_executor(monitor: Monitor) -> PollExecutor:
-    fetch = monitor.config.fetch
-    return PollExecutor(
-        workers=fetch.concurrency,
-        per_host=fetch.per_host,
-        on_waiting=monitor.metrics.polls_waiting.set,
-    )
+def _heartbeat(monitor: Monitor, duty: SenderDuty) -> None:
+    try:
+        monitor.store.heartbeat(now=monitor.clock(), version=__version__)
+    except StateError as exc:
+        log.warning("could not record this instance's heartbeat: %s", exc)
+    # Kept between delivery runs too, however far apart delivery.interval sets them.
+    duty.held()
+
+
+def _leave(monitor: Monitor) -> None:
+    try:
+        monitor.store.leave()
+    except StateError as exc:
+        log.warning("could not remove this instance from the state's list (%s)", exc)
+
+
+def _prune(monitor: Monitor) -> None:
+    monitor.prune()
+    try:
+        forgotten = monitor.store.forget_instances(before=monitor.clock() - FORGET_INSTANCES_AFTER)
+    except StateError as exc:
+        log.warning("could not forget instances gone long ago: %s", exc)
+        return
+    if forgotten:
+        log.info("forgot %d instance(s) silent for over %s", forgotten, FORGET_INSTANCES_AFTER)
 
 
 def _start_health_server(monitor: Monitor) -> HealthServer | None:
@@ -361,13 +335,13 @@ def scheduler_problem(scheduler: BackgroundScheduler) -> str | None:
     return None
 
 
-def _reload_now(monitor: Monitor, requests: Requests) -> None:
+def _reload_now(monitor: Monitor, duty: SenderDuty, requests: Requests) -> None:
     """Reload rules and config at once, changes unsettled or not: the
     operator asked for it (SIGHUP) and has finished editing."""
     rules = monitor.reload_rules(at_once=True)
     changes = monitor.reload_config(at_once=True)
     if changes is not None:
-        requests.put(partial(sync_jobs, monitor=monitor, requests=requests))
+        requests.put(partial(sync_jobs, monitor=monitor, duty=duty))
     if not rules and changes is None:
         log.info("SIGHUP: no new config or rules to apply; running as before")
 
@@ -383,8 +357,9 @@ def run_until_stopped(
     """
     requests: Requests = queue.SimpleQueue()
     monitor.start()
-    polls = poll_executor(monitor)
-    scheduler = build_scheduler(monitor, requests, polls)
+    duty = sender_duty(monitor)
+    claims = feed_claims(monitor, duty)
+    scheduler = build_scheduler(monitor, claims, duty, requests)
     scheduler.start()
     monitor.watch_scheduler(partial(scheduler_problem, scheduler))
     server = _start_health_server(monitor)
@@ -404,7 +379,7 @@ def run_until_stopped(
                 # On the thread of the periodic reloads, so the two never overlap.
                 scheduler.add_job(
                     _reload_now,
-                    args=[monitor, requests],
+                    args=[monitor, duty, requests],
                     id="reload-now",
                     name="reload config and rules now (SIGHUP)",
                     executor="rules",
@@ -418,10 +393,12 @@ def run_until_stopped(
     finally:
         log.info("stopping: waiting for running polls and deliveries to finish")
         monitor.scheduler_stopped()
-        dropped = polls.drop_queued()
+        scheduler.pause()  # no claim starts now: stop() returns every feed not yet polled
+        dropped = claims.stop()
         if dropped:
             log.info(
-                "stopping: dropped %d queued poll%s; their feeds are polled at the next start",
+                "stopping: dropped %d queued poll%s; their feeds are polled at the next start "
+                "or by another instance",
                 dropped,
                 "" if dropped == 1 else "s",
             )
@@ -430,5 +407,8 @@ def run_until_stopped(
         if console is not None:
             console.stop()
         scheduler.shutdown(wait=True)
-        counts = monitor.outbox_counts()
+        claims.join()
+        duty.release()
+        _leave(monitor)
+        counts = monitor.store.outbox_counts()
         log.info("stopped; outbox: %d pending, %d failed", counts["pending"], counts["failed"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import field_validator
 
+from monitor.units import Duration
 from monitor.validation import StrictModel
 
 
@@ -34,6 +36,32 @@ class StateSettings(StrictModel):
     """A PostgreSQL database (``postgresql://user@host:5432/name``) instead
     of the SQLite file at ``path``: the state several instances share. The
     password comes from the environment (PGPASSWORD), never from the file."""
+    feed_lease: Duration = timedelta(minutes=2)
+    """How long a feed claimed for a poll is this instance's alone; renewed
+    while the poll runs, released when its outcome is stored. An instance
+    that dies holds its feeds until then (a dead process of the same host:
+    not at all)."""
+    claim_every: Duration = timedelta(seconds=2)
+    """How often an instance asks the state for the feeds now due."""
+    heartbeat_every: Duration = timedelta(seconds=15)
+    """How often an instance records that it is alive (``monitor status``)."""
+    sender_lease: Duration = timedelta(seconds=30)
+    """How long the instance sending alerts and digests keeps the duty
+    without renewing it; another takes it over after that."""
+
+    @field_validator("feed_lease", "sender_lease")
+    @classmethod
+    def _long_enough_to_renew(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=10):
+            raise ValueError("must be at least 10s: it is renewed a few times within its length")
+        return value
+
+    @field_validator("claim_every", "heartbeat_every")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value < timedelta(milliseconds=100):
+            raise ValueError("must be at least 100ms")
+        return value
 
     @field_validator("url")
     @classmethod

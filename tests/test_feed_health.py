@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-import queue
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.scheduler import Requests, _apply, _poll_then_deliver
 from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import Entry, rss
 from tests.support.setup import FakeClock, FeedSpec, write_config
-
-
-class RecordingScheduler:
-    """Stands in for APScheduler where a test only needs to see jobs moved."""
-
-    def __init__(self) -> None:
-        self.moves: list[tuple[str, datetime]] = []
-
-    def modify_job(self, job_id: str, *, next_run_time: datetime) -> None:
-        self.moves.append((job_id, next_run_time))
 
 
 @pytest.fixture
@@ -45,25 +33,23 @@ def test_a_failing_feed_backs_off_and_returns_to_its_interval_on_success(
     clock = FakeClock()
     monitor = build_monitor(load_config(config), clock=clock, jitter=lambda: 0.0)
     bad = next(f for f in monitor.config.feeds if f.name == "bad")
-    scheduler = RecordingScheduler()
-    rescheduled = scheduler.moves
-    requests: Requests = queue.SimpleQueue()
 
-    def poll() -> None:
-        _poll_then_deliver(monitor, bad, requests)
-        _apply(scheduler, requests)
+    def next_poll() -> object:
+        report = monitor.poll_feed(bad)
+        state = monitor.store.feed_state("bad")
+        assert state is not None and state.next_poll_at == report.next_poll_at, (
+            "the next poll is in the state, where every instance's claims read it"
+        )
+        return report.next_poll_at
 
     try:
-        for _ in range(3):
-            poll()
-        assert rescheduled == [
-            ("poll:bad", clock.now + timedelta(minutes=10)),
-            ("poll:bad", clock.now + timedelta(minutes=20)),
-            ("poll:bad", clock.now + timedelta(minutes=40)),
+        assert [next_poll() for _ in range(3)] == [
+            clock.now + timedelta(minutes=10),
+            clock.now + timedelta(minutes=20),
+            clock.now + timedelta(minutes=40),
         ]
         feed_server.set("/bad", rss([]))
-        poll()
-        assert rescheduled[-1] == ("poll:bad", clock.now + timedelta(minutes=5)), (
+        assert next_poll() == clock.now + timedelta(minutes=5), (
             "a success goes back to the plain interval"
         )
         state = monitor.store.feed_state("bad")

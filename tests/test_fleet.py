@@ -15,7 +15,7 @@ import pytest
 
 from monitor.app import Monitor
 from monitor.config import load_config
-from monitor.scheduler import Requests, build_scheduler, sync_jobs
+from monitor.scheduler import Requests, build_scheduler, feed_claims, sender_duty, sync_jobs
 from monitor.store.sqlite import SCHEMA_VERSION, SQLiteStore
 from monitor.wiring import build_monitor
 from tests.support.feed_server import FeedServer
@@ -418,13 +418,12 @@ def test_a_config_reload_adds_and_removes_feeds(
     a, b, c = (FeedSpec(name, feed_server.url(f"/{name}")) for name in "abc")
     monitor = make_monitor([a, b])
     requests: Requests = queue.SimpleQueue()
-    scheduler = build_scheduler(monitor, requests)
+    duty = sender_duty(monitor)
+    claims = feed_claims(monitor, duty)
+    scheduler = build_scheduler(monitor, claims, duty, requests)
     scheduler.start(paused=True)
     try:
-        assert {j.id for j in scheduler.get_jobs() if j.id.startswith("poll:")} == {
-            "poll:a",
-            "poll:b",
-        }
+        assert sorted(claims.claim_settings().feed_names) == ["a", "b"]
         write_config(tmp_path, [b, c], slack_api_url=slack_emulator.base_url, extra=OPS)
         assert monitor.reload_config() is None, "a change is applied once it has settled"
         with caplog.at_level(logging.INFO, logger="monitor"):
@@ -432,11 +431,10 @@ def test_a_config_reload_adds_and_removes_feeds(
         assert changes is not None
         assert (changes.added, changes.removed, changes.changed) == (("c",), ("a",), ())
         assert "config reloaded: 2 feeds; added: c; removed: a; changed: none" in caplog.text
-        sync_jobs(scheduler, monitor, requests)
-        assert {j.id for j in scheduler.get_jobs() if j.id.startswith("poll:")} == {
-            "poll:b",
-            "poll:c",
-        }
+        sync_jobs(scheduler, monitor, duty)
+        assert sorted(claims.claim_settings().feed_names) == ["b", "c"], (
+            "the next claim names the feeds of the config reloaded"
+        )
 
         # A broken edit is refused and the running config stays.
         monitor.loaded.path.write_text("[slack\nchannel = ", encoding="utf-8")

@@ -1,4 +1,5 @@
-"""The schedule: one job per feed that never overlaps itself, delivery on its own thread."""
+"""The schedule: timers that never overlap themselves, delivery on its own thread,
+polls claimed through the state rather than one job per feed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_config
-from monitor.scheduler import build_scheduler
+from monitor.scheduler import build_scheduler, feed_claims, sender_duty
 from monitor.wiring import build_monitor
 from tests.support.setup import FeedSpec, write_config
 
@@ -25,13 +26,15 @@ def test_jobs_never_overlap_and_delivery_has_its_own_executor(
     )
     monitor = build_monitor(load_config(write_config(tmp_path, feeds, extra=routes)))
     try:
-        scheduler = build_scheduler(monitor)
+        scheduler = build_scheduler(
+            monitor, feed_claims(monitor, duty := sender_duty(monitor)), duty
+        )
         scheduler.start(paused=True)  # job defaults apply once jobs are really added
         jobs = {job.id: job for job in scheduler.get_jobs()}
         scheduler.shutdown(wait=False)
         assert set(jobs) == {
-            "poll:a",
-            "poll:b",
+            "claim",
+            "heartbeat",
             "deliver",
             "reload-rules",
             "reload-config",
@@ -46,10 +49,10 @@ def test_jobs_never_overlap_and_delivery_has_its_own_executor(
         )
         for job in jobs.values():
             assert (job.max_instances, job.coalesce) == (1, True)
-        assert jobs["poll:a"].trigger.interval.total_seconds() == 90
-        assert jobs["poll:b"].trigger.interval.total_seconds() == 300
+        assert jobs["claim"].trigger.interval.total_seconds() == 2, "state.claim_every"
+        assert jobs["heartbeat"].trigger.interval.total_seconds() == 15
         assert jobs["deliver"].executor == "delivery"
-        assert jobs["poll:a"].executor == "default"
+        assert jobs["claim"].executor == "default"
         assert jobs["reload-rules"].trigger.interval.total_seconds() == 1
     finally:
         monitor.close()

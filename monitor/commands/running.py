@@ -80,7 +80,7 @@ def once(loaded: LoadedConfig, *, new_state: bool, console: Console) -> ExitCode
         monitor.backfill()  # rules changed since the last run see what it read
         reports = monitor.poll_all()
         delivery = monitor.deliver_due()
-        counts = monitor.outbox_counts()
+        counts = monitor.store.outbox_counts()
         monitor.prune()  # run from cron, `once` is the only thing that prunes
     finally:
         monitor.close()

@@ -1,11 +1,13 @@
-"""`monitor status`: each configured feed's health, as a table or JSON lines."""
+"""`monitor status`: each configured feed's health, then the instances
+sharing the state (``monitor run`` processes, as their heartbeats left
+them), as tables or JSON lines."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.clock import utc_now
@@ -13,6 +15,7 @@ from monitor.commands.console import Console, ExitCode
 from monitor.config import LoadedConfig
 from monitor.delivery.message import relative_time, time_until
 from monitor.domain.feed import FeedHealth
+from monitor.domain.instance import InstanceRecord
 from monitor.pipeline.feed_health import OVERDUE_INTERVALS, counted, span
 from monitor.pipeline.feed_status import FeedStatus, configured_feed_status
 from monitor.redact import Redactor
@@ -22,6 +25,10 @@ from monitor.units import format_duration
 
 BLIND_STATES = frozenset({"FAILING", "SILENT", "OVERDUE"})
 """States in which the desk is blind to a feed: status exits 1."""
+SILENT_HEARTBEATS = 3
+"""An instance whose last heartbeat is older than this many of
+``state.heartbeat_every`` is shown silent: dead, hung or cut off from the
+state. A heartbeat or two late is a busy instance, not a lost one."""
 
 
 @dataclass(frozen=True)
@@ -32,20 +39,100 @@ class _Row:
     interval: timedelta
 
 
-def status(loaded: LoadedConfig, *, as_json: bool, console: Console) -> ExitCode:
-    """Every configured feed's health; PROBLEMS when one is failing, silent or overdue."""
+def status(
+    loaded: LoadedConfig, *, as_json: bool, console: Console, only_instances: bool = False
+) -> ExitCode:
+    """Every configured feed's health, then the instances (the text form);
+    PROBLEMS when a feed is failing, silent or overdue. ``as_json``: the
+    feeds only, one object each, as scripts read them; ``only_instances``:
+    the instances only (one object each with ``as_json``), exit OK."""
     with open_store(loaded.state_location) as store:
         health = {feed.name: feed for feed in store.feed_health()}
-    now = utc_now()
+        now = utc_now()
+        recorded = store.instances(now=now)
     rows = [_row(loaded, feed, health.get(feed.name), now) for feed in loaded.config.feeds]
+    instances = [
+        _Instance(record, instance_silence(record, loaded.config.state.heartbeat_every, now))
+        for record in recorded
+    ]
     # Stored redacted since this version; older rows until the monitor starts.
     redactor = loaded.config.redactor()
+    if only_instances:
+        if as_json:
+            for instance in instances:
+                console.say(json.dumps(_instance_json(instance, now)))
+        elif instances:
+            _print_instances(instances, now, console)
+        else:
+            console.say("no instance has recorded a heartbeat in this state")
+        return ExitCode.OK
     if as_json:
         for row in rows:
             console.say(json.dumps(_as_json(row, redactor)))
     else:
         _print_table(rows, redactor, now, console)
+        if instances:
+            _print_instances(instances, now, console)
     return _exit_code(row.state for row in rows)
+
+
+@dataclass(frozen=True)
+class _Instance:
+    record: InstanceRecord
+    silent_for: timedelta | None
+    """How long it has gone without a heartbeat, when that makes it silent."""
+
+
+def instance_silence(
+    record: InstanceRecord, heartbeat_every: timedelta, now: datetime
+) -> timedelta | None:
+    """How long the instance has gone without a heartbeat, if longer than
+    SILENT_HEARTBEATS of ``heartbeat_every`` (it is silent); else None."""
+    quiet = now - record.last_heartbeat
+    return quiet if quiet > SILENT_HEARTBEATS * heartbeat_every else None
+
+
+def _instance_json(instance: _Instance, now: datetime) -> dict[str, Any]:
+    record = instance.record
+    return {
+        "instance": f"{record.host}:{record.pid}",
+        "host": record.host,
+        "pid": record.pid,
+        "started": record.started_at.isoformat(),
+        "last_heartbeat": record.last_heartbeat.isoformat(),
+        "heartbeat_age_seconds": max(0.0, (now - record.last_heartbeat).total_seconds()),
+        "version": record.version,
+        "feeds_claimed": record.feeds_claimed,
+        "silent": instance.silent_for is not None,
+    }
+
+
+def _print_instances(instances: Sequence[_Instance], now: datetime, console: Console) -> None:
+    """The instances sharing the state, after the feeds: a silent one is
+    named as such, with what becomes of the feeds it held."""
+    host_width = max(len("HOST"), *(len(i.record.host) for i in instances))
+    version_width = max(len("VERSION"), *(len(i.record.version) for i in instances))
+    console.say("")
+    console.say(
+        f"{'HOST':<{host_width}} {'PID':>7} {'STARTED':<20} {'LAST HEARTBEAT':<16} "
+        f"{'VERSION':<{version_width}} {'FEEDS':>5}"
+    )
+    for instance in instances:
+        record = instance.record
+        started = record.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        line = (
+            f"{record.host:<{host_width}} {record.pid:>7} {started:<20} "
+            f"{span(now - record.last_heartbeat) + ' ago':<16} "
+            f"{record.version:<{version_width}} {record.feeds_claimed:>5}"
+        )
+        if instance.silent_for is not None:
+            line += (
+                f"  SILENT: no heartbeat for {span(instance.silent_for)}; "
+                "its leases pass to others as they end"
+            )
+        console.say(line)
+    silent = sum(i.silent_for is not None for i in instances)
+    console.say(f"{counted(len(instances), 'instance')}, {silent} silent")
 
 
 def _row(loaded: LoadedConfig, feed: FeedSettings, found: FeedHealth | None, now: datetime) -> _Row:

@@ -35,13 +35,25 @@ from monitor.errors import (
     TokenRejectedError,
     TransientDeliveryError,
 )
-from monitor.store.ports import Outbox, Silences
+from monitor.store.ports import ChannelPacing, Outbox, Silences
 
 log = logging.getLogger("monitor")
 
 
 Storms = dict[str, list[OutboxEntry]]
 """Per channel, the alerts a storm held back in this run, to roll up at its end."""
+
+
+def in_storm(
+    outbox: Outbox, channel: str, now: datetime, storms: Storms, settings: OutboxSettings
+) -> bool:
+    """True once the channel had its share of top-level posts in the storm
+    window (counted in the store, whichever sender posted them)."""
+    if channel in storms:
+        return True
+    slack = settings.slack
+    posts = outbox.top_level_posts(channel, now - slack.storm_window)
+    return posts >= slack.storm_threshold
 
 
 class Deliverer:
@@ -53,6 +65,7 @@ class Deliverer:
         outbox: Outbox,
         silences: Silences,
         stories: ThreadStore,
+        pacing: ChannelPacing,
         sink: Sink,
         settings: Callable[[], DeliveryRunSettings],
         metrics: DeliveryMetrics,
@@ -63,8 +76,9 @@ class Deliverer:
         token_check: Callable[[], TokenVerdict] | None = None,
     ) -> None:
         """``settings``: the config running now, read once per run;
-        ``token_check``: asks the destination whether it accepts the token,
-        None where there is none to ask about."""
+        ``pacing``: each channel's pace and holds, shared with every sender
+        on the state; ``token_check``: asks the destination whether it
+        accepts the token, None where there is none to ask about."""
         self.sink = sink
         """Where alerts go; read at each post, so a test may swap it between runs."""
         self._outbox = outbox
@@ -74,7 +88,7 @@ class Deliverer:
         self._clock = clock
         self._lock = threading.Lock()
         self._ledger = Ledger(outbox=outbox, clock=clock, jitter=jitter)
-        self._throttle = Throttle(sleep=sleep, monotonic=monotonic)
+        self._throttle = Throttle(pacing=pacing, clock=clock, sleep=sleep, monotonic=monotonic)
         self._threads = StoryThreads(stories=stories, outbox=outbox, clock=clock)
         self.token = TokenGate(check=token_check, clock=clock, rejected=metrics.token_rejected)
         """The hold while the destination rejects the token, and the check that lifts it."""
@@ -144,9 +158,9 @@ class Deliverer:
         report = DeliveryReport()
         now = self._clock()
         queue_ended_notices(self._outbox, self._silences, settings, now)
-        if self.token.held(now) or self._throttle.all_held(now):
+        if self.token.held(now) or self._throttle.read_holds(now):
             return DeliveryReport(held=True)
-        held = self._throttle.held_channels(now)
+        held = self._throttle.held_channels()
         silences = self._silences.active_silences(now)
         threads = self.sink if isinstance(self.sink, ThreadingSink) else None
         storms: Storms = {}
@@ -156,18 +170,18 @@ class Deliverer:
                 continue  # throttled earlier in this run
             if not self._ledger.take(entry, silences, now, report):
                 continue
-            if entry.uncertain and self._already_posted(threads, entry, report):
+            window = settings.slack.story_window(entry.alert.rule_id)
+            if entry.uncertain and self._already_posted(threads, entry, report, window):
                 continue
             if self._threads.waits_for_its_story(entry, now):
                 continue
-            window = settings.slack.story_window(entry.alert.rule_id)
             story = self._threads.story_of(threads, entry, now, window)
             # An ops alert is never rolled up: a blind feed must stand out, mentions and all.
             if (
                 story is None
                 and may_roll_up(entry.alert)
                 and not is_ops_alert(entry.alert)
-                and self._in_storm(entry.channel, now, storms, settings)
+                and in_storm(self._outbox, entry.channel, now, storms, settings)
             ):
                 storms.setdefault(entry.channel, []).append(entry)
                 continue
@@ -218,7 +232,8 @@ class Deliverer:
                 destination=self.sink.destination,
                 thread_ref=story.parent_ref if story else None,
             )
-            self._threads.record(threads, entry, story, posted)
+            window = settings.slack.story_window(entry.alert.rule_id)
+            self._threads.record(threads, entry, story, posted, window=window)
         except StateError as exc:
             log.error(
                 "alert %d was delivered to %s but could not be recorded as sent (%s); "
@@ -241,16 +256,6 @@ class Deliverer:
             entry.channel,
         )
         return False
-
-    def _in_storm(
-        self, channel: str, now: datetime, storms: Storms, settings: OutboxSettings
-    ) -> bool:
-        """True once the channel had its share of top-level posts in the storm window."""
-        if channel in storms:
-            return True
-        slack = settings.slack
-        posts = self._outbox.top_level_posts(channel, now - slack.storm_window)
-        return posts >= slack.storm_threshold
 
     def _roll_up(
         self,
@@ -286,7 +291,11 @@ class Deliverer:
         return False
 
     def _already_posted(
-        self, threads: ThreadingSink | None, entry: OutboxEntry, report: DeliveryReport
+        self,
+        threads: ThreadingSink | None,
+        entry: OutboxEntry,
+        report: DeliveryReport,
+        window: timedelta,
     ) -> bool:
         """After a timeout or a dead sender, look for the alert's own post
         before posting it again: the sink may have taken it without our knowing."""
@@ -310,7 +319,8 @@ class Deliverer:
         if found is None:
             return False
         self._ledger.sent([entry], found, destination=self.sink.destination)
-        self._threads.record(threads, entry, None, found)  # a story's thread begins there
+        # A story's thread begins there.
+        self._threads.record(threads, entry, None, found, window=window)
         report.sent += 1
         log.info(
             "alert %d was already in %s (its answer was lost); not posting it again",

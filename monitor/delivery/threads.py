@@ -109,29 +109,48 @@ class StoryThreads:
         entry: OutboxEntry,
         story: StoryThread | None,
         posted: Posted,
+        *,
+        window: timedelta,
     ) -> None:
         """After a post: a new story begins with a top-level alert, or a
-        reply counts one more source on its story's first alert."""
+        reply counts one more source on its story's first alert.
+
+        A story has one thread per channel in its ``window``: when another
+        sender began the story's thread there first (both posted at the top
+        at once), this post stays where it went, and counts as one more
+        source of that thread, which later sources join."""
         now = self._clock()
         if story is None:
             if is_escalation(entry.alert):
                 return  # the story's thread is its first alert's
-            if posted.ref is not None and sink is not None and not is_ops_alert(entry.alert):
-                self._stories.add_thread(
-                    StoryThread(
-                        0,
-                        entry.alert.rule_id,
-                        entry.channel,
-                        posted.channel_ref,
-                        entry.alert.link,
-                        entry.alert.title,
-                        entry.id,
-                        posted.ref,
-                        story_key=entry.alert.story,
-                    ),
-                    now=now,
-                )
-            return
+            if posted.ref is None or sink is None or is_ops_alert(entry.alert):
+                return
+            began = self._stories.add_thread(
+                StoryThread(
+                    0,
+                    entry.alert.rule_id,
+                    entry.channel,
+                    posted.channel_ref,
+                    entry.alert.link,
+                    entry.alert.title,
+                    entry.id,
+                    posted.ref,
+                    story_key=entry.alert.story,
+                ),
+                now=now,
+                since=now - window,
+            )
+            if began.parent_alert_id == entry.id:
+                return
+            log.info(
+                "alert %d began story %s in %s at the top, but alert %d had begun its "
+                "thread there first: counted as a source of that thread",
+                entry.id,
+                entry.alert.story,
+                entry.channel,
+                began.parent_alert_id,
+            )
+            story = began
         sources = self._stories.add_thread_source(story.id, now=now)
         told = self._stories.story(entry.alert.story) if entry.alert.story else None
         names: tuple[str, ...] = ()

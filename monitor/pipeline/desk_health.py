@@ -1,5 +1,6 @@
 """What /healthz says: can the desk see? Pure: the feeds' states, the
-scheduler's condition and ``now`` in, a verdict out.
+scheduler's condition, whether the state database answers and ``now`` in,
+a verdict out.
 
 A monitor whose every feed fails, or that has read nothing since it
 started, is blind: it answers 503 like a monitor whose scheduler died,
@@ -28,8 +29,9 @@ class DeskStatus(StrEnum):
     DEGRADED = "degraded"
     """Some feeds fail or are silent; the others are read."""
     UNHEALTHY = "unhealthy"
-    """The scheduler is dead, the state is unusable, the desk is blind, or
-    delivery is held (Slack rejects the token)."""
+    """The scheduler is dead, the state database does not answer or is
+    unusable, the desk is blind, or delivery is held (Slack rejects the
+    token)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ def desk_health(
     scheduler_problem: str | None,
     state_problem: str | None = None,
     delivery_problem: str | None = None,
+    database_problem: str | None = None,
 ) -> DeskHealth:
     """The verdict on the desk's sight.
 
@@ -81,9 +84,12 @@ def desk_health(
     states (None when the state could not be read, ``state_problem`` saying
     why); ``last_success``: the last successful poll since ``started_at``;
     ``scheduler_problem``: why the scheduler runs no jobs, if it does not;
-    ``delivery_problem``: why no alert can go out, if so.
+    ``delivery_problem``: why no alert can go out, if so;
+    ``database_problem``: why the state database does not answer now, if
+    it does not (Maintenance.database_problem; ``states`` is then None).
 
-    Unhealthy (503): the scheduler is dead; the state is unusable; no alert
+    Unhealthy (503): the scheduler is dead; the state database does not
+    answer, or the state is unusable; no alert
     can go out (Slack rejects the token); every
     feed's last poll failed; or no feed has been read within
     ``failing_after`` of the start. Degraded (200): some feeds fail or are
@@ -95,6 +101,8 @@ def desk_health(
     problems: list[str] = []
     if scheduler_problem is not None:
         problems.append(scheduler_problem)
+    if database_problem is not None:
+        problems.append(database_problem)
     if state_problem is not None:
         problems.append(f"the state database cannot be read: {state_problem}")
     if delivery_problem is not None:
@@ -130,6 +138,7 @@ def desk_health(
         "status": status.value,
         "reason": reason,
         "scheduler_running": scheduler_problem is None,
+        "database": {"reachable": database_problem is None, "problem": database_problem},
         "last_successful_poll_age_seconds": (now - last_success).total_seconds()
         if last_success is not None
         else None,

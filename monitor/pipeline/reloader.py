@@ -98,8 +98,8 @@ class Reloader:
         """``current`` with the changed config.toml, if it is valid, and the feeds it changed; else None.
         The caller logs the reload once it has applied it (see log_config_reload).
 
-        Feeds added, removed or changed take effect at once (the scheduler
-        adds and removes their poll jobs), as do routes, mentions, polling,
+        Feeds added, removed or changed take effect at the next claim (which
+        names the feeds of the config running), as do routes, mentions, polling,
         ops and delivery policy. What was wired at start (state, rules
         directory, fetch limits, server, Slack connection, delivery tick)
         keeps its old value until a restart, and the log says so. The file

@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 from abc import abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -47,8 +47,9 @@ class StoryPlacing:
 
     Two polls placing alerts of one rule at once would each read the
     stories before the other's commit and write their own view of them; so
-    placing and committing hold one lock (alerts are rare: polls without
-    any never take it)."""
+    placing and committing hold a lock: this process's, then the store's,
+    which instances sharing a database share (alerts are rare: polls without
+    any never take them)."""
 
     _store: PlacingStore
 
@@ -73,9 +74,15 @@ class StoryPlacing:
     @abstractmethod
     def _targets(self, snap: Snapshot, alert: Alert) -> tuple[Target, ...]: ...
 
-    def _story_guard(self, alerts: Sequence[Alert]) -> AbstractContextManager[object]:
-        """The lock to hold from placing to committing (none without alerts)."""
-        return self._story_lock if alerts else nullcontext()
+    @contextmanager
+    def _story_guard(self, alerts: Sequence[Alert]) -> Iterator[None]:
+        """The locks to hold from placing to committing (none without
+        alerts): this process's, then the store's across instances."""
+        if not alerts:
+            yield
+            return
+        with self._story_lock, self._store.placing_stories():
+            yield
 
     def _in_stories(
         self, snap: Snapshot, alerts: Sequence[Alert], items: Sequence[Item], now: datetime

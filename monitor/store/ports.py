@@ -11,21 +11,24 @@ strings here: the store keeps them for the sink and never reads them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from typing import Protocol, Self
 
 from monitor.domain.alert import OutboxEntry, RoutedAlert, Silence, SilenceScope, StoryThread
-from monitor.domain.archive import ArchivedItem
-from monitor.domain.backfill import BackfillOutcome
 from monitor.domain.feed import FeedHealth, FeedState, Incident, PruneReport
 from monitor.domain.item import Item
 from monitor.domain.kinds import FeedbackKind, FeedErrorKind, IncidentKind, OutboxStatus
-from monitor.domain.listing import LISTING_CHANGES, ListingChange, RecordedListing
 from monitor.domain.poll import PollOutcome
 from monitor.domain.story import Feedback, Story
+from monitor.store.coordination import ChannelPacing as ChannelPacing
+from monitor.store.coordination import Duties as Duties
 from monitor.store.coordination import FeedLeases as FeedLeases
 from monitor.store.coordination import Instances as Instances
+from monitor.store.history import Archive as Archive
+from monitor.store.history import ListSnapshots as ListSnapshots
+from monitor.store.history import RuleVersions as RuleVersions
 
 SEND_LEASE = timedelta(minutes=10)
 """How long a claimed alert is left to its sender before another may send it
@@ -297,8 +300,15 @@ class Threads(Protocol):
         """A rule's stories in a channel begun since ``since``, newest first."""
         ...
 
-    def add_thread(self, story: StoryThread, *, now: datetime) -> None:
-        """Record a story begun now (its ``id`` and ``sources`` are the store's to give)."""
+    def add_thread(
+        self, story: StoryThread, *, now: datetime, since: datetime | None = None
+    ) -> StoryThread:
+        """Record a story begun now (its ``id`` and ``sources`` are the store's
+        to give); the thread recorded. A story named by key has one thread per
+        channel in a window, which a unique key keeps: when a thread of the
+        story in the channel began at or after ``since`` (None: ever), that
+        thread won (another sender recorded it first) and is returned, and
+        nothing is written; else this one begins the story's next thread."""
         ...
 
     def add_thread_source(self, story_id: int, *, now: datetime) -> int:
@@ -309,6 +319,11 @@ class Threads(Protocol):
 class Stories(Protocol):
     """Stories across feeds (see monitor.domain.story). A poll writes them
     with its alerts (:attr:`PollOutcome.stories`), in its one transaction."""
+
+    def placing_stories(self) -> AbstractContextManager[object]:
+        """Held from reading a rule's stories to committing the alerts
+        placed in them: one placement at a time across every instance."""
+        ...
 
     def recent_stories(self, *, rule_id: str, since: datetime) -> list[Story]:
         """A rule's stories last seen at or after ``since``, with their members, newest first."""
@@ -339,93 +354,6 @@ class Stories(Protocol):
         alert_id: int | None = None,
     ) -> list[Feedback]:
         """Feedback of the given kinds (on one alert, if given), newest first."""
-        ...
-
-
-class ListSnapshots(Protocol):
-    """Each list source's last snapshot of its list (sanctions lists): the
-    list's own keys, each with the digest and the JSON of its entry, so that
-    the next snapshot is diffed against it. Entries are opaque here."""
-
-    def list_snapshot(self, source: str) -> dict[str, str] | None:
-        """Each key of the source's last snapshot with its entry's digest;
-        None if the source never had one (its first snapshot is a baseline)."""
-        ...
-
-    def list_entry(self, source: str, key: str) -> str | None:
-        """The JSON of one entry of the source's last snapshot; None if absent."""
-        ...
-
-    def replace_list_snapshot(
-        self,
-        source: str,
-        entries: Mapping[str, tuple[str, str]],
-        *,
-        published: date | None,
-        now: datetime,
-    ) -> None:
-        """Make ``entries`` (key -> (digest, entry JSON)) the source's
-        snapshot, taken ``now`` of the list published at ``published`` (when
-        the list says). The whole snapshot is replaced in one transaction:
-        keys not in ``entries`` are gone, and a failure leaves the old one."""
-        ...
-
-    def list_snapshot_taken(self, source: str) -> datetime | None:
-        """When the source's last snapshot was stored; None if it has none."""
-        ...
-
-    def listing_history(
-        self,
-        *,
-        since: datetime,
-        changes: Sequence[ListingChange] = LISTING_CHANGES,
-        source: str | None = None,
-    ) -> list[RecordedListing]:
-        """Listing events recorded at or after ``since`` (of ``changes``, of
-        one source if given), oldest first. An accepted snapshot records its
-        events in the poll's commit (:attr:`PollOutcome.list_update`); a
-        publication read twice records them once."""
-        ...
-
-
-class Archive(Protocol):
-    """Each new item's text as a poll first read it (PollOutcome.archive,
-    written in the poll's commit), for search and backtests; pruned by age
-    (see Maintenance.prune). Each comes with the alerts it raised."""
-
-    def search(
-        self,
-        query: str,
-        *,
-        since: datetime | None = None,
-        feed: str | None = None,
-        tag: str | None = None,
-        limit: int = 50,
-    ) -> list[ArchivedItem]:
-        """Items whose title or summary match ``query`` (words, "a phrase",
-        pre*, AND / OR / NOT), first seen at or after ``since``, of one feed
-        or feed tag if given; newest first, at most ``limit``. A query that
-        is not valid raises SearchError saying how to write one."""
-        ...
-
-    def archived(self, *, since: datetime, until: datetime | None = None) -> list[ArchivedItem]:
-        """Items first seen at or after ``since`` (and before ``until``), oldest first."""
-        ...
-
-
-class RuleVersions(Protocol):
-    """Each rule's version as last loaded, so that a start or reload knows
-    which rules are new or changed, and a backfill committed with them."""
-
-    def rule_versions(self) -> dict[str, str]:
-        """Each rule's fingerprint as last recorded; empty when none ever was."""
-        ...
-
-    def commit_backfill(self, outcome: BackfillOutcome, *, now: datetime) -> int:
-        """Queue the backfill's alerts (one per rule, item and channel, as
-        every alert), keep its folded alerts and stories, and replace the
-        recorded versions with ``outcome.rule_versions``, in one write; how
-        many alerts were queued."""
         ...
 
 
@@ -462,6 +390,12 @@ class Maintenance(Protocol):
         as ``text`` gives them. Returns how many feeds changed."""
         ...
 
+    def database_problem(self) -> str | None:
+        """Why the database does not answer a trivial query now (within a
+        couple of seconds), in words that name it without a secret; None
+        when it does (/healthz). Never raises."""
+        ...
+
     def close(self) -> None:
         """Write what is deferred and release the store; it is not used after."""
         ...
@@ -489,6 +423,8 @@ class Store(
     RuleVersions,
     FeedLeases,
     Instances,
+    Duties,
+    ChannelPacing,
     Maintenance,
     Protocol,
 ):

@@ -54,3 +54,16 @@ def test_instances_not_heard_of_since_a_time_are_forgotten_and_nothing_else(
         "the forgotten instance's lease runs on"
     )
     assert here.forget_instances(before=NOW + timedelta(minutes=1)) == 0
+
+
+def test_an_instance_that_stops_cleanly_leaves_the_list_and_only_itself(
+    open_store: OpenStore,
+) -> None:
+    here, there = open_store(), open_store(owner=ELSEWHERE)
+    here.heartbeat(now=NOW, version="1.0")
+    there.heartbeat(now=NOW, version="1.0")
+    here.leave()
+    assert [i.host for i in there.instances(now=NOW)] == ["another-host"], (
+        "a clean stop is not shown as a silent instance"
+    )
+    here.leave()  # twice, or never heard of: nothing to do

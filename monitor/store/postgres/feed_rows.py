@@ -4,7 +4,8 @@ monitor.store.sqlite.rows); moments are read with monitor.store.postgres.rows.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import cast
 
 from monitor.domain.feed import FeedState, Validators
@@ -53,4 +54,18 @@ def feed_state(row: Row) -> FeedState:
         last_item_at=optional_utc(row["last_item_at"]),
         publish_gap=gap(row["publish_gap"]),
         open_incidents=frozenset(incident_kinds(row["open_incidents"])),
+    )
+
+
+def unchanged_after(state: FeedState, *, now: datetime, next_poll_at: datetime | None) -> FeedState:
+    """``state`` as a poll at ``now`` that found nothing new leaves it: healthy,
+    last read now, due again at ``next_poll_at`` (None keeps its next poll)."""
+    return replace(
+        state,
+        last_success_at=now,
+        next_poll_at=next_poll_at or state.next_poll_at,
+        last_error=None,
+        last_error_kind=None,
+        consecutive_failures=0,
+        failing_since=None,
     )

@@ -2,7 +2,9 @@
 (see monitor.store.sqlite.feeds).
 
 Nothing is deferred: an unchanged poll's timestamps are written at once, so
-every instance sharing the database sees them.
+every instance sharing the database sees them. That write alone commits
+without waiting for the disk (LAZY_COMMIT, see monitor.store.postgres.core):
+a crash of the server may lose it, and the feed is then polled again sooner.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from monitor.domain.feed import FeedHealth, FeedState
 from monitor.domain.kinds import FeedErrorKind
 from monitor.domain.poll import PollOutcome
 from monitor.store.postgres.archive import write_archive
-from monitor.store.postgres.core import Connection, PostgresCore
+from monitor.store.postgres.core import LAZY_COMMIT, PostgresCore
 from monitor.store.postgres.feed_rows import (
     OPEN_INCIDENTS,
     feed_state,
     gap,
     incident_kinds,
     seconds,
+    unchanged_after,
 )
 from monitor.store.postgres.lists import write_list_update
 from monitor.store.postgres.rows import optional_utc, queue, record_folded
@@ -51,10 +54,25 @@ _SUCCEEDED = (
 )
 """A successful poll's row of the feed, in one statement."""
 
+_MARK_SEEN = (
+    "INSERT INTO seen (feed, key, first_seen_at, last_seen_at) "
+    "SELECT %(feed)s, key, %(now)s, %(now)s FROM unnest(%(keys)b::text[]) AS key "
+    "ON CONFLICT (feed, key) DO UPDATE SET last_seen_at = excluded.last_seen_at"
+)
+"""Every key of the document's items marked seen now. The keys go in binary:
+the text form of an array is escaped element by element, in Python."""
+
+_SEEN_AND_SUCCEEDED = f"WITH marked AS ({_MARK_SEEN}) {_SUCCEEDED}"
+"""Both, in one statement: a transaction of its own without the two round
+trips of BEGIN and COMMIT. PostgreSQL runs a writing WITH that the statement
+does not read after the statement itself: the feed's row is locked before
+its seen rows, as commit_poll's transaction and redact_stored lock them."""
+
 _NOT_MODIFIED = (
-    "UPDATE feeds SET last_success_at = %s, last_polled_at = %s, last_error = NULL, "
+    "UPDATE feeds SET last_success_at = %s, last_polled_at = %s, last_error = NULL, "  # noqa: S608
     "last_error_kind = NULL, consecutive_failures = 0, failing_since = NULL, "
-    "next_poll_at = COALESCE(%s, next_poll_at) WHERE name = %s AND url = %s"
+    f"next_poll_at = COALESCE(%s, next_poll_at) FROM {LAZY_COMMIT} "
+    "WHERE name = %s AND url = %s"
 )
 """A poll that found nothing new: the feed is healthy again, if it was not."""
 
@@ -123,10 +141,35 @@ class PostgresFeedStates(PostgresCore):
         ]
 
     def commit_poll(self, outcome: PollOutcome, *, now: datetime) -> int:
-        """Seen records, archived items, queued and folded alerts, list
-        events, stories and the feed's row, in one transaction."""
+        """The feed's row, seen records, archived items, queued and folded
+        alerts, list events and stories, in one transaction; in one
+        statement when the poll only marks items seen and moves the feed's
+        row (as most polls that find something new do)."""
+        params = {
+            "feed": outcome.feed,
+            "url": outcome.url,
+            "etag": outcome.validators.etag,
+            "last_modified": outcome.validators.last_modified,
+            "now": now,
+            "body_hash": outcome.body_hash,
+            "next_poll_at": outcome.next_poll_at,
+            "publish_gap": seconds(outcome.publish_gap),
+            "newest": outcome.newest_item_at,
+            "keys": _seen_keys(outcome),
+        }
+        if not (
+            outcome.archive
+            or outcome.alerts
+            or outcome.folded
+            or outcome.list_update is not None
+            or outcome.stories
+        ):
+            self._query(_SEEN_AND_SUCCEEDED, params)
+            return 0
         with self._transaction() as conn:
-            _mark_seen(conn, outcome, now)
+            conn.execute(_SUCCEEDED, params)  # the feed's row first (see _SEEN_AND_SUCCEEDED)
+            if params["keys"]:
+                conn.execute(_MARK_SEEN, params)
             if outcome.archive:
                 write_archive(conn, outcome, now)
             queued = queue(conn, outcome.alerts, now) if outcome.alerts else 0
@@ -136,20 +179,6 @@ class PostgresFeedStates(PostgresCore):
                 write_list_update(conn, outcome.list_update, now)
             if outcome.stories:
                 write_stories(conn, outcome.stories)  # stories carry their own times
-            conn.execute(
-                _SUCCEEDED,
-                {
-                    "feed": outcome.feed,
-                    "url": outcome.url,
-                    "etag": outcome.validators.etag,
-                    "last_modified": outcome.validators.last_modified,
-                    "now": now,
-                    "body_hash": outcome.body_hash,
-                    "next_poll_at": outcome.next_poll_at,
-                    "publish_gap": seconds(outcome.publish_gap),
-                    "newest": outcome.newest_item_at,
-                },
-            )
         return queued
 
     def record_not_modified(
@@ -157,7 +186,7 @@ class PostgresFeedStates(PostgresCore):
     ) -> FeedState | None:
         """One statement, the state it leaves read back from it."""
         rows = self._query(
-            f"{_NOT_MODIFIED} RETURNING *, {OPEN_INCIDENTS}",
+            f"{_NOT_MODIFIED} RETURNING feeds.*, {OPEN_INCIDENTS}",
             (now, now, next_poll_at, feed, url),
         )
         return feed_state(rows[0]) if rows else None
@@ -166,11 +195,12 @@ class PostgresFeedStates(PostgresCore):
         self, state: FeedState, *, now: datetime, next_poll_at: datetime | None = None
     ) -> FeedState:
         """Written at once, as record_not_modified (the SQLite store defers a
-        healthy feed's); ``state`` itself if the feed is gone or repointed."""
-        after = self.record_not_modified(
-            feed=state.name, url=state.url, now=now, next_poll_at=next_poll_at
-        )
-        return after if after is not None else state
+        healthy feed's), but not read back: the state it leaves is ``state``
+        with the write laid over it (unchanged_after), as the SQLite store
+        gives a deferred one; ``state`` itself if the feed is gone or
+        repointed."""
+        written = self._execute(_NOT_MODIFIED, (now, now, next_poll_at, state.name, state.url))
+        return unchanged_after(state, now=now, next_poll_at=next_poll_at) if written else state
 
     def record_failure(
         self,
@@ -186,17 +216,9 @@ class PostgresFeedStates(PostgresCore):
         self._query(_FAILED, (feed, url, now, message, kind, now, next_poll_at))
 
 
-def _mark_seen(conn: Connection, outcome: PollOutcome, now: datetime) -> None:
-    """Mark every key of the document's items seen now, in one statement."""
-    # Each key once (two items may share one), sorted by code point (the
-    # order of their UTF-8 bytes): two commits of a feed, and a prune
-    # (monitor.store.postgres.maintenance), lock its rows in the same order.
-    keys = sorted({key for item in outcome.items for key in item.seen_keys})
-    if not keys:
-        return
-    conn.execute(
-        "INSERT INTO seen (feed, key, first_seen_at, last_seen_at) "
-        "SELECT %s, key, %s, %s FROM unnest(%s::text[]) AS key "
-        "ON CONFLICT (feed, key) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-        (outcome.feed, now, now, keys),
-    )
+def _seen_keys(outcome: PollOutcome) -> list[str]:
+    """The keys of every item of the document, to mark seen now: each once
+    (two items may share one), sorted by code point (the order of their
+    UTF-8 bytes), so two commits of a feed, and a prune
+    (monitor.store.postgres.maintenance), lock its rows in the same order."""
+    return sorted({key for item in outcome.items for key in item.seen_keys})

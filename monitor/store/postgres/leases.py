@@ -7,6 +7,13 @@ the rows the other has locked, and a row another claim changed meanwhile is
 judged again as it now stands, so no feed is leased twice. Nothing is
 deferred in this store: a feed's next poll is in ``feeds`` once its poll
 is committed.
+
+Leases taken, renewed and released, and heartbeats, commit without waiting
+for the disk (LAZY_COMMIT, see monitor.store.postgres.core): a crash of the
+server may lose the last of them, so a feed is polled once more, or waits
+for a lease that was released to run out. Lists of names go to the server
+in binary (``%b``): PostgreSQL's text form of an array is quoted and
+escaped element by element, in Python, and a claim names every feed.
 """
 
 from __future__ import annotations
@@ -16,11 +23,50 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.domain.instance import InstanceRecord
 from monitor.store.claims import claim_owner_gone
-from monitor.store.postgres.core import PostgresCore
+from monitor.store.postgres.core import LAZY_COMMIT, PostgresCore
+
+_CLAIM = (
+    "UPDATE feed_leases SET owner = %s, until = %s FROM ("  # noqa: S608 - constants
+    "SELECT l.feed, COALESCE(f.next_poll_at, l.first_due) AS due "
+    "FROM feed_leases l LEFT JOIN feeds f ON f.name = l.feed "
+    "WHERE l.feed = ANY(%b::text[]) "
+    "AND (l.owner IS NULL OR l.until IS NULL OR l.until <= %s "
+    "OR l.owner = ANY(%b::text[])) "
+    "AND COALESCE(f.next_poll_at, l.first_due) <= %s "
+    "ORDER BY due, l.feed LIMIT %s FOR UPDATE OF l SKIP LOCKED) AS chosen, "
+    f"{LAZY_COMMIT} WHERE feed_leases.feed = chosen.feed "
+    "RETURNING chosen.feed, chosen.due"
+)
+"""Lease the due feeds of those named that no one holds (or whose holder is
+gone), soonest first, in one statement."""
+
+_RENEW = (
+    f"UPDATE feed_leases SET until = %s FROM {LAZY_COMMIT} "  # noqa: S608 - a constant
+    "WHERE owner = %s AND feed = ANY(%b::text[]) RETURNING feed"
+)
+
+_RELEASE = (
+    f"UPDATE feed_leases SET owner = NULL, until = NULL FROM {LAZY_COMMIT} "  # noqa: S608
+    "WHERE feed = %s AND owner = %s"
+)
+
+_HEARTBEAT = (
+    "INSERT INTO instances (owner, host, pid, started_at, last_heartbeat, version) "  # noqa: S608
+    f"SELECT %s, %s, %s, %s, %s, %s FROM {LAZY_COMMIT} "
+    "ON CONFLICT (owner) DO UPDATE SET "
+    "last_heartbeat = excluded.last_heartbeat, version = excluded.version"
+)
+"""This owner's heartbeat, its first one kept as its start."""
 
 
 class PostgresFeedLeases(PostgresCore):
     """Feed leases (see monitor.store.ports.FeedLeases)."""
+
+    _named: frozenset[str] = frozenset()
+    """The feeds this store knows have a row in ``feed_leases`` (it inserted
+    them, or found them there): a claim inserts only the others, where
+    inserting every feed at every claim cost more than the claim itself.
+    Nothing deletes those rows; one that did would have to forget these."""
 
     def claim_due_feeds(
         self, due_first: Mapping[str, datetime], *, now: datetime, limit: int, lease: timedelta
@@ -31,35 +77,29 @@ class PostgresFeedLeases(PostgresCore):
         # In name order: two instances naming new feeds at once then wait
         # for each other's rows in one order, never in a cycle.
         names = sorted(due_first)
-        with self._transaction() as conn:
-            conn.execute(
+        new = [name for name in names if name not in self._named]
+        if new:
+            self._query(
                 "INSERT INTO feed_leases (feed, first_due) "
-                "SELECT * FROM unnest(%s::text[], %s::timestamptz[]) "
+                "SELECT * FROM unnest(%b::text[], %b::timestamptz[]) "
                 "ON CONFLICT (feed) DO NOTHING",
-                (names, [due_first[name] for name in names]),
+                (new, [due_first[name] for name in new]),
             )
-        gone = self._gone_lease_owners(names, now)
-        with self._transaction() as conn:
-            rows = conn.execute(
-                "UPDATE feed_leases SET owner = %s, until = %s FROM ("
-                "SELECT l.feed, COALESCE(f.next_poll_at, l.first_due) AS due "
-                "FROM feed_leases l LEFT JOIN feeds f ON f.name = l.feed "
-                "WHERE l.feed = ANY(%s::text[]) "
-                "AND (l.owner IS NULL OR l.until IS NULL OR l.until <= %s "
-                "OR l.owner = ANY(%s::text[])) "
-                "AND COALESCE(f.next_poll_at, l.first_due) <= %s "
-                "ORDER BY due, l.feed LIMIT %s FOR UPDATE OF l SKIP LOCKED) AS chosen "
-                "WHERE feed_leases.feed = chosen.feed RETURNING chosen.feed, chosen.due",
-                (str(self.owner), now + lease, names, now, gone, now, limit),
-            ).fetchall()
+            self._named = self._named | frozenset(new)
+        gone = self._gone_lease_owners(now)
+        rows = self._query(
+            _CLAIM,
+            (str(self.owner), now + lease, names, now, gone, now, limit),
+        )
         return [row["feed"] for row in sorted(rows, key=lambda row: (row["due"], row["feed"]))]
 
-    def _gone_lease_owners(self, names: Sequence[str], now: datetime) -> list[str]:
-        """The owners of running leases of ``names`` known to be gone."""
+    def _gone_lease_owners(self, now: datetime) -> list[str]:
+        """The owners of running leases known to be gone: read through the
+        index of held leases (``feed_leases_by_owner``), whatever feeds they
+        are of, as the claim looks only at the feeds it names."""
         rows = self._query(
-            "SELECT DISTINCT owner FROM feed_leases WHERE feed = ANY(%s::text[]) "
-            "AND owner IS NOT NULL AND until > %s",
-            (list(names), now),
+            "SELECT DISTINCT owner FROM feed_leases WHERE owner IS NOT NULL AND until > %s",
+            (now,),
         )
         return [row["owner"] for row in rows if claim_owner_gone(row["owner"], self.owner)]
 
@@ -70,8 +110,7 @@ class PostgresFeedLeases(PostgresCore):
         if not feeds:
             return []
         rows = self._query(
-            "UPDATE feed_leases SET until = %s WHERE owner = %s AND feed = ANY(%s::text[]) "
-            "RETURNING feed",
+            _RENEW,
             (now + lease, str(self.owner), list(feeds)),
         )
         held = {row["feed"] for row in rows}
@@ -80,7 +119,7 @@ class PostgresFeedLeases(PostgresCore):
     def release_feed(self, feed: str) -> None:
         """This owner's lease of ``feed`` ended."""
         self._query(
-            "UPDATE feed_leases SET owner = NULL, until = NULL WHERE feed = %s AND owner = %s",
+            _RELEASE,
             (feed, str(self.owner)),
         )
 
@@ -92,9 +131,7 @@ class PostgresInstances(PostgresCore):
         """This owner's heartbeat, upserted (its first one kept as its start)."""
         owner = self.owner
         self._query(
-            "INSERT INTO instances (owner, host, pid, started_at, last_heartbeat, version) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (owner) DO UPDATE SET "
-            "last_heartbeat = excluded.last_heartbeat, version = excluded.version",
+            _HEARTBEAT,
             (str(owner), owner.host, owner.pid, now, now, version),
         )
 
@@ -124,3 +161,7 @@ class PostgresInstances(PostgresCore):
             return conn.execute(
                 "DELETE FROM instances WHERE last_heartbeat < %s", (before,)
             ).rowcount
+
+    def leave(self) -> None:
+        """This owner's instance deleted."""
+        self._query("DELETE FROM instances WHERE owner = %s", (str(self.owner),))

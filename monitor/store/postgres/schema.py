@@ -20,7 +20,7 @@ import psycopg
 
 from monitor.errors import StateError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATION_LOCK = 0x6D6F6E69746F72
 """The advisory lock a migration holds (any constant the database's other users do not take)."""
@@ -239,6 +239,33 @@ CREATE TABLE instances (
     version text NOT NULL
 );
 CREATE INDEX instances_by_heartbeat ON instances (last_heartbeat);
+""",
+    # Version 3: delivery shared by several instances (issue 19), as the
+    # SQLite store's version 11: duties held as leases, each channel's last
+    # booked post and hold, the destination's hold (one row), and a story's
+    # threads in a channel numbered, the story, channel and number unique.
+    3: """
+CREATE TABLE duties (
+    name text PRIMARY KEY,
+    owner text NOT NULL,
+    until timestamptz NOT NULL
+);
+CREATE TABLE channel_pacing (
+    channel text PRIMARY KEY,
+    last_slot timestamptz,
+    held_until timestamptz
+);
+CREATE TABLE destination_hold (
+    one_row boolean PRIMARY KEY DEFAULT true CHECK (one_row),
+    until timestamptz NOT NULL
+);
+ALTER TABLE story_threads ADD COLUMN generation integer;
+UPDATE story_threads SET generation = numbered.generation FROM (
+    SELECT id, row_number() OVER (PARTITION BY story_key, channel ORDER BY id) AS generation
+    FROM story_threads WHERE story_key IS NOT NULL
+) AS numbered WHERE story_threads.id = numbered.id;
+ALTER TABLE story_threads ADD CONSTRAINT story_threads_generation
+    UNIQUE (story_key, channel, generation);
 """,
 }
 

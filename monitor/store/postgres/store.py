@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from monitor.store.postgres.alert_log import PostgresAlertLog
 from monitor.store.postgres.archive import PostgresArchive
+from monitor.store.postgres.duties import PostgresDuties
 from monitor.store.postgres.feeds import PostgresFeedStates
 from monitor.store.postgres.incidents import PostgresIncidents
 from monitor.store.postgres.leases import PostgresFeedLeases, PostgresInstances
 from monitor.store.postgres.lists import PostgresListSnapshots
 from monitor.store.postgres.maintenance import PostgresMaintenance
 from monitor.store.postgres.outbox import PostgresOutbox, PostgresOutboxReview
+from monitor.store.postgres.pacing import PostgresChannelPacing
 from monitor.store.postgres.rule_versions import PostgresRuleVersions
 from monitor.store.postgres.seen import PostgresSeenItems
 from monitor.store.postgres.silences import PostgresSilences
@@ -37,6 +39,8 @@ class PostgresStore(
     PostgresRuleVersions,
     PostgresFeedLeases,
     PostgresInstances,
+    PostgresDuties,
+    PostgresChannelPacing,
     PostgresAlertLog,
     PostgresMaintenance,
 ):

@@ -5,7 +5,8 @@ written (``story_members.position``), as in the SQLite store."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from psycopg.types.json import Jsonb
@@ -18,12 +19,29 @@ from monitor.store.postgres.core import Connection, PostgresCore, Row
 from monitor.store.postgres.rows import optional_utc, utc
 from monitor.store.records import feedback_of, story_of
 
+STORY_PLACEMENT_LOCK = 0x6D6F6E5F73746F72
+"""The advisory lock (a number of our own) that placing stories holds
+across every instance sharing the database."""
+
 _SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
 """A read of stories and their members sees one moment of the database."""
 
 
 class PostgresStories(PostgresCore):
     """Stories across feeds (see monitor.store.ports.Stories)."""
+
+    @contextmanager
+    def placing_stories(self) -> Iterator[None]:
+        """Held from reading stories to committing the poll that placed
+        alerts in them, by one instance at a time: a session advisory lock
+        on a pooled connection of its own, which the server releases if
+        this process dies holding it."""
+        with self._pool.connection() as conn:  # pooled connections commit each statement
+            conn.execute("SELECT pg_advisory_lock(%s)", (STORY_PLACEMENT_LOCK,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (STORY_PLACEMENT_LOCK,))
 
     def recent_stories(self, *, rule_id: str, since: datetime) -> list[Story]:
         """A rule's stories last seen at or after ``since``, with their members, newest first."""

@@ -8,6 +8,12 @@ from monitor.domain.alert import StoryThread
 from monitor.errors import StateError
 from monitor.store.postgres.core import PostgresCore, Row
 
+_INSERT = (
+    "INSERT INTO story_threads (rule_id, channel, channel_ref, link, title, parent_alert_id, "
+    "parent_ref, sources, first_at, last_at, story_key, generation) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s, %s)"
+)
+
 
 class PostgresThreads(PostgresCore):
     """Stories told in a channel's thread (see monitor.store.ports.Threads)."""
@@ -32,26 +38,49 @@ class PostgresThreads(PostgresCore):
         )
         return _thread(rows[0]) if rows else None
 
-    def add_thread(self, story: StoryThread, *, now: datetime) -> None:
-        """Record a story begun now, with one source."""
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO story_threads (rule_id, channel, channel_ref, link, title, "
-                "parent_alert_id, parent_ref, sources, first_at, last_at, story_key) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s)",
-                (
-                    story.rule_id,
-                    story.channel,
-                    story.channel_ref,
-                    story.link,
-                    story.title,
-                    story.parent_alert_id,
-                    story.parent_ref,
-                    now,
-                    now,
-                    story.story_key,
-                ),
+    def add_thread(
+        self, story: StoryThread, *, now: datetime, since: datetime | None = None
+    ) -> StoryThread:
+        """Record a story begun now, with one source; the thread recorded, or
+        the story's thread another sender recorded first (see the port).
+
+        Two instances recording one story's thread at once both number it
+        the same; the unique key lets one insert through, and the other
+        (waiting for it to commit, then doing nothing) reads the winner."""
+        values = (
+            story.rule_id,
+            story.channel,
+            story.channel_ref,
+            story.link,
+            story.title,
+            story.parent_alert_id,
+            story.parent_ref,
+            now,
+            now,
+            story.story_key,
+        )
+        if story.story_key is None:
+            rows = self._query(f"{_INSERT} RETURNING *", (*values, None))
+            return _thread(rows[0])
+        while True:
+            latest = self._latest(story.story_key, story.channel)
+            if latest is not None and (since is None or latest["first_at"] >= since):
+                return _thread(latest)
+            generation = 1 if latest is None else int(latest["generation"] or 0) + 1
+            rows = self._query(
+                f"{_INSERT} ON CONFLICT (story_key, channel, generation) DO NOTHING RETURNING *",
+                (*values, generation),
             )
+            if rows:
+                return _thread(rows[0])
+
+    def _latest(self, story_key: str, channel: str) -> Row | None:
+        rows = self._query(
+            "SELECT * FROM story_threads WHERE story_key = %s AND channel = %s "
+            "ORDER BY generation DESC, id DESC LIMIT 1",
+            (story_key, channel),
+        )
+        return rows[0] if rows else None
 
     def add_thread_source(self, story_id: int, *, now: datetime) -> int:
         """Count one more source in a story's thread; the new count (one

@@ -9,6 +9,7 @@ WAL lets them read while one writes, and unique keys stop double alerts.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,10 @@ from monitor.store.sqlite.deferral import DEFER_SECONDS, DeferredTimestamps
 from monitor.store.sqlite.schema import identity_marker, lost_state, marked_id, migrate
 
 log = logging.getLogger("monitor.store")
+
+
+def _file_id(stat: os.stat_result) -> tuple[int, int]:
+    return stat.st_dev, stat.st_ino
 
 
 class SQLiteCore:
@@ -55,6 +60,8 @@ class SQLiteCore:
             if not in_memory:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._connect()
+            self._file_id = None if in_memory else _file_id(path.stat())
+            """The file opened, to tell it from one put in its place later."""
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed alert survives power loss, not only a crash.
             self._db.execute("PRAGMA synchronous=FULL")
@@ -79,6 +86,34 @@ class SQLiteCore:
         return sqlite3.connect(
             str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
         )
+
+    def database_problem(self) -> str | None:
+        """Why the database does not answer now, or None: a query on the
+        store's connection, and the file still where it was opened. A
+        connection keeps reading and writing a file deleted or replaced
+        under it, but what it writes is then lost to every later start."""
+        try:
+            self._query("PRAGMA schema_version")
+            if self._file_id is None:
+                return None
+            found = _file_id(self.path.stat())
+        except StateError as exc:
+            return str(exc)
+        except FileNotFoundError:
+            return (
+                f"the state database {str(self.path)!r} is gone (deleted or moved): what the "
+                "monitor writes now is lost when it stops"
+            )
+        except OSError as exc:
+            return f"cannot see the state database {str(self.path)!r}: {exc}"
+        if found != self._file_id:
+            return (
+                f"the state database {str(self.path)!r} is another file than the one opened "
+                "(replaced): what the monitor writes goes to the old one, lost when it stops"
+            )
+        if not os.access(self.path, os.R_OK | os.W_OK):
+            return f"the state database {str(self.path)!r} may no longer be read and written"
+        return None
 
     def db_mode(self) -> str:
         """The journal mode in force (``wal`` unless the file system refused it)."""

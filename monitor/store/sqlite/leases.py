@@ -171,3 +171,8 @@ class SQLiteInstances(SQLiteCore):
             return db.execute(
                 "DELETE FROM instances WHERE last_heartbeat < ?", (ts(before),)
             ).rowcount
+
+    def leave(self) -> None:
+        """This owner's instance deleted."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM instances WHERE owner = ?", (str(self.owner),))

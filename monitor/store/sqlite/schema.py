@@ -16,7 +16,7 @@ from pathlib import Path
 from monitor.errors import StateError
 from monitor.store.sqlite.rows import ts
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -306,6 +306,36 @@ CREATE TABLE instances (
     version TEXT NOT NULL
 );
 CREATE INDEX instances_by_heartbeat ON instances (last_heartbeat);
+""",
+    # Version 11: delivery shared by several instances (issue 19). A duty one
+    # instance runs at a time is a lease row; each channel keeps its last
+    # booked post and its hold, and the destination's hold is one row, so
+    # any sender paces and waits as the one before it would. A story's
+    # threads in a channel are numbered (generation): the story, channel and
+    # number are unique, so two senders never both record a story's thread.
+    # The threads recorded before count up in the order they were made.
+    11: """
+CREATE TABLE duties (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until TEXT NOT NULL
+);
+CREATE TABLE channel_pacing (
+    channel TEXT PRIMARY KEY,
+    last_slot TEXT,
+    held_until TEXT
+);
+CREATE TABLE destination_hold (
+    one_row INTEGER PRIMARY KEY DEFAULT 1 CHECK (one_row = 1),
+    until TEXT NOT NULL
+);
+ALTER TABLE story_threads ADD COLUMN generation INTEGER;
+UPDATE story_threads SET generation = (
+    SELECT COUNT(*) FROM story_threads AS earlier
+    WHERE earlier.story_key = story_threads.story_key
+    AND earlier.channel = story_threads.channel AND earlier.id <= story_threads.id
+) WHERE story_key IS NOT NULL;
+CREATE UNIQUE INDEX story_threads_generation ON story_threads (story_key, channel, generation);
 """,
 }
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from monitor.domain.alert import Alert
@@ -18,6 +19,12 @@ from monitor.store.sqlite.rows import dt, optional_ts, required_dt, ts
 
 class SQLiteStories(SQLiteCore):
     """Stories across feeds (see monitor.store.ports.Stories)."""
+
+    @contextmanager
+    def placing_stories(self) -> Iterator[None]:
+        """Nothing to hold: one process runs polls on a SQLite state, and
+        its poller serialises its own threads' placing."""
+        yield
 
     def recent_stories(self, *, rule_id: str, since: datetime) -> list[Story]:
         """A rule's stories last seen at or after ``since``, with their members, newest first."""
