@@ -56,6 +56,7 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
+from fleet_config import write_fleet_config  # noqa: E402
 from server_process import serve_until_stdin_closes, server_process  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
@@ -190,30 +191,14 @@ def postgres_schema(server_url: str) -> Iterator[Schema]:
 
 
 def write_config(directory: Path, state_url: str, base_url: str, args: argparse.Namespace) -> Path:
-    lines = [
-        "[state]",
+    return write_fleet_config(
+        directory,
         f"url = {json.dumps(state_url)}",
-        "[rules]",
-        f"dir = {json.dumps(str(ROOT / 'rules'))}",
-        "[slack]",
-        'channel = "#bench"',
-        'api_url = "https://slack.invalid/api/"',
-        "[server]",
-        "enabled = false",
-        "[fetch]",
-        f"concurrency = {args.concurrency}",
-        f"per_host = {min(args.concurrency, 16)}",
-    ]
-    for number in range(args.feeds):
-        lines += [
-            "[[feeds]]",
-            f'name = "f{number:05d}"',
-            f'url = "{base_url}/feeds/{number}"',
-            'interval = "1s"',
-        ]
-    path = directory / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+        base_url,
+        feeds=args.feeds,
+        concurrency=args.concurrency,
+        interval="1s",
+    )
 
 
 class Instance:

@@ -57,6 +57,7 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
+from fleet_config import write_fleet_config  # noqa: E402
 from server_process import serve_until_stdin_closes, server_process  # noqa: E402
 
 Store = Literal["sqlite", "postgres"]
@@ -183,32 +184,9 @@ def postgres_schema(server_url: str) -> Iterator[str]:
 
 
 def write_config(directory: Path, state: str, base_url: str, args: argparse.Namespace) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    lines = [
-        "[state]",
-        state,
-        "[rules]",
-        f"dir = {json.dumps(str(ROOT / 'rules'))}",
-        "[slack]",
-        'channel = "#bench"',
-        'api_url = "https://slack.invalid/api/"',
-        "[server]",
-        "enabled = false",
-        "[fetch]",
-        f"concurrency = {args.concurrency}",
-        # Every feed is on one host here, where a real fleet spreads over many.
-        f"per_host = {min(args.concurrency, 16)}",
-    ]
-    for number in range(args.feeds):
-        lines += [
-            "[[feeds]]",
-            f'name = "f{number:05d}"',
-            f'url = "{base_url}/feeds/{number}"',
-            'interval = "5m"',
-        ]
-    path = directory / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_fleet_config(
+        directory, state, base_url, feeds=args.feeds, concurrency=args.concurrency, interval="5m"
+    )
 
 
 # --- one `monitor once` ---------------------------------------------------------------

@@ -9,27 +9,16 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from monitor.store.claims import ClaimOwner, this_process
 from monitor.store.ports import Store
 from tests.store_contract.conftest import OpenStore
 from tests.store_contract.records import NOW
+from tests.store_contract.test_feed_leases import a_dead_process
 
 LEASE = timedelta(seconds=30)
 ELSEWHERE = ClaimOwner("another-host", 4242, 100, "another-boot", 1)
 """An instance on another host: its duties end only when their leases run out."""
-
-
-def owner_gone_from_this_host() -> ClaimOwner:
-    """An owner on this host whose pid runs no process: known to be gone."""
-    here = this_process()
-    if here.started is None or here.pid_namespace is None:
-        pytest.skip("this system's /proc cannot tell whether a process runs")
-    pid = next(pid for pid in range(4_000_000, 1, -1) if not Path(f"/proc/{pid}").exists())
-    return replace(here, pid=pid)
 
 
 def test_a_free_duty_is_taken_and_kept_by_renewing_it(open_store: OpenStore) -> None:
@@ -67,7 +56,7 @@ def test_a_released_duty_is_free_at_once_but_only_its_holder_releases_it(
 
 
 def test_a_gone_holders_duty_is_taken_at_once(open_store: OpenStore) -> None:
-    gone = open_store(owner=owner_gone_from_this_host())
+    gone = open_store(owner=a_dead_process())
     assert gone.hold_duty("delivery", now=NOW, lease=LEASE)
     here = open_store()
     assert here.hold_duty("delivery", now=NOW, lease=LEASE), "its process no longer runs"
