@@ -24,6 +24,7 @@ from monitor.pipeline.feed_claims import ClaimSettings, FeedClaims
 from monitor.pipeline.poll_report import PollReport
 from monitor.pipeline.sender_duty import SenderDuty
 from monitor.server import TOKEN_ENV, HealthServer
+from monitor.settings import Config
 from monitor.sources.urls import host_key
 from monitor.store.alert_log import AlertLog
 
@@ -70,19 +71,21 @@ def feed_claims(monitor: Monitor, duty: SenderDuty) -> FeedClaims:
     one host (see monitor.pipeline.feed_claims)."""
     fetch = monitor.config.fetch
     lease = monitor.config.state.feed_lease  # wired at start, like the rest of [state]
-    cached: dict[int, ClaimSettings] = {}
+    # Worked out once per config, not at every claim; the config itself is
+    # kept, so that a reload's new one is never mistaken for it.
+    cached: list[tuple[Config, ClaimSettings]] = []
 
     def settings() -> ClaimSettings:
         config = monitor.config
-        if (known := cached.get(id(config))) is None:
-            known = ClaimSettings(
-                feeds=config.feeds,
-                intervals=[(feed.name, config.interval_of(feed)) for feed in config.feeds],
-                lease=lease,
-                hosts={feed.name: host_key(feed.url) for feed in config.feeds},
-            )
-            cached.clear()
-            cached[id(config)] = known
+        if cached and cached[0][0] is config:
+            return cached[0][1]
+        known = ClaimSettings(
+            feeds=config.feeds,
+            intervals=[(feed.name, config.interval_of(feed)) for feed in config.feeds],
+            lease=lease,
+            hosts={feed.name: host_key(feed.url) for feed in config.feeds},
+        )
+        cached[:] = [(config, known)]
         return known
 
     return FeedClaims(
