@@ -48,7 +48,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
@@ -56,7 +55,7 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fleet_config import write_fleet_config  # noqa: E402
+from fleet_config import render_feed, write_fleet_config  # noqa: E402
 from server_process import serve_until_stdin_closes, server_process  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
@@ -83,29 +82,14 @@ class CountingFeeds(ThreadingHTTPServer):
         self.requests = 0
         self.seen: set[int] = set()
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-        self.bodies = [render(feed, start) for feed in range(feeds)]
+        self.bodies = [
+            render_feed(feed, top=ITEMS + 1, items=ITEMS, start=start) for feed in range(feeds)
+        ]
 
     def count(self, feed: int) -> None:
         with self.lock:
             self.requests += 1
             self.seen.add(feed)
-
-
-def render(feed: int, start: datetime) -> bytes:
-    entries = "".join(
-        f"<item><title>Bench source {feed} notice {number}: routine schedule update</title>"
-        f"<link>https://f{feed}.bench.example/n/{number}</link>"
-        f"<guid>https://f{feed}.bench.example/n/{number}</guid>"
-        f"<pubDate>{format_datetime(start + timedelta(minutes=10 * number))}</pubDate>"
-        f"<description>Timetable details for notice {number} of source {feed}.</description>"
-        "</item>"
-        for number in range(ITEMS, 0, -1)
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Bench source {feed}</title><link>https://f{feed}.bench.example/</link>"
-        f"{entries}</channel></rss>"
-    ).encode()
 
 
 class FeedHandler(BaseHTTPRequestHandler):

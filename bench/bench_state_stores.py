@@ -49,7 +49,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
@@ -57,7 +56,7 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fleet_config import write_fleet_config  # noqa: E402
+from fleet_config import render_feed, write_fleet_config  # noqa: E402
 from server_process import serve_until_stdin_closes, server_process  # noqa: E402
 
 Store = Literal["sqlite", "postgres"]
@@ -97,27 +96,10 @@ class GeneratedFeeds(ThreadingHTTPServer):
             top = ITEMS + NEW_ITEMS * times_changed(feed, self.cycle, self.changed_every)
             body = self.bodies.get((feed, top))
         if body is None:
-            body = render(feed, top, self.start)
+            body = render_feed(feed, top=top, items=ITEMS, start=self.start)
             with self.lock:
                 self.bodies[(feed, top)] = body
         return body, top
-
-
-def render(feed: int, top: int, start: datetime) -> bytes:
-    entries = "".join(
-        f"<item><title>Bench source {feed} notice {number}: routine schedule update</title>"
-        f"<link>https://f{feed}.bench.example/n/{number}</link>"
-        f"<guid>https://f{feed}.bench.example/n/{number}</guid>"
-        f"<pubDate>{format_datetime(start + timedelta(minutes=10 * number))}</pubDate>"
-        f"<description>Timetable and venue details for notice {number} of source "
-        f"{feed}, with nothing else of note.</description></item>"
-        for number in range(top - 1, top - ITEMS - 1, -1)
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Bench source {feed}</title><link>https://f{feed}.bench.example/</link>"
-        f"{entries}</channel></rss>"
-    ).encode()
 
 
 class FeedHandler(BaseHTTPRequestHandler):

@@ -1,13 +1,35 @@
-"""The config of a benchmark's generated fleet: every feed on one loopback
-server, the shipped rules, Slack out of reach (nothing alerts on generated
-items), no health server. Shared by bench_state_stores and bench_instances."""
+"""A benchmark's generated fleet: its RSS documents, and its config (every
+feed on one loopback server, the shipped rules, Slack out of reach: nothing
+alerts on generated items, no health server). Shared by bench_state_stores
+and bench_instances."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def render_feed(feed: int, *, top: int, items: int, start: datetime) -> bytes:
+    """Feed ``feed``'s RSS document: ``items`` routine notices, numbered
+    ``top - 1`` down, ten minutes apart from ``start``."""
+    entries = "".join(
+        f"<item><title>Bench source {feed} notice {number}: routine schedule update</title>"
+        f"<link>https://f{feed}.bench.example/n/{number}</link>"
+        f"<guid>https://f{feed}.bench.example/n/{number}</guid>"
+        f"<pubDate>{format_datetime(start + timedelta(minutes=10 * number))}</pubDate>"
+        f"<description>Timetable and venue details for notice {number} of source "
+        f"{feed}, with nothing else of note.</description></item>"
+        for number in range(top - 1, top - items - 1, -1)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Bench source {feed}</title><link>https://f{feed}.bench.example/</link>"
+        f"{entries}</channel></rss>"
+    ).encode()
 
 
 def write_fleet_config(

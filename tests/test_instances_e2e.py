@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,6 +71,28 @@ def state_url(tmp_path: Path) -> Iterator[str]:
 def feeds() -> Iterator[TimedFeedServer]:
     with TimedFeedServer() as server:
         yield server
+
+
+def watched_fleet(
+    directory: Path,
+    specs: Sequence[InstanceFeed],
+    feeds: TimedFeedServer,
+    state_url: str,
+    slack: SlackEmulator,
+    **settings: Any,
+) -> Path:
+    """The config of a fleet polling ``specs`` on ``feeds`` into the schema
+    ``state_url``, alerting to ``slack`` on the word of :func:`watch_rule`;
+    ``settings``: fleet_config's own (lease, timeouts, pace, concurrency)."""
+    return fleet_config(
+        directory,
+        specs,
+        feed_base=feeds.base_url,
+        state_url=state_url,
+        slack_api_url=slack.base_url,
+        rules_dir=watch_rule(directory),
+        **settings,
+    )
 
 
 def fleet_feeds(count: int, intervals: Sequence[float]) -> list[InstanceFeed]:
@@ -141,14 +164,7 @@ def test_instances_share_the_feeds_post_each_alert_once_and_fetch_no_feed_twice_
     specs = fleet_feeds(30, (2.0, 3.0, 4.0, 5.0))
     for n, spec in enumerate(specs):
         publish(feeds, n, spec.path, 1)
-    config = fleet_config(
-        tmp_path,
-        specs,
-        feed_base=feeds.base_url,
-        state_url=state_url,
-        slack_api_url=slack_emulator.base_url,
-        rules_dir=watch_rule(tmp_path),
-    )
+    config = watched_fleet(tmp_path, specs, feeds, state_url, slack_emulator)
     fleet = Fleet(config)
     try:
         fleet.start(count)
@@ -189,13 +205,12 @@ def test_a_process_killed_mid_poll_leaves_its_feeds_to_the_others_at_once(
     hung = specs[:2]
     for n, spec in enumerate(specs):
         publish(feeds, n, spec.path, 1, delay=HOLD if spec in hung else 0)
-    config = fleet_config(
+    config = watched_fleet(
         tmp_path,
         specs,
-        feed_base=feeds.base_url,
-        state_url=state_url,
-        slack_api_url=slack_emulator.base_url,
-        rules_dir=watch_rule(tmp_path),
+        feeds,
+        state_url,
+        slack_emulator,
         feed_lease="2m",
         fetch_timeout="5m",
     )
@@ -244,13 +259,12 @@ def test_a_process_killed_between_slack_accepting_and_recording_a_post_leaves_no
     specs = fleet_feeds(6, (2.0,))
     for n, spec in enumerate(specs):
         publish(feeds, n, spec.path, 2)
-    config = fleet_config(
+    config = watched_fleet(
         tmp_path,
         specs,
-        feed_base=feeds.base_url,
-        state_url=state_url,
-        slack_api_url=slack_emulator.base_url,
-        rules_dir=watch_rule(tmp_path),
+        feeds,
+        state_url,
+        slack_emulator,
         slack_timeout="60s",  # the sender waits for the held answer until killed
     )
     fleet = Fleet(config)
@@ -287,13 +301,12 @@ def test_posts_to_one_channel_keep_its_pace_whichever_instance_sends_them(
     specs = fleet_feeds(24, (2.0,))
     for n, spec in enumerate(specs):
         publish(feeds, n, spec.path, 0)
-    config = fleet_config(
+    config = watched_fleet(
         tmp_path,
         specs,
-        feed_base=feeds.base_url,
-        state_url=state_url,
-        slack_api_url=slack_emulator.base_url,
-        rules_dir=watch_rule(tmp_path),
+        feeds,
+        state_url,
+        slack_emulator,
         min_interval="1s",
         concurrency=2,
     )

@@ -90,6 +90,7 @@ class FeedClaims:
         self._claiming = threading.Lock()
         self._in_hand: dict[str, PollStage] = {}
         self._first_due: dict[str, datetime] = {}
+        self._first_due_of: ClaimSettings | None = None
         self._started: datetime | None = clock()
         self._last_renewed: datetime | None = None
         self._more_due = False
@@ -165,6 +166,9 @@ class FeedClaims:
         """When each configured feed is due if the state never scheduled it:
         kept from when first named, so a new feed is not pushed back at
         every tick."""
+        if settings is self._first_due_of:
+            return self._first_due  # the same config: no feed added or removed
+        self._first_due_of = settings
         names = {name for name, _ in settings.intervals}
         new = [(name, every) for name, every in settings.intervals if name not in self._first_due]
         # The feeds of the config at start spread from the start; a feed
